@@ -1,0 +1,176 @@
+//! The `SecretBackend` trait: the one contract every backend crate implements.
+//!
+//! Modelled on OpenDAL's accessor: [`SecretBackend::info`] first, then one method per
+//! operation, each with a `# Behavior` section that the shared behaviour suite checks.
+//! Handles are [`SharedBackend`] (`Arc<dyn SecretBackend>`), so layers can wrap any backend.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::{Error, Result};
+use crate::ids::{Namespace, SecretName, TenantId, VersionId};
+use crate::value::{Secret, SecretMeta, SecretValue, Tags};
+
+/// A shared handle to a backend, possibly wrapped in layers.
+pub type SharedBackend = Arc<dyn SecretBackend>;
+
+/// Where a secret lives: a tenant and a namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scope {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The namespace.
+    pub namespace: Namespace,
+}
+
+impl Scope {
+    /// A scope from its parts.
+    pub fn new(tenant: TenantId, namespace: Namespace) -> Self {
+        Self { tenant, namespace }
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.tenant, self.namespace)
+    }
+}
+
+/// What a backend can do. The resolver and the behaviour suite read this; a backend
+/// that cannot do a thing returns [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported),
+/// never a silent success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// `get` works.
+    pub read: bool,
+    /// `put` and `delete` work.
+    pub write: bool,
+    /// `list` works.
+    pub list: bool,
+    /// Tags are stored and returned.
+    pub tags: bool,
+    /// Versions can be pinned on `get`.
+    pub versions: bool,
+}
+
+impl Capabilities {
+    /// Read-only: get and list, no tags, no versions.
+    pub const fn read_only() -> Self {
+        Self { read: true, write: false, list: true, tags: false, versions: false }
+    }
+
+    /// Everything.
+    pub const fn full() -> Self {
+        Self { read: true, write: true, list: true, tags: true, versions: true }
+    }
+
+    /// With `write` set to `write`.
+    pub const fn with_write(mut self, write: bool) -> Self {
+        self.write = write;
+        self
+    }
+
+    /// With `tags` set to `tags`.
+    pub const fn with_tags(mut self, tags: bool) -> Self {
+        self.tags = tags;
+        self
+    }
+
+    /// With `versions` set to `versions`.
+    pub const fn with_versions(mut self, versions: bool) -> Self {
+        self.versions = versions;
+        self
+    }
+
+    /// With `list` set to `list`.
+    pub const fn with_list(mut self, list: bool) -> Self {
+        self.list = list;
+        self
+    }
+}
+
+/// What a backend is: its kind (`sql`), the configured instance name (`local`), and
+/// what it can do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendInfo {
+    /// The backend kind, as written in config (`sql`, `vault`, ...).
+    pub kind: &'static str,
+    /// The configured instance name.
+    pub name: String,
+    /// What it can do.
+    pub capabilities: Capabilities,
+}
+
+/// Which secrets a `list` returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only secrets whose tags include all these pairs.
+    pub tags: Tags,
+    /// Also secrets of descendant namespaces.
+    pub recursive: bool,
+}
+
+/// A secret manager hush can read from and, where it allows, write to.
+///
+/// Implementations map (prefix, tenant, namespace, name) to their own key format with one
+/// documented, injective function; they never see an unvalidated name. Errors carry an
+/// [`ErrorKind`](crate::ErrorKind) and a temporary flag; their text holds no value and no
+/// credential.
+#[async_trait]
+pub trait SecretBackend: Send + Sync + Debug + 'static {
+    /// What this backend is and can do.
+    fn info(&self) -> &BackendInfo;
+
+    /// Reads a secret.
+    ///
+    /// # Behavior
+    /// - `version = None` reads the latest version.
+    /// - A missing secret, or a missing version, is `NotFound`: never an empty value.
+    /// - A pinned version on a backend without versions is `Unsupported`.
+    async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret>;
+
+    /// Lists secrets of a namespace: metadata only, never values.
+    ///
+    /// # Behavior
+    /// - An empty namespace lists as an empty vector, not `NotFound`.
+    /// - With `filter.tags`, only secrets carrying all those pairs.
+    /// - With `filter.recursive`, secrets of descendant namespaces too.
+    /// - Sorted by namespace, then name.
+    async fn list(&self, scope: &Scope, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
+        let _ = (scope, filter);
+        Err(self.unsupported("list"))
+    }
+
+    /// Writes a new version of a secret, creating it if needed, and returns its metadata.
+    ///
+    /// # Behavior
+    /// - The tags given replace the secret's tags.
+    /// - A failed write leaves the previous version readable and unchanged.
+    /// - A backend without writes returns `Unsupported`, never a silent success.
+    async fn put(&self, scope: &Scope, name: &SecretName, value: SecretValue, tags: Tags) -> Result<SecretMeta> {
+        let _ = (scope, name, value, tags);
+        Err(self.unsupported("put"))
+    }
+
+    /// Deletes a secret with every version and its metadata.
+    ///
+    /// # Behavior
+    /// - Deleting a missing secret is `NotFound`.
+    /// - A backend without writes returns `Unsupported`.
+    async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
+        let _ = (scope, name);
+        Err(self.unsupported("delete"))
+    }
+
+    /// Checks credentials and reachability, for start-up and `hush config check`.
+    async fn check(&self) -> Result<()>;
+
+    /// The `Unsupported` error for `operation` on this backend.
+    fn unsupported(&self, operation: &str) -> Error {
+        let info = self.info();
+        Error::unsupported(format!("backend {:?} (kind {}) does not support {operation}", info.name, info.kind))
+    }
+}
