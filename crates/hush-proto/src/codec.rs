@@ -1,0 +1,55 @@
+//! The codec: bincode 2 (standard configuration) with a size limit on every decode.
+//!
+//! This is the only file that names bincode. A move to a bincode-compatible successor
+//! (wincode) or to postcard changes this file and nothing else.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Largest request hush accepts: 64 KiB.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Largest response hush sends or accepts: 1 MiB.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Why a message could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    /// The message is larger than its limit.
+    #[error("message is {len} bytes, the limit is {limit}")]
+    TooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The bytes are not a valid message.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// Bytes were left after the message.
+    #[error("malformed message: {0} trailing bytes")]
+    Trailing(usize),
+}
+
+/// Encodes `value`; fails when the result would exceed `limit` bytes.
+pub fn encode<T: Serialize>(value: &T, limit: usize) -> Result<Vec<u8>, CodecError> {
+    let bytes = bincode::serde::encode_to_vec(value, bincode::config::standard())
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if bytes.len() > limit {
+        return Err(CodecError::TooLarge { len: bytes.len(), limit });
+    }
+    Ok(bytes)
+}
+
+/// Decodes a `T` from exactly `bytes`; refuses input over `limit` bytes before reading it.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, CodecError> {
+    if bytes.len() > limit {
+        return Err(CodecError::TooLarge { len: bytes.len(), limit });
+    }
+    let (value, read) =
+        bincode::serde::decode_from_slice(bytes, bincode::config::standard().with_limit::<{ 2 * 1024 * 1024 }>())
+            .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if read != bytes.len() {
+        return Err(CodecError::Trailing(bytes.len() - read));
+    }
+    Ok(value)
+}

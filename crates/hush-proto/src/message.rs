@@ -1,0 +1,326 @@
+//! Wire messages. Names, paths and versions travel as text and are validated by the
+//! resolver per item, so one bad name in a batch gets its own precise error.
+//!
+//! Secret values never travel in plaintext: `sealed_value` fields hold `nonce ‖ ciphertext+tag`
+//! produced by `hush-crypto`'s transport key (DESIGN.md section 4b).
+
+use std::collections::BTreeMap;
+
+use hush_core::{Error, ErrorKind, SecretMeta};
+use serde::{Deserialize, Serialize};
+
+use crate::PROTOCOL_VERSION;
+use crate::codec::{self, CodecError, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
+
+/// A request: who asks (client key, grant), under which id, for what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestEnvelope {
+    /// [`PROTOCOL_VERSION`].
+    pub version: u16,
+    /// 16 random bytes, bound into every sealed value of the exchange.
+    pub request_id: [u8; 16],
+    /// The client's X25519 public key.
+    pub client_key: [u8; 32],
+    /// Which resolver key the client sealed to (first 8 bytes of SHA-256 of its public key).
+    pub resolver_key_id: [u8; 8],
+    /// The grant token (`hush1.<claims>.<sig>`).
+    pub grant: String,
+    /// The operation.
+    pub body: RequestBody,
+}
+
+/// The operation a request asks for; it must match the subject's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestBody {
+    /// Read secrets.
+    Get(GetRequest),
+    /// Write a secret.
+    Put(PutRequest),
+    /// Delete a secret.
+    Delete(DeleteRequest),
+    /// List metadata.
+    List(ListRequest),
+}
+
+/// Read 1 to 64 secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetRequest {
+    /// The secrets, answered in the same order.
+    pub items: Vec<GetItem>,
+}
+
+/// One secret to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetItem {
+    /// Its name.
+    pub name: String,
+    /// A JSON path into the value (Pulumi ESC syntax), if any.
+    pub path: Option<String>,
+    /// A pinned version, if any.
+    pub version: Option<String>,
+}
+
+/// Write a new version of a secret in the subject's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PutRequest {
+    /// Its name.
+    pub name: String,
+    /// The value, sealed client → resolver.
+    pub sealed_value: Vec<u8>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Delete a secret of the subject's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteRequest {
+    /// Its name.
+    pub name: String,
+}
+
+/// List secrets of the subject's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListRequest {
+    /// Only secrets with all these tags.
+    pub tags: BTreeMap<String, String>,
+    /// Also descendant namespaces.
+    pub recursive: bool,
+}
+
+/// A response to one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseEnvelope {
+    /// [`PROTOCOL_VERSION`].
+    pub version: u16,
+    /// The request's id (all zero when the request could not be decoded).
+    pub request_id: [u8; 16],
+    /// The resolver key used to seal values.
+    pub resolver_key_id: [u8; 8],
+    /// The answer, or why there is none.
+    pub body: Result<ResponseBody, WireError>,
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResponseBody {
+    /// One result per requested secret, in request order.
+    Get(Vec<Result<ResolvedSecret, WireError>>),
+    /// The written version.
+    Put(SecretMeta),
+    /// Deleted.
+    Delete,
+    /// Metadata, never values.
+    List(Vec<SecretMeta>),
+}
+
+/// One secret read, its value sealed resolver → client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedSecret {
+    /// The namespace it was found in (the request's, or an ancestor).
+    pub namespace: String,
+    /// The version read, if the backend has versions.
+    pub version: Option<String>,
+    /// The value (or the path's part of it), sealed.
+    pub sealed_value: Vec<u8>,
+    /// Served from cache after the backend failed (`stale_if_error`).
+    pub stale: bool,
+}
+
+/// An error on the wire: a kind by its stable name, and a message without secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    /// [`ErrorKind::as_str`].
+    pub kind: String,
+    /// For humans.
+    pub message: String,
+}
+
+impl From<&Error> for WireError {
+    fn from(e: &Error) -> Self {
+        WireError { kind: e.kind().as_str().to_owned(), message: e.message().to_owned() }
+    }
+}
+
+impl From<WireError> for Error {
+    fn from(e: WireError) -> Self {
+        let kind = ErrorKind::from_name(&e.kind).unwrap_or(ErrorKind::Internal);
+        Error::new(kind, e.message)
+    }
+}
+
+/// A secret changed: every replica drops it from its cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    /// [`PROTOCOL_VERSION`].
+    pub version: u16,
+    /// The secret's name (tenant and namespace are in the subject).
+    pub name: String,
+    /// The write's request id, so replicas refuse a replay of it.
+    pub request_id: [u8; 16],
+    /// Until when the request id must be remembered (the grant's expiry, unix seconds).
+    pub remember_until: i64,
+}
+
+/// An audit event on `hush.v1.audit.<tenant>`, JSON so that log pipelines read it as is.
+/// Never holds a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When, unix milliseconds.
+    pub time_ms: i64,
+    /// The tenant.
+    pub tenant: String,
+    /// The namespace of the request subject.
+    pub namespace: String,
+    /// `get`, `put`, `delete` or `list`.
+    pub operation: String,
+    /// `ok`, or the error kind of the whole request.
+    pub outcome: String,
+    /// The execution id from the grant, when the grant was valid.
+    pub execution_id: Option<String>,
+    /// The request id, hex.
+    pub request_id: String,
+    /// The replica that answered.
+    pub resolver: String,
+    /// One entry per secret named.
+    pub items: Vec<AuditItem>,
+}
+
+/// What happened to one secret of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditItem {
+    /// The name as requested.
+    pub name: String,
+    /// `ok` or an error kind.
+    pub outcome: String,
+    /// Where it was found.
+    pub found_in: Option<String>,
+    /// The version read or written.
+    pub version: Option<String>,
+    /// `cache`, `backend` or `stale` for reads.
+    pub source: Option<String>,
+}
+
+impl RequestEnvelope {
+    /// Encodes with the request limit.
+    pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
+        codec::encode(self, MAX_REQUEST_BYTES)
+    }
+
+    /// Decodes with the request limit and checks the protocol version.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        let envelope: Self = codec::decode(bytes, MAX_REQUEST_BYTES)?;
+        if envelope.version != PROTOCOL_VERSION {
+            return Err(CodecError::Malformed(format!(
+                "protocol version {} is not supported (this resolver speaks {PROTOCOL_VERSION})",
+                envelope.version
+            )));
+        }
+        Ok(envelope)
+    }
+}
+
+impl ResponseEnvelope {
+    /// Encodes with the response limit.
+    pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
+        codec::encode(self, MAX_RESPONSE_BYTES)
+    }
+
+    /// Decodes with the response limit and checks the protocol version.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        let envelope: Self = codec::decode(bytes, MAX_RESPONSE_BYTES)?;
+        if envelope.version != PROTOCOL_VERSION {
+            return Err(CodecError::Malformed(format!("protocol version {} is not supported", envelope.version)));
+        }
+        Ok(envelope)
+    }
+
+    /// An error response.
+    pub fn error(request_id: [u8; 16], resolver_key_id: [u8; 8], error: &Error) -> Self {
+        ResponseEnvelope { version: PROTOCOL_VERSION, request_id, resolver_key_id, body: Err(error.into()) }
+    }
+}
+
+impl ChangeEvent {
+    /// Encodes with the request limit.
+    pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
+        codec::encode(self, MAX_REQUEST_BYTES)
+    }
+
+    /// Decodes with the request limit.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        codec::decode(bytes, MAX_REQUEST_BYTES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> RequestEnvelope {
+        RequestEnvelope {
+            version: PROTOCOL_VERSION,
+            request_id: [7; 16],
+            client_key: [1; 32],
+            resolver_key_id: [2; 8],
+            grant: "hush1.a.b".into(),
+            body: RequestBody::Get(GetRequest {
+                items: vec![GetItem { name: "DB".into(), path: Some("a.b".into()), version: None }],
+            }),
+        }
+    }
+
+    #[test]
+    fn request_round_trips() {
+        let bytes = sample().encode().unwrap();
+        assert_eq!(RequestEnvelope::decode(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn wrong_version_trailing_and_oversized_are_refused() {
+        let mut old = sample();
+        old.version = 9;
+        let err = RequestEnvelope::decode(&old.encode().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("protocol version 9"), "{err}");
+
+        let mut bytes = sample().encode().unwrap();
+        bytes.push(0);
+        assert!(matches!(RequestEnvelope::decode(&bytes), Err(CodecError::Trailing(1))));
+
+        let huge = vec![0u8; MAX_REQUEST_BYTES + 1];
+        assert!(matches!(RequestEnvelope::decode(&huge), Err(CodecError::TooLarge { .. })));
+
+        let mut big = sample();
+        big.grant = "x".repeat(MAX_REQUEST_BYTES);
+        assert!(matches!(big.encode(), Err(CodecError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn a_length_prefix_claiming_gigabytes_is_refused_without_allocating() {
+        // Version (one varint byte), request id, client key and resolver key id, then a grant
+        // whose varint length (tag 252, u32 little-endian) claims 2 GiB.
+        let mut bytes = sample().encode().unwrap();
+        bytes.truncate(1 + 16 + 32 + 8);
+        bytes.extend_from_slice(&[252, 0, 0, 0, 128]);
+        assert!(RequestEnvelope::decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn errors_keep_their_kind_across_the_wire() {
+        let e = Error::not_found("secret DB not found");
+        let back: Error = WireError::from(&e).into();
+        assert_eq!(back.kind(), ErrorKind::NotFound);
+        assert_eq!(back.message(), "secret DB not found");
+        let unknown: Error = WireError { kind: "martian".into(), message: "x".into() }.into();
+        assert_eq!(unknown.kind(), ErrorKind::Internal);
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = RequestEnvelope::decode(&bytes);
+            let _ = ResponseEnvelope::decode(&bytes);
+            let _ = ChangeEvent::decode(&bytes);
+        }
+    }
+}
