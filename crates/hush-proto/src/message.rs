@@ -200,6 +200,12 @@ pub struct AuditItem {
     pub source: Option<String>,
 }
 
+/// The label a get reply's sealed value is bound to: its position and name, so values cannot be
+/// swapped between items of one reply (two items may name one secret with different paths).
+pub fn sealed_item_label(index: usize, name: &str) -> String {
+    format!("{index}:{name}")
+}
+
 impl RequestEnvelope {
     /// Encodes with the request limit.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
