@@ -1,0 +1,42 @@
+//! hush's cryptography, written down in DESIGN.md section 4b and implemented here only.
+//!
+//! This crate owns:
+//! - [`KeyRing`]: AES-256-GCM sealing of values at rest, with key ids for rotation
+//!   (implements [`hush_core::AtRestCipher`]);
+//! - [`ResolverKeyPair`], [`ClientKeyPair`] and [`TransportKey`]: X25519 + HKDF-SHA256 +
+//!   AES-256-GCM sealing of values between a client and the resolver;
+//! - [`GrantIssuer`] and [`GrantVerifier`]: Ed25519-signed grant tokens (`hush1.…`);
+//! - key files ([`write_new_file`], [`read_key32`]): created once, never overwritten,
+//!   private ones with mode 0600.
+//!
+//! Every primitive comes from RustCrypto or dalek crates; nothing here is a hand-written
+//! primitive or AEAD mode. Key material lives in zeroizing buffers and never appears in
+//! `Debug`, `Display` or error text.
+//!
+//! **Architecture invariant:** `hush-crypto` depends on `hush-core` and on `hush-proto`'s
+//! codec (grant claims are bincode) and on nothing else of hush: no NATS, no SQL, no
+//! resolver, client or backend crate. It does no network I/O; its only I/O is reading and
+//! writing key files.
+
+#![deny(missing_docs)]
+
+mod at_rest;
+mod error;
+mod fingerprint;
+mod grant;
+mod key_file;
+mod length_prefix;
+mod transport;
+
+pub use at_rest::{KeyRing, MAX_KEY_ID};
+pub use error::{CryptoError, GrantError};
+pub use fingerprint::key_id_hex;
+pub use grant::{
+    GrantIssuer, GrantNeed, GrantRequest, GrantVerifier, MAX_EXECUTION_ID_CHARS, MAX_TOKEN_CHARS, NOT_BEFORE_SKEW_SECS,
+    TOKEN_PREFIX, decode_claims_unverified,
+};
+pub use key_file::{key32_from_slice, read_key32, write_key32, write_new_file};
+pub use transport::{
+    ClientKeyPair, Direction, ResolverKeyPair, SealAad, TransportKey, load_public_key, random_request_id,
+    resolver_key_id,
+};

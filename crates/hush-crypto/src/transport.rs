@@ -1,0 +1,406 @@
+//! Transport sealing between a client and the resolver: X25519, HKDF-SHA256, AES-256-GCM.
+//!
+//! DESIGN.md 4b. `shared = X25519(own secret, peer public)`, refused when non-contributory
+//! (a low-order peer key); `K = HKDF-SHA256(salt = "hush-seal-v1", ikm = shared,
+//! info = lp(client_public) ‖ lp(resolver_public))`. A sealed value is `nonce ‖ ciphertext+tag`
+//! under `K` with AAD `lp("hush-v1") ‖ lp(direction) ‖ lp(request_id) ‖ lp(subject) ‖
+//! lp(name) ‖ lp(version)`, so a value moved to another request, subject, name, version
+//! or direction fails to open.
+
+use std::fmt;
+use std::path::Path;
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use hkdf::Hkdf;
+use hush_core::SecretValue;
+use rand_core::{OsRng, RngCore};
+use sha2::Sha256;
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+use crate::error::CryptoError;
+use crate::fingerprint::{key_id_hex, key_id_of};
+use crate::key_file::{read_key32, write_key_pair};
+use crate::length_prefix;
+
+/// HKDF salt of the transport key.
+const HKDF_SALT: &[u8] = b"hush-seal-v1";
+/// Label that starts every transport AAD.
+const AAD_LABEL: &[u8] = b"hush-v1";
+/// AES-GCM nonce length.
+const NONCE_LEN: usize = 12;
+/// AES-GCM tag length.
+const TAG_LEN: usize = 16;
+
+/// The resolver's static X25519 key pair; its public key is pinned in workers' config.
+///
+/// `Debug` prints the key id only.
+pub struct ResolverKeyPair {
+    secret: StaticSecret,
+    public: [u8; 32],
+}
+
+impl ResolverKeyPair {
+    /// A fresh random key pair.
+    pub fn generate() -> Self {
+        Self::from_secret(StaticSecret::random_from_rng(OsRng))
+    }
+
+    fn from_secret(secret: StaticSecret) -> Self {
+        let public = PublicKey::from(&secret).to_bytes();
+        Self { secret, public }
+    }
+
+    /// Reads the secret key file (one line of base64, see [`read_key32`]); the public key
+    /// is derived from it.
+    pub fn load(path: &Path) -> Result<Self, CryptoError> {
+        let bytes = read_key32(path)?;
+        Ok(Self::from_secret(StaticSecret::from(*bytes)))
+    }
+
+    /// Writes the secret key (mode 0600) and the public key (0644) to new files; refuses to
+    /// overwrite either, and leaves neither behind on failure.
+    pub fn save_new(&self, secret_path: &Path, public_path: &Path) -> Result<(), CryptoError> {
+        let secret = Zeroizing::new(self.secret.to_bytes());
+        write_key_pair(secret_path, &secret, public_path, &self.public)
+    }
+
+    /// The public key.
+    pub fn public(&self) -> [u8; 32] {
+        self.public
+    }
+
+    /// The key id: first 8 bytes of SHA-256 of the public key.
+    pub fn key_id(&self) -> [u8; 8] {
+        key_id_of(&self.public)
+    }
+
+    /// Derives the transport key shared with the client whose public key is
+    /// `client_public`; refuses a low-order key ([`CryptoError::NonContributory`]).
+    pub fn transport_key(&self, client_public: &[u8; 32]) -> Result<TransportKey, CryptoError> {
+        derive(&self.secret, client_public, client_public, &self.public)
+    }
+}
+
+impl fmt::Debug for ResolverKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResolverKeyPair").field("key_id", &key_id_hex(&self.key_id())).finish_non_exhaustive()
+    }
+}
+
+/// The key id of a resolver public key: first 8 bytes of its SHA-256.
+pub fn resolver_key_id(public: &[u8; 32]) -> [u8; 8] {
+    key_id_of(public)
+}
+
+/// Reads a public key file (one line of base64 holding 32 bytes).
+pub fn load_public_key(path: &Path) -> Result<[u8; 32], CryptoError> {
+    Ok(*read_key32(path)?)
+}
+
+/// A client's X25519 key pair, generated once per process and never stored.
+///
+/// `Debug` prints the public key's id only.
+pub struct ClientKeyPair {
+    secret: StaticSecret,
+    public: [u8; 32],
+}
+
+impl ClientKeyPair {
+    /// A fresh random key pair.
+    pub fn generate() -> Self {
+        let secret = StaticSecret::random_from_rng(OsRng);
+        let public = PublicKey::from(&secret).to_bytes();
+        Self { secret, public }
+    }
+
+    /// The public key, sent in every request envelope.
+    pub fn public(&self) -> [u8; 32] {
+        self.public
+    }
+
+    /// Derives the transport key shared with the resolver whose public key is
+    /// `resolver_public`; refuses a low-order key ([`CryptoError::NonContributory`]).
+    pub fn transport_key(&self, resolver_public: &[u8; 32]) -> Result<TransportKey, CryptoError> {
+        derive(&self.secret, resolver_public, &self.public, resolver_public)
+    }
+}
+
+impl fmt::Debug for ClientKeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientKeyPair").field("key_id", &key_id_hex(&key_id_of(&self.public))).finish_non_exhaustive()
+    }
+}
+
+/// X25519 with `own` and `peer`, then HKDF-SHA256 into a 32-byte AES key.
+fn derive(
+    own: &StaticSecret,
+    peer: &[u8; 32],
+    client_public: &[u8; 32],
+    resolver_public: &[u8; 32],
+) -> Result<TransportKey, CryptoError> {
+    let shared = own.diffie_hellman(&PublicKey::from(*peer));
+    if !shared.was_contributory() {
+        return Err(CryptoError::NonContributory);
+    }
+    let info = length_prefix::concat(&[client_public, resolver_public]);
+    let mut key = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(Some(HKDF_SALT), shared.as_bytes())
+        .expand(&info, &mut *key)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    Ok(TransportKey(Aes256Gcm::new((&*key).into())))
+}
+
+/// The AES-256-GCM key a client and the resolver share; its key schedule is wiped on drop.
+///
+/// `Debug` prints `TransportKey(***)`.
+#[derive(Clone)]
+pub struct TransportKey(Aes256Gcm);
+
+impl fmt::Debug for TransportKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TransportKey(***)")
+    }
+}
+
+/// Which way a sealed value travels; part of the AAD, so a reply cannot be reflected back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Resolver to client: values in read replies.
+    ToClient,
+    /// Client to resolver: values in admin puts.
+    ToResolver,
+}
+
+impl Direction {
+    fn byte(self) -> u8 {
+        match self {
+            Direction::ToClient => 1,
+            Direction::ToResolver => 2,
+        }
+    }
+}
+
+/// What a sealed value is bound to.
+#[derive(Debug, Clone, Copy)]
+pub struct SealAad<'a> {
+    /// Which way it travels.
+    pub direction: Direction,
+    /// The request's 16 random bytes.
+    pub request_id: &'a [u8; 16],
+    /// The NATS subject the request was sent to.
+    pub subject: &'a str,
+    /// The secret's name.
+    pub name: &'a str,
+    /// The secret's version (empty when the backend has none).
+    pub version: &'a str,
+}
+
+impl SealAad<'_> {
+    fn to_bytes(self) -> Vec<u8> {
+        length_prefix::concat(&[
+            AAD_LABEL,
+            &[self.direction.byte()],
+            self.request_id,
+            self.subject.as_bytes(),
+            self.name.as_bytes(),
+            self.version.as_bytes(),
+        ])
+    }
+}
+
+impl TransportKey {
+    /// Seals `value` with a fresh random nonce: returns `nonce (12) ‖ ciphertext ‖ tag (16)`.
+    ///
+    /// # Panics
+    ///
+    /// When `value` exceeds AES-GCM's limit of 64 GiB, which no hush message can hold
+    /// (responses are capped at 1 MiB).
+    pub fn seal(&self, aad: &SealAad<'_>, value: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        // One buffer sized for everything: no reallocation leaves a plaintext copy behind.
+        let mut out = Vec::with_capacity(NONCE_LEN + value.len() + TAG_LEN);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(value);
+        let tag = self
+            .0
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad.to_bytes(), &mut out[NONCE_LEN..])
+            .expect("AES-GCM refuses only plaintexts over 64 GiB; hush messages are capped at 1 MiB");
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    /// Opens what [`seal`](Self::seal) made with the same key and AAD; anything else is
+    /// [`CryptoError::Open`].
+    pub fn open(&self, aad: &SealAad<'_>, sealed: &[u8]) -> Result<SecretValue, CryptoError> {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
+            return Err(CryptoError::Open);
+        }
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
+        let mut plaintext = Zeroizing::new(body.to_vec());
+        self.0
+            .decrypt_in_place_detached(Nonce::from_slice(nonce), &aad.to_bytes(), &mut plaintext, tag.into())
+            .map_err(|_| CryptoError::Open)?;
+        Ok(SecretValue::new(std::mem::take(&mut *plaintext)))
+    }
+}
+
+/// 16 random bytes for a request envelope's `request_id`.
+pub fn random_request_id() -> [u8; 16] {
+    let mut id = [0u8; 16];
+    OsRng.fill_bytes(&mut id);
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const SUBJECT: &str = "hush.v1.get.acme.company.team";
+
+    fn aad<'a>(request_id: &'a [u8; 16]) -> SealAad<'a> {
+        SealAad { direction: Direction::ToClient, request_id, subject: SUBJECT, name: "DB_PASSWORD", version: "3" }
+    }
+
+    fn pair() -> (TransportKey, TransportKey) {
+        let resolver = ResolverKeyPair::generate();
+        let client = ClientKeyPair::generate();
+        (resolver.transport_key(&client.public()).unwrap(), client.transport_key(&resolver.public()).unwrap())
+    }
+
+    #[test]
+    fn both_sides_derive_the_same_key() {
+        let (resolver_side, client_side) = pair();
+        let id = random_request_id();
+        let sealed = resolver_side.seal(&aad(&id), b"hunter2");
+        assert_eq!(client_side.open(&aad(&id), &sealed).unwrap().expose(), b"hunter2");
+        let put = SealAad { direction: Direction::ToResolver, ..aad(&id) };
+        let sealed = client_side.seal(&put, b"new value");
+        assert_eq!(resolver_side.open(&put, &sealed).unwrap().expose(), b"new value");
+    }
+
+    #[test]
+    fn derivation_matches_the_written_construction() {
+        // Recompute K from the raw pieces, independently of `derive`.
+        let client = ClientKeyPair::generate();
+        let resolver = ResolverKeyPair::generate();
+        let shared = x25519_dalek::x25519(client.secret.to_bytes(), resolver.public());
+        let mut info = Vec::new();
+        info.extend_from_slice(&32u32.to_le_bytes());
+        info.extend_from_slice(&client.public());
+        info.extend_from_slice(&32u32.to_le_bytes());
+        info.extend_from_slice(&resolver.public());
+        let mut k = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(b"hush-seal-v1"), &shared).expand(&info, &mut k).unwrap();
+        let expected = TransportKey(Aes256Gcm::new((&k).into()));
+        let id = [9u8; 16];
+        let sealed = expected.seal(&aad(&id), b"v");
+        assert_eq!(resolver.transport_key(&client.public()).unwrap().open(&aad(&id), &sealed).unwrap().expose(), b"v");
+    }
+
+    #[test]
+    fn sealed_layout_is_nonce_ciphertext_tag() {
+        let (key, _) = pair();
+        let id = random_request_id();
+        let a = key.seal(&aad(&id), b"hunter2");
+        let b = key.seal(&aad(&id), b"hunter2");
+        assert_eq!(a.len(), 12 + 7 + 16);
+        assert_ne!(a[..12], b[..12], "fresh nonce per value");
+        assert!(!a.windows(7).any(|w| w == b"hunter2"));
+        assert!(key.open(&aad(&id), &key.seal(&aad(&id), b"")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_value_moved_elsewhere_fails_to_open() {
+        let (resolver_side, client_side) = pair();
+        let id = [1u8; 16];
+        let other_id = [2u8; 16];
+        let sealed = resolver_side.seal(&aad(&id), b"hunter2");
+        let moved = [
+            SealAad { direction: Direction::ToResolver, ..aad(&id) },
+            aad(&other_id),
+            SealAad { subject: "hush.v1.get.acme.company", ..aad(&id) },
+            SealAad { name: "OTHER", ..aad(&id) },
+            SealAad { version: "4", ..aad(&id) },
+            // Same bytes, different field boundaries.
+            SealAad { name: "DB_PASSWORD3", version: "", ..aad(&id) },
+        ];
+        for other in moved {
+            assert!(matches!(client_side.open(&other, &sealed), Err(CryptoError::Open)), "{other:?}");
+        }
+        // The sender itself cannot open a reflected value in the other direction either.
+        assert!(resolver_side.open(&SealAad { direction: Direction::ToResolver, ..aad(&id) }, &sealed).is_err());
+    }
+
+    #[test]
+    fn tampered_or_foreign_values_fail() {
+        let (resolver_side, client_side) = pair();
+        let id = random_request_id();
+        let sealed = resolver_side.seal(&aad(&id), b"hunter2");
+        for i in [0, 12, sealed.len() - 1] {
+            let mut t = sealed.clone();
+            t[i] ^= 0x80;
+            assert!(matches!(client_side.open(&aad(&id), &t), Err(CryptoError::Open)), "byte {i}");
+        }
+        assert!(client_side.open(&aad(&id), &sealed[..27]).is_err());
+        assert!(client_side.open(&aad(&id), &[]).is_err());
+        let (stranger, _) = pair();
+        assert!(stranger.open(&aad(&id), &sealed).is_err());
+        let e = client_side.open(&aad(&id), &sealed[1..]).unwrap_err();
+        assert_eq!(e.to_string(), "sealed value failed to open");
+    }
+
+    #[test]
+    fn low_order_public_keys_are_refused() {
+        // u = 0, u = 1, and a point of order 8 (from the X25519 low-order list).
+        let mut order8 = [0u8; 32];
+        order8.copy_from_slice(&[
+            0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09,
+            0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
+        ]);
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        let resolver = ResolverKeyPair::generate();
+        let client = ClientKeyPair::generate();
+        for bad in [[0u8; 32], one, order8] {
+            assert!(matches!(resolver.transport_key(&bad), Err(CryptoError::NonContributory)));
+            assert!(matches!(client.transport_key(&bad), Err(CryptoError::NonContributory)));
+        }
+    }
+
+    #[test]
+    fn key_files_round_trip_and_debug_hides_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let (secret, public) = (dir.path().join("resolver.key"), dir.path().join("resolver.pub"));
+        let pair = ResolverKeyPair::generate();
+        pair.save_new(&secret, &public).unwrap();
+        let loaded = ResolverKeyPair::load(&secret).unwrap();
+        assert_eq!(loaded.public(), pair.public());
+        assert_eq!(load_public_key(&public).unwrap(), pair.public());
+        assert_eq!(loaded.key_id(), resolver_key_id(&pair.public()));
+        assert!(matches!(pair.save_new(&secret, &dir.path().join("x.pub")), Err(CryptoError::Exists(_))));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let shown = format!("{pair:?} {:?} {:?}", ClientKeyPair::generate(), pair.transport_key(&[7; 32]).unwrap());
+        assert!(shown.contains(&key_id_hex(&pair.key_id())), "{shown}");
+        assert!(shown.contains("TransportKey(***)"), "{shown}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    proptest! {
+        #[test]
+        fn open_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
+            let (key, _) = pair();
+            let id = [0u8; 16];
+            prop_assert!(key.open(&aad(&id), &bytes).is_err());
+        }
+    }
+}
