@@ -1,0 +1,225 @@
+//! A session: one grant's reads and writes, and the masker that learns what it read.
+
+use std::collections::BTreeMap;
+
+use hush_core::{
+    Error, ErrorKind, GrantClaims, ListFilter, Namespace, Result, SecretMeta, SecretValue, Tags, TenantId,
+};
+use hush_crypto::{Direction, SealAad, decode_claims_unverified};
+use hush_proto::MAX_ITEMS_PER_REQUEST;
+use hush_proto::message::{
+    DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, RequestBody, ResponseBody, sealed_item_label,
+};
+use hush_proto::subject::{self, AdminOp};
+
+use crate::client::HushClient;
+use crate::masker::Masker;
+
+/// One secret to read: a name, and optionally a JSON path and a pinned version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRequest {
+    /// The name.
+    pub name: String,
+    /// A path into a JSON value (`credentials.password`).
+    pub path: Option<String>,
+    /// A pinned version.
+    pub version: Option<String>,
+}
+
+impl SecretRequest {
+    /// The latest version of `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into(), path: None, version: None }
+    }
+
+    /// With a JSON path.
+    pub fn at(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// Pinned to a version.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+}
+
+impl From<&str> for SecretRequest {
+    fn from(name: &str) -> Self {
+        SecretRequest::new(name)
+    }
+}
+
+/// A value read, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The value.
+    pub value: SecretValue,
+    /// The namespace it was found in.
+    pub namespace: String,
+    /// Its version, if the backend has versions.
+    pub version: Option<String>,
+    /// Served from the resolver's cache after its backend failed.
+    pub stale: bool,
+}
+
+/// Reads and writes for one grant. Cheap to clone; clones share the masker.
+#[derive(Debug, Clone)]
+pub struct Session {
+    client: HushClient,
+    grant: String,
+    tenant: TenantId,
+    namespace: Namespace,
+    masker: Masker,
+}
+
+impl Session {
+    pub(crate) fn new(client: HushClient, grant: String) -> Result<Session> {
+        let GrantClaims { tenant, namespace, .. } = decode_claims_unverified(&grant)
+            .map_err(|e| Error::new(ErrorKind::Unauthorized, format!("the grant is unreadable: {e}")))?;
+        Ok(Session { client, grant, tenant, namespace, masker: Masker::new() })
+    }
+
+    /// The grant's tenant.
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    /// The grant's namespace.
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// The masker holding every value this session resolved.
+    pub fn masker(&self) -> &Masker {
+        &self.masker
+    }
+
+    /// The latest value of `name`, from this namespace or the nearest ancestor that has it.
+    pub async fn secret(&self, name: &str) -> Result<SecretValue> {
+        self.one(SecretRequest::new(name)).await
+    }
+
+    /// The part of a JSON secret at `path` (`secret_at("DB", "credentials.password")`).
+    pub async fn secret_at(&self, name: &str, path: &str) -> Result<SecretValue> {
+        self.one(SecretRequest::new(name).at(path)).await
+    }
+
+    async fn one(&self, request: SecretRequest) -> Result<SecretValue> {
+        let mut values = self.secrets([request]).await?;
+        values.pop().ok_or_else(|| Error::new(ErrorKind::Internal, "the resolver answered no item"))
+    }
+
+    /// Several secrets in one round trip (per 64). Fails with the first item's error, naming it.
+    pub async fn secrets<I, R>(&self, requests: I) -> Result<Vec<SecretValue>>
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<SecretRequest>,
+    {
+        let requests: Vec<SecretRequest> = requests.into_iter().map(Into::into).collect();
+        let results = self.fetch(&requests).await?;
+        requests
+            .iter()
+            .zip(results)
+            .map(|(request, result)| result.map(|r| r.value).map_err(|e| e.with_context("secret", &request.name)))
+            .collect()
+    }
+
+    /// Several secrets with one result each, in request order.
+    pub async fn fetch(&self, requests: &[SecretRequest]) -> Result<Vec<Result<Resolved>>> {
+        let mut all = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(MAX_ITEMS_PER_REQUEST) {
+            all.extend(self.fetch_chunk(chunk).await?);
+        }
+        Ok(all)
+    }
+
+    async fn fetch_chunk(&self, requests: &[SecretRequest]) -> Result<Vec<Result<Resolved>>> {
+        let items = requests
+            .iter()
+            .map(|r| GetItem { name: r.name.clone(), path: r.path.clone(), version: r.version.clone() })
+            .collect();
+        let subject = subject::get(&self.tenant, &self.namespace);
+        let (body, request_id) =
+            self.client.request(subject.clone(), &self.grant, RequestBody::Get(GetRequest { items })).await?;
+        let ResponseBody::Get(results) = body else {
+            return Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation"));
+        };
+        if results.len() != requests.len() {
+            return Err(Error::new(ErrorKind::Internal, "the resolver answered a different number of items"));
+        }
+        let mut out = Vec::with_capacity(results.len());
+        for (index, (request, result)) in requests.iter().zip(results).enumerate() {
+            out.push(match result {
+                Err(wire) => Err(Error::from(wire)),
+                Ok(resolved) => {
+                    let label = sealed_item_label(index, &request.name);
+                    let aad = SealAad {
+                        direction: Direction::ToClient,
+                        request_id: &request_id,
+                        subject: &subject,
+                        name: &label,
+                        version: resolved.version.as_deref().unwrap_or(""),
+                    };
+                    let value = self.client.transport().open(&aad, &resolved.sealed_value).map_err(|_| {
+                        Error::new(
+                            ErrorKind::Internal,
+                            "a sealed value in the reply failed to open (forged or corrupted reply)",
+                        )
+                    })?;
+                    self.masker.add(&value);
+                    Ok(Resolved {
+                        value,
+                        namespace: resolved.namespace,
+                        version: resolved.version,
+                        stale: resolved.stale,
+                    })
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Writes a new version of `name` in the session's namespace (admin grant).
+    /// The value is sealed to the resolver before it leaves the process.
+    pub async fn put(&self, name: &str, value: &SecretValue, tags: &Tags) -> Result<SecretMeta> {
+        let subject = subject::admin(AdminOp::Put, &self.tenant, &self.namespace);
+        // The request id is chosen by `request`; the value must be sealed to it, so seal inside.
+        let tags: BTreeMap<String, String> = tags.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        let (body, _) = self
+            .client
+            .request_with(subject.clone(), &self.grant, |request_id| {
+                let aad =
+                    SealAad { direction: Direction::ToResolver, request_id, subject: &subject, name, version: "" };
+                let sealed_value = self.client.transport().seal(&aad, value.expose());
+                RequestBody::Put(PutRequest { name: name.to_owned(), sealed_value, tags })
+            })
+            .await?;
+        match body {
+            ResponseBody::Put(meta) => Ok(meta),
+            _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
+        }
+    }
+
+    /// Deletes `name` and all its versions from the session's namespace (admin grant).
+    pub async fn delete(&self, name: &str) -> Result<()> {
+        let subject = subject::admin(AdminOp::Delete, &self.tenant, &self.namespace);
+        let body = RequestBody::Delete(DeleteRequest { name: name.to_owned() });
+        match self.client.request(subject, &self.grant, body).await?.0 {
+            ResponseBody::Delete => Ok(()),
+            _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
+        }
+    }
+
+    /// Lists metadata of the session's namespace (admin grant): names, versions, tags, never values.
+    pub async fn list(&self, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
+        let subject = subject::admin(AdminOp::List, &self.tenant, &self.namespace);
+        let tags = filter.tags.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        let body = RequestBody::List(ListRequest { tags, recursive: filter.recursive });
+        match self.client.request(subject, &self.grant, body).await?.0 {
+            ResponseBody::List(items) => Ok(items),
+            _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
+        }
+    }
+}
