@@ -1,0 +1,40 @@
+//! The `env` backend's configuration.
+
+use serde::Deserialize;
+
+/// Configuration of an `env` backend.
+///
+/// ```toml
+/// [backends.env]
+/// kind = "env"
+/// prefix = "SECRET_"
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct EnvConfig {
+    /// What a variable's name starts with to be a secret; the rest is the secret's name.
+    /// Default `SECRET_`. Must not be empty: every variable of the process would be a secret.
+    pub prefix: String,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        Self { prefix: "SECRET_".to_owned() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_unknown_fields() {
+        let config: EnvConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(config, EnvConfig::default());
+        assert_eq!(config.prefix, "SECRET_");
+        let custom: EnvConfig = serde_json::from_str(r#"{"prefix":"HUSH_SECRET_"}"#).unwrap();
+        assert_eq!(custom.prefix, "HUSH_SECRET_");
+        assert!(serde_json::from_str::<EnvConfig>(r#"{"prefx":"X"}"#).is_err());
+    }
+}
