@@ -1,0 +1,393 @@
+//! The configuration model: one struct per table of the TOML file (DESIGN.md section 6b).
+//!
+//! Every struct takes `#[serde(default)]`, so a file only names what it changes, and
+//! `deny_unknown_fields`, so a typo (`ttl_`) becomes a [`ConfigProblem`](crate::ConfigProblem)
+//! instead of a silently ignored key. Durations are humantime strings (`"60s"`, `"15m"`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::value::Dict;
+use serde::Deserialize;
+
+use crate::problem::ConfigProblem;
+
+/// The whole configuration: what hushd, workers and the CLI read, each using the parts it needs.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct HushConfig {
+    /// `[nats]`: how to reach NATS.
+    pub nats: NatsConfig,
+    /// `[keys]`: where the key files are.
+    pub keys: KeysConfig,
+    /// `[cache]`: the resolver's secret cache.
+    pub cache: CacheConfig,
+    /// `[resolver]`: the resolver service.
+    pub resolver: ResolverConfig,
+    /// `[backends.<name>]`: configured backend instances, by name.
+    pub backends: BTreeMap<String, BackendConfig>,
+    /// `[tenants.<id>]`: each tenant's bindings, by tenant id.
+    pub tenants: BTreeMap<String, TenantConfig>,
+    /// The file this configuration was loaded from, if any.
+    pub source: Option<PathBuf>,
+    /// The directory relative paths are resolved against.
+    pub(crate) base_dir: PathBuf,
+    /// Problems met while reading the input (unknown keys, bad types), reported by
+    /// [`HushConfig::problems`](crate::HushConfig::problems) with the semantic ones.
+    pub(crate) load_problems: Vec<ConfigProblem>,
+}
+
+impl Default for HushConfig {
+    fn default() -> Self {
+        Self {
+            nats: NatsConfig::default(),
+            keys: KeysConfig::default(),
+            cache: CacheConfig::default(),
+            resolver: ResolverConfig::default(),
+            backends: BTreeMap::new(),
+            tenants: BTreeMap::new(),
+            source: None,
+            base_dir: PathBuf::from("."),
+            load_problems: Vec::new(),
+        }
+    }
+}
+
+/// The top level as read from the input, before backends are split into their common
+/// keys and their kind-specific options.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub nats: NatsConfig,
+    pub keys: KeysConfig,
+    pub cache: CacheConfig,
+    pub resolver: ResolverConfig,
+    pub backends: BTreeMap<String, Dict>,
+    pub tenants: BTreeMap<String, TenantConfig>,
+}
+
+/// The top-level tables. Only `HUSH_` variables whose first segment is one of these are
+/// taken as overrides.
+pub const SECTIONS: [&str; 6] = ["nats", "keys", "cache", "resolver", "backends", "tenants"];
+
+/// `[nats]`: how to reach the NATS server.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct NatsConfig {
+    /// Server URL(s), comma-separated: `nats://`, `tls://`, `ws://` or `wss://`.
+    /// Default `nats://127.0.0.1:4222`.
+    pub url: String,
+    /// A NATS user credentials file (`.creds`).
+    pub credentials: Option<PathBuf>,
+    /// TLS settings.
+    pub tls: Option<TlsConfig>,
+    /// How long one request waits for its reply. Default 5 s.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// How long connecting may take. Default 5 s.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        Self {
+            url: "nats://127.0.0.1:4222".to_owned(),
+            credentials: None,
+            tls: None,
+            request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl fmt::Debug for NatsConfig {
+    /// Hides a password in the URL (`nats://user:***@host`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NatsConfig")
+            .field("url", &redact_url_userinfo(&self.url))
+            .field("credentials", &self.credentials)
+            .field("tls", &self.tls)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+/// Replaces the password of every `scheme://user:password@host` in a comma-separated list.
+fn redact_url_userinfo(urls: &str) -> String {
+    urls.split(',')
+        .map(|url| {
+            let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+            match rest.split_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split_once(':').map_or("***", |(user, _)| user);
+                    format!("{scheme}://{user}:***@{host}")
+                }
+                None => url.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `[nats.tls]`: TLS to the NATS server.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TlsConfig {
+    /// CA certificate(s) to trust, PEM.
+    pub ca: Option<PathBuf>,
+    /// Client certificate, PEM (with `key`).
+    pub cert: Option<PathBuf>,
+    /// Client private key, PEM (with `cert`).
+    pub key: Option<PathBuf>,
+    /// Refuse a connection without TLS.
+    pub required: bool,
+}
+
+/// `[keys]`: where key files are (written by `hush keys init DIR`). Paths only: reading
+/// and parsing them is the job of the crates that use them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct KeysConfig {
+    /// The resolver's X25519 private key (hushd only).
+    pub resolver_key: Option<PathBuf>,
+    /// The resolver's X25519 public key, pinned by clients.
+    pub resolver_public_key: Option<PathBuf>,
+    /// Ed25519 public keys whose grants the resolver trusts.
+    pub issuer_public_keys: Vec<PathBuf>,
+    /// The Ed25519 private key this process mints grants with (CLI, dev).
+    pub issuer_key: Option<PathBuf>,
+    /// The key ring of backends that seal values at rest.
+    pub at_rest: Option<PathBuf>,
+}
+
+/// `[cache]`: the resolver's in-memory secret cache (DESIGN.md section 5).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CacheConfig {
+    /// Whether the resolver caches secrets. Default true.
+    pub enabled: bool,
+    /// Most entries. Default 10 000.
+    pub max_entries: u64,
+    /// Most bytes of values (and keys) held. Default 64 MiB.
+    pub max_bytes: u64,
+    /// How long a value is served from cache after it was read. Default 60 s.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// How long a "not found" answer is cached. Default 5 s; 0 turns negative caching off.
+    #[serde(with = "humantime_serde")]
+    pub negative_ttl: Duration,
+    /// How long past `ttl` a cached value may still be served while its backend is down.
+    /// Default 0 (off).
+    #[serde(with = "humantime_serde")]
+    pub stale_if_error: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_entries: 10_000,
+            max_bytes: 64 * 1024 * 1024,
+            ttl: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(5),
+            stale_if_error: Duration::ZERO,
+        }
+    }
+}
+
+/// `[resolver]`: the resolver service (hushd).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ResolverConfig {
+    /// The NATS queue group replicas share. Default `hush-resolver`.
+    pub queue_group: String,
+    /// The name in the NATS services framework (`$SRV.PING.<name>`). Default `hush`.
+    pub service_name: String,
+    /// Longest grant lifetime accepted. Default 24 h, at most 7 days.
+    #[serde(with = "humantime_serde")]
+    pub max_grant_lifetime: Duration,
+    /// Most requests handled at once by one replica. Default 1024.
+    pub max_in_flight: usize,
+    /// Whether audit events are published. Default true.
+    pub audit: bool,
+    /// Upper bound on handling one request, backend calls included. Default 10 s.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for ResolverConfig {
+    fn default() -> Self {
+        Self {
+            queue_group: "hush-resolver".to_owned(),
+            service_name: "hush".to_owned(),
+            max_grant_lifetime: Duration::from_secs(24 * 3600),
+            max_in_flight: 1024,
+            audit: true,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[backends.<name>]`: one configured backend instance.
+///
+/// The keys every backend shares are fields; everything else of the table is kept in
+/// [`options`](Self::options) for the backend's own config type, parsed with
+/// [`BackendConfig::parse_options`].
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct BackendConfig {
+    /// The backend kind (`sql`, `vault`, ...).
+    pub kind: String,
+    /// Prepended to every key this backend maps, so one store can be shared.
+    pub prefix: String,
+    /// Tags added to every secret written through this backend.
+    pub default_tags: BTreeMap<String, String>,
+    /// Bound on one backend call (the timeout layer). Default 5 s.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Retries of temporary errors (the retry layer).
+    pub retry: RetryConfig,
+    /// Most calls in flight to this backend (the concurrency limit layer); none = unbounded.
+    pub max_concurrency: Option<usize>,
+    /// Every other key of the table, for the backend kind to parse. May hold credentials:
+    /// `Debug` shows the keys only.
+    #[serde(skip)]
+    pub options: Dict,
+}
+
+impl BackendConfig {
+    /// The keys read into fields; every other key goes to [`options`](Self::options).
+    pub const COMMON_KEYS: [&'static str; 6] =
+        ["kind", "prefix", "default_tags", "timeout", "retry", "max_concurrency"];
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        Self {
+            kind: String::new(),
+            prefix: String::new(),
+            default_tags: BTreeMap::new(),
+            timeout: Duration::from_secs(5),
+            retry: RetryConfig::default(),
+            max_concurrency: None,
+            options: Dict::new(),
+        }
+    }
+}
+
+impl fmt::Debug for BackendConfig {
+    /// Shows the option keys, never their values: they may be credentials.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackendConfig")
+            .field("kind", &self.kind)
+            .field("prefix", &self.prefix)
+            .field("default_tags", &self.default_tags)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("options", &self.options.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// `[backends.<name>.retry]`: how temporary errors are retried.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RetryConfig {
+    /// Attempts in all, the first included; 1 = no retry. Default 3.
+    pub max_attempts: u32,
+    /// First delay between attempts (exponential backoff with jitter). Default 50 ms.
+    #[serde(with = "humantime_serde")]
+    pub min_delay: Duration,
+    /// Longest delay between attempts. Default 2 s.
+    #[serde(with = "humantime_serde")]
+    pub max_delay: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self { max_attempts: 3, min_delay: Duration::from_millis(50), max_delay: Duration::from_secs(2) }
+    }
+}
+
+/// `[tenants.<id>]`: a tenant's default binding and its namespace overrides.
+///
+/// `backend`, `read_only` and `filter_tags` at this level form the tenant's default binding
+/// ([`TenantConfig::default_binding`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TenantConfig {
+    /// The backend serving every namespace without an override.
+    pub backend: Option<String>,
+    /// The default binding refuses writes.
+    pub read_only: bool,
+    /// Only secrets carrying all these tags are visible through the default binding.
+    pub filter_tags: BTreeMap<String, String>,
+    /// Overrides by namespace (`"company.team"`), each inherited by its descendants.
+    pub namespaces: BTreeMap<String, BindingConfig>,
+}
+
+impl TenantConfig {
+    /// The tenant default as a binding, when `backend` is set.
+    pub fn default_binding(&self) -> Option<BindingConfig> {
+        self.backend.as_ref().map(|backend| BindingConfig {
+            backend: backend.clone(),
+            read_only: self.read_only,
+            filter_tags: self.filter_tags.clone(),
+        })
+    }
+}
+
+/// `[tenants.<id>.namespaces."<namespace>"]`: which backend serves a namespace subtree.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BindingConfig {
+    /// The backend's name, a key of `[backends]`.
+    pub backend: String,
+    /// Writes through this binding are refused.
+    pub read_only: bool,
+    /// Only secrets carrying all these tags are visible through this binding.
+    pub filter_tags: BTreeMap<String, String>,
+}
+
+impl BindingConfig {
+    /// A binding to `backend`, writable, without a tag filter.
+    pub fn new(backend: impl Into<String>) -> Self {
+        Self { backend: backend.into(), read_only: false, filter_tags: BTreeMap::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_passwords_are_hidden_from_debug() {
+        let nats = NatsConfig { url: "nats://bob:hunter2@a:4222,tls://b:4222".into(), ..Default::default() };
+        let shown = format!("{nats:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("nats://bob:***@a:4222,tls://b:4222"), "{shown}");
+    }
+
+    #[test]
+    fn backend_options_show_keys_only() {
+        let mut backend = BackendConfig { kind: "vault".into(), ..Default::default() };
+        backend.options.insert("token".into(), "s.hunter2".into());
+        let shown = format!("{backend:?}");
+        assert!(shown.contains("\"token\""), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}
