@@ -1,1 +1,54 @@
-//! Placeholder.
+//! Cross-cutting behaviour of backends, as layers (the OpenDAL pattern).
+//!
+//! A layer (`XxxLayer`) wraps any [`SharedBackend`] into an `XxxBackend` that changes one
+//! thing and forwards everything else, so a backend crate stays small and every backend
+//! gets the same read-only refusal, tag filtering, retries and metrics. [`LayerStack`]
+//! applies them in the documented order, outermost first:
+//!
+//! metrics → read-only → tag filter → default tags → concurrency limit → retry → timeout → backend
+//!
+//! - Metrics outermost: every call and every error (refusals included) is counted.
+//! - Read-only and the tag filter above default tags: a refused write never reaches the
+//!   backend, and a write through a filtered binding is checked against the tags the caller
+//!   gave, before defaults are added.
+//! - The concurrency limit above retry: a retrying call keeps its permit, so retries do not
+//!   add load beyond the limit.
+//! - Timeout inside retry: each attempt gets the full timeout, and a timed-out attempt
+//!   (a temporary error) is retried.
+//!
+//! The cache is not a layer: it sits in the resolver, above the bindings.
+//!
+//! **Architecture invariant:** this crate depends on `hush-core` and on runtime crates
+//! (tokio, backon, tracing) only. It knows no backend kind, no configuration format, no NATS.
+//! Layer errors and logs never hold a secret value.
+
+#![deny(missing_docs)]
+
+mod concurrency;
+mod default_tags;
+mod metrics;
+mod read_only;
+mod retry;
+mod stack;
+mod tag_filter;
+mod timeout;
+
+pub use concurrency::{ConcurrencyLimitBackend, ConcurrencyLimitLayer};
+pub use default_tags::{DefaultTagsBackend, DefaultTagsLayer};
+pub use metrics::{BackendMetrics, MetricsBackend, MetricsLayer, MetricsSnapshot};
+pub use read_only::{ReadOnlyBackend, ReadOnlyLayer};
+pub use retry::{RetryBackend, RetryLayer};
+pub use stack::LayerStack;
+pub use tag_filter::{TagFilterBackend, TagFilterLayer};
+pub use timeout::{TimeoutBackend, TimeoutLayer};
+
+use hush_core::SharedBackend;
+
+/// Wraps a backend into one that adds a behaviour and forwards the rest.
+pub trait Layer {
+    /// `inner` wrapped in this layer.
+    fn layer(&self, inner: SharedBackend) -> SharedBackend;
+}
+
+#[cfg(test)]
+mod tests;
