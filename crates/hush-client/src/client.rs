@@ -42,6 +42,9 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Connection name shown by NATS monitoring.
     pub connection_name: String,
+    /// Inbox prefix for replies (e.g. `_INBOX_acme_worker`), so NATS permissions can let this
+    /// user subscribe to its own inboxes only. Default `_INBOX`.
+    pub inbox_prefix: Option<String>,
 }
 
 impl ClientOptions {
@@ -55,6 +58,7 @@ impl ClientOptions {
             request_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             connection_name: "hush-client".into(),
+            inbox_prefix: None,
         }
     }
 }
@@ -85,6 +89,9 @@ impl HushClient {
             .name(&options.connection_name)
             .connection_timeout(options.connect_timeout)
             .request_timeout(Some(options.request_timeout));
+        if let Some(prefix) = &options.inbox_prefix {
+            connect = connect.custom_inbox_prefix(prefix.as_str());
+        }
         if let Some(path) = &options.credentials {
             connect = connect.credentials_file(path).await.map_err(|e| {
                 Error::new(ErrorKind::ConfigInvalid, format!("NATS credentials file {}: {e}", path.display()))

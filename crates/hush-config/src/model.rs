@@ -90,6 +90,9 @@ pub struct NatsConfig {
     /// How long connecting may take. Default 5 s.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// Reply inbox prefix of clients (workers, the CLI), e.g. `_INBOX_acme`: lets NATS
+    /// permissions allow each user its own inboxes only. Default `_INBOX`.
+    pub inbox_prefix: Option<String>,
 }
 
 impl Default for NatsConfig {
@@ -100,6 +103,7 @@ impl Default for NatsConfig {
             tls: None,
             request_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
+            inbox_prefix: None,
         }
     }
 }
@@ -113,6 +117,7 @@ impl fmt::Debug for NatsConfig {
             .field("tls", &self.tls)
             .field("request_timeout", &self.request_timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("inbox_prefix", &self.inbox_prefix)
             .finish()
     }
 }

@@ -1,0 +1,150 @@
+//! The resolver's per-request CPU path, without NATS: what a cached `secret()` costs hushd.
+//!
+//! `handle/cached_get` is the whole path (decode, grant check, transport key, cache hit,
+//! seal, encode) through `Resolver::handle`; the other benches split it into its steps.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use hush_core::{GrantScope, Namespace, SecretValue, TenantId};
+use hush_crypto::{
+    ClientKeyPair, Direction, GrantIssuer, GrantRequest, GrantVerifier, KeyRing, ResolverKeyPair, SealAad,
+    random_request_id, resolver_key_id,
+};
+use hush_proto::PROTOCOL_VERSION;
+use hush_proto::message::{GetItem, GetRequest, RequestBody, RequestEnvelope, ResponseEnvelope};
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn fixture(runtime: &tokio::runtime::Runtime) -> (tempfile::TempDir, hush_resolver::Resolver, String, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path();
+    let resolver_key = ResolverKeyPair::generate();
+    resolver_key.save_new(&keys.join("resolver.key"), &keys.join("resolver.pub")).unwrap();
+    let issuer = GrantIssuer::generate();
+    issuer.save_new(&keys.join("issuer.key"), &keys.join("issuer.pub")).unwrap();
+    KeyRing::generate().save_new(&keys.join("at-rest.keyring")).unwrap();
+    let config = format!(
+        "[keys]\nresolver_key = \"resolver.key\"\nissuer_public_keys = [\"issuer.pub\"]\nat_rest = \"at-rest.keyring\"\n\
+         [resolver]\naudit = true\n[backends.local]\nkind = \"sql\"\nurl = \"sqlite://{}/bench.db\"\n\
+         [tenants.acme]\nbackend = \"local\"\n",
+        keys.display()
+    );
+    std::fs::write(keys.join("hush.toml"), config).unwrap();
+    let config = hush_config::HushConfig::load(&keys.join("hush.toml")).unwrap();
+    let resolver = runtime.block_on(hushd::build_resolver(&config)).unwrap();
+
+    let client = ClientKeyPair::generate();
+    let tenant = TenantId::new("acme").unwrap();
+    let namespace = Namespace::new("company.team.etl").unwrap();
+    let grant = issuer
+        .issue(&GrantRequest {
+            tenant: tenant.clone(),
+            namespace: namespace.clone(),
+            scope: GrantScope::Admin,
+            ttl: Duration::from_secs(3600),
+            execution_id: Some("bench".into()),
+            cnf: Some(client.public()),
+            now: now(),
+        })
+        .unwrap();
+    // Store the secret through the resolver itself, sealed as a client would.
+    let put_subject = hush_proto::subject::admin(hush_proto::subject::AdminOp::Put, &tenant, &namespace);
+    let request_id = random_request_id();
+    let transport = client.transport_key(&resolver_key.public()).unwrap();
+    let aad = SealAad {
+        direction: Direction::ToResolver,
+        request_id: &request_id,
+        subject: &put_subject,
+        name: "DB_PASSWORD",
+        version: "",
+    };
+    let put = RequestEnvelope {
+        version: PROTOCOL_VERSION,
+        request_id,
+        client_key: client.public(),
+        resolver_key_id: resolver_key_id(&resolver_key.public()),
+        grant: grant.clone(),
+        body: RequestBody::Put(hush_proto::message::PutRequest {
+            name: "DB_PASSWORD".into(),
+            sealed_value: transport.seal(&aad, b"correct horse battery staple"),
+            tags: Default::default(),
+        }),
+    };
+    let handled = runtime.block_on(resolver.handle(&put_subject, &put.encode().unwrap()));
+    assert!(ResponseEnvelope::decode(&handled.reply).unwrap().body.is_ok());
+
+    let subject = hush_proto::subject::get(&tenant, &namespace);
+    let get = RequestEnvelope {
+        version: PROTOCOL_VERSION,
+        request_id: random_request_id(),
+        client_key: client.public(),
+        resolver_key_id: resolver_key_id(&resolver_key.public()),
+        grant,
+        body: RequestBody::Get(GetRequest {
+            items: vec![GetItem { name: "DB_PASSWORD".into(), path: None, version: None }],
+        }),
+    };
+    let payload = get.encode().unwrap();
+    // Warm the cache: the secret lives in `company`'s lineage under company.team.etl.
+    let first = runtime.block_on(resolver.handle(&subject, &payload));
+    assert!(ResponseEnvelope::decode(&first.reply).unwrap().body.is_ok());
+    (dir, resolver, subject, payload)
+}
+
+fn benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (_dir, resolver, subject, payload) = fixture(&runtime);
+
+    c.bench_function("handle/cached_get", |b| {
+        b.to_async(&runtime).iter(|| async { black_box(resolver.handle(&subject, &payload).await) })
+    });
+
+    c.bench_function("step/decode_request", |b| b.iter(|| black_box(RequestEnvelope::decode(&payload).unwrap())));
+
+    let reply = runtime.block_on(resolver.handle(&subject, &payload)).reply;
+    let response = ResponseEnvelope::decode(&reply).unwrap();
+    c.bench_function("step/encode_response", |b| b.iter(|| black_box(response.encode().unwrap())));
+
+    let client = ClientKeyPair::generate();
+    let key = client.transport_key(&ResolverKeyPair::generate().public()).unwrap();
+    let request_id = random_request_id();
+    let aad = SealAad {
+        direction: Direction::ToClient,
+        request_id: &request_id,
+        subject: &subject,
+        name: "0:DB",
+        version: "1",
+    };
+    let value = SecretValue::from("correct horse battery staple");
+    c.bench_function("step/seal_value", |b| b.iter(|| black_box(key.seal(&aad, value.expose()))));
+
+    let issuer = GrantIssuer::generate();
+    let verifier = GrantVerifier::new(&[issuer.public()], Duration::from_secs(86_400)).unwrap();
+    let token = issuer
+        .issue(&GrantRequest {
+            tenant: TenantId::new("acme").unwrap(),
+            namespace: Namespace::new("company").unwrap(),
+            scope: GrantScope::Read,
+            ttl: Duration::from_secs(600),
+            execution_id: None,
+            cnf: None,
+            now: now(),
+        })
+        .unwrap();
+    c.bench_function("step/verify_grant_uncached", |b| b.iter(|| black_box(verifier.verify(&token, now()).unwrap())));
+    c.bench_function("step/derive_transport_key_uncached", |b| {
+        let resolver = ResolverKeyPair::generate();
+        b.iter(|| black_box(resolver.transport_key(&client.public()).unwrap()))
+    });
+}
+
+criterion_group! {
+    name = resolver;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = benches
+}
+criterion_main!(resolver);

@@ -1,0 +1,118 @@
+//! One arm per backend kind: parse its options, open it, say what it can do.
+
+use std::sync::Arc;
+
+use hush_config::{BackendConfig, ConfigProblem, HushConfig, key_path};
+use hush_core::{Capabilities, Error, ErrorKind, Result, SharedBackend};
+
+use crate::context::BackendContext;
+
+fn invalid(problems: Vec<ConfigProblem>) -> Error {
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    Error::new(ErrorKind::ConfigInvalid, text.join("; "))
+}
+
+/// What a backend of `kind` can do, known before it is opened.
+pub(crate) fn capabilities(kind: &str) -> Capabilities {
+    match kind {
+        "env" => Capabilities::read_only(),
+        _ => Capabilities::full(),
+    }
+}
+
+/// Problems of a backend's kind-specific options, with key paths.
+pub(crate) fn option_problems(name: &str, backend: &BackendConfig) -> Vec<ConfigProblem> {
+    match backend.kind.as_str() {
+        #[cfg(feature = "sql")]
+        hush_backend_sql::KIND => {
+            let mut problems = backend.parse_options::<hush_backend_sql::SqlConfig>(name).err().unwrap_or_default();
+            if !backend.prefix.is_empty() {
+                problems.push(ConfigProblem {
+                    path: key_path(&["backends", name, "prefix"]),
+                    message: "the sql store keeps tenants apart by column and has no key prefix; use table_prefix"
+                        .into(),
+                });
+            }
+            problems
+        }
+        #[cfg(feature = "env")]
+        hush_backend_env::KIND => backend.parse_options::<hush_backend_env::EnvConfig>(name).err().unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// `sqlite://relative.db` is relative to the config file's directory, like every other path.
+#[cfg(feature = "sql")]
+fn resolve_sqlite_url(config: &HushConfig, url: &str) -> String {
+    match url.strip_prefix("sqlite://") {
+        Some(rest) if !rest.starts_with('/') && !rest.starts_with(":memory:") && !rest.is_empty() => {
+            format!("sqlite://{}", config.resolve_path(std::path::Path::new(rest)).display())
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens the backend `name` as configured, without layers.
+pub(crate) async fn open_backend(
+    config: &HushConfig,
+    name: &str,
+    backend: &BackendConfig,
+    context: &BackendContext,
+) -> Result<SharedBackend> {
+    match backend.kind.as_str() {
+        #[cfg(feature = "sql")]
+        hush_backend_sql::KIND => {
+            let mut options: hush_backend_sql::SqlConfig = backend.parse_options(name).map_err(invalid)?;
+            options.url = resolve_sqlite_url(config, &options.url);
+            let cipher = context.cipher_for(name)?;
+            Ok(Arc::new(hush_backend_sql::SqlBackend::connect(name, options, cipher).await?))
+        }
+        #[cfg(feature = "env")]
+        hush_backend_env::KIND => {
+            let mut options: hush_backend_env::EnvConfig = backend.parse_options(name).map_err(invalid)?;
+            if !backend.prefix.is_empty() {
+                options.prefix = backend.prefix.clone();
+            }
+            Ok(Arc::new(hush_backend_env::EnvBackend::from_process_env(name, options)?))
+        }
+        other => Err(Error::new(
+            ErrorKind::ConfigInvalid,
+            format!("backend {name:?} has kind {other:?}, which this build does not know"),
+        )),
+    }
+}
+
+/// Re-seals the values of backend `name` under the newest at-rest key, if its kind seals at rest.
+pub(crate) async fn rekey_backend(
+    config: &HushConfig,
+    name: &str,
+    backend: &BackendConfig,
+    context: &BackendContext,
+    batch_size: usize,
+) -> Option<Result<String>> {
+    match backend.kind.as_str() {
+        #[cfg(feature = "sql")]
+        hush_backend_sql::KIND => Some(async {
+            let mut options: hush_backend_sql::SqlConfig = backend.parse_options(name).map_err(invalid)?;
+            options.url = resolve_sqlite_url(config, &options.url);
+            let cipher = context.cipher_for(name)?;
+            let store = hush_backend_sql::SqlBackend::connect(name, options, cipher).await?;
+            let report = store.rekey(batch_size).await?;
+            if report.failed > 0 {
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    format!("{} row(s) did not open and keep their old key (tampered, or their key is missing from the ring)", report.failed),
+                ));
+            }
+            Ok(format!(
+                "{} row(s) under older keys, {} re-sealed under key {}, {} rewritten meanwhile by a write",
+                report.examined, report.resealed, report.key_id, report.skipped
+            ))
+        }
+        .await),
+        _ => {
+            let _ = (config, context, batch_size);
+            None
+        }
+    }
+}

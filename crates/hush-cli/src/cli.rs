@@ -1,0 +1,257 @@
+//! The command line, as clap reads it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  ok
+  1  internal error
+  2  usage: bad arguments or flags
+  3  not found
+  4  unauthorized (grant refused, or the backend refused hush's credentials)
+  5  read-only or unsupported
+  6  backend unavailable, or no resolver answering
+  7  invalid input (bad name, path, value or config)";
+
+/// hush: secrets for workflow workers, served over NATS.
+///
+/// Reads the same config file as hushd (`--config`, or `HUSH_CONFIG`, default
+/// `config/hush.toml`). Commands that talk to hushd mint a short grant with the configured
+/// issuer key, unless `--grant` (or `HUSH_GRANT`) gives one.
+#[derive(Debug, Parser)]
+#[command(name = "hush", version, about, long_about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Config file.
+    #[arg(long, short = 'c', global = true, env = "HUSH_CONFIG", default_value = "config/hush.toml")]
+    pub config: PathBuf,
+    /// Use this grant instead of minting one with the configured issuer key.
+    #[arg(long, global = true, env = "HUSH_GRANT", hide_env_values = true)]
+    pub grant: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and inspect keys.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Keys(KeysCommand),
+    /// Mint a grant for a worker: prints the token on stdout.
+    #[command(after_help = EXIT_CODES)]
+    Grant(GrantArgs),
+    /// Write a new version of a secret. The value comes from --value, --from-file, or stdin.
+    #[command(after_help = EXIT_CODES)]
+    Put(PutArgs),
+    /// Print a secret's value on stdout (looked up in the namespace, then its ancestors).
+    #[command(after_help = EXIT_CODES)]
+    Get(GetArgs),
+    /// List secrets of a namespace: names, versions and tags, never values.
+    #[command(after_help = EXIT_CODES)]
+    List(ListArgs),
+    /// Delete a secret and all its versions.
+    #[command(after_help = EXIT_CODES)]
+    Delete(DeleteArgs),
+    /// Render a template file (or `-` for stdin) whose `{{ secret("NAME") }}` calls are resolved.
+    #[command(after_help = EXIT_CODES)]
+    Render(RenderArgs),
+    /// Check the config.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Config(ConfigCommand),
+    /// Re-seal every stored value whose at-rest key is not the newest (SQL store).
+    #[command(after_help = EXIT_CODES)]
+    Rekey(RekeyArgs),
+    /// Measure a bare NATS echo and a cached secret() through hushd, in one run.
+    #[command(after_help = EXIT_CODES)]
+    Bench(BenchArgs),
+    /// Answer echo requests (used by `hush bench` as its reference; not for humans).
+    #[command(hide = true)]
+    BenchEcho(BenchEchoArgs),
+}
+
+/// `hush keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write a new resolver key pair, grant issuer key pair and at-rest key ring into DIR
+    /// (private files 0600). Refuses to overwrite.
+    Init {
+        /// Directory to write into (created if missing).
+        dir: PathBuf,
+    },
+    /// Add a new key to the at-rest key ring; then run `hush rekey`.
+    RotateAtRest,
+}
+
+/// Where a secret lives.
+#[derive(Debug, Args)]
+pub struct Location {
+    /// Tenant.
+    #[arg(long, short = 't')]
+    pub tenant: Option<String>,
+    /// Namespace (dotted: company.team).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+}
+
+/// `hush grant`
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// Tenant.
+    #[arg(long, short = 't')]
+    pub tenant: String,
+    /// Namespace (dotted).
+    #[arg(long, short = 'n')]
+    pub namespace: String,
+    /// Allow put, delete and list, not only reads.
+    #[arg(long)]
+    pub admin: bool,
+    /// Lifetime (e.g. 15m, 1h).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "15m")]
+    pub ttl: Duration,
+    /// Execution id to record in audit events.
+    #[arg(long)]
+    pub execution: Option<String>,
+    /// Bind the grant to this X25519 public key (base64): it is then useless to anyone else.
+    #[arg(long)]
+    pub bind_key: Option<String>,
+}
+
+/// `hush put`
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    #[command(flatten)]
+    pub location: Location,
+    /// Secret name.
+    pub name: String,
+    /// The value (visible in shell history and `ps`: prefer --from-file or stdin).
+    #[arg(long, conflicts_with = "from_file")]
+    pub value: Option<String>,
+    /// Read the value from this file (bytes as they are).
+    #[arg(long)]
+    pub from_file: Option<PathBuf>,
+    /// A tag, key=value; repeat for several.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+/// `hush get`
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub location: Location,
+    /// Secret name.
+    pub name: String,
+    /// JSON path into the value (credentials.password, servers[0]["host name"]).
+    #[arg(long)]
+    pub path: Option<String>,
+    /// A pinned version.
+    #[arg(long)]
+    pub version: Option<String>,
+}
+
+/// `hush list`
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub location: Location,
+    /// Only secrets with this tag, key=value; repeat for several (all must match).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// Include descendant namespaces.
+    #[arg(long)]
+    pub recursive: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hush delete`
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub location: Location,
+    /// Secret name.
+    pub name: String,
+}
+
+/// `hush render`
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub location: Location,
+    /// Template file, or `-` for stdin.
+    pub template: PathBuf,
+}
+
+/// `hush config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Report every problem of the config with its key path, then check that NATS and each
+    /// backend are reachable.
+    Check {
+        /// Only validate the file; do not contact NATS or the backends.
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+/// `hush rekey`
+#[derive(Debug, Args)]
+pub struct RekeyArgs {
+    /// Rows re-sealed per batch.
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+}
+
+/// `hush bench`
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub location: Location,
+    /// Requests per measurement.
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hush bench-echo`
+#[derive(Debug, Args)]
+pub struct BenchEchoArgs {
+    /// NATS URL.
+    #[arg(long)]
+    pub nats_url: String,
+    /// Subject to answer.
+    #[arg(long)]
+    pub subject: String,
+}
+
+impl Cli {
+    /// Runs the command.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let config = self.config.as_path();
+        let grant = self.grant.as_deref();
+        match self.command {
+            Command::Keys(KeysCommand::Init { dir }) => crate::keys::init(&dir),
+            Command::Keys(KeysCommand::RotateAtRest) => crate::keys::rotate_at_rest(config),
+            Command::Grant(args) => crate::ops::grant(config, args),
+            Command::Put(args) => crate::ops::put(config, grant, args).await,
+            Command::Get(args) => crate::ops::get(config, grant, args).await,
+            Command::List(args) => crate::ops::list(config, grant, args).await,
+            Command::Delete(args) => crate::ops::delete(config, grant, args).await,
+            Command::Render(args) => crate::ops::render(config, grant, args).await,
+            Command::Config(ConfigCommand::Check { offline }) => crate::ops::config_check(config, offline).await,
+            Command::Rekey(args) => crate::ops::rekey(config, args).await,
+            Command::Bench(args) => crate::bench::run(config, grant, args).await,
+            Command::BenchEcho(args) => crate::bench::echo(args).await,
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! What commands share: the config, a client, and a session with a grant.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use hush_client::{ClientOptions, HushClient, Session, TlsOptions};
+use hush_config::HushConfig;
+use hush_core::{Error, ErrorKind, GrantScope, Namespace, TenantId};
+use hush_crypto::{GrantIssuer, GrantRequest, load_public_key};
+
+use crate::cli::Location;
+use crate::exit::Usage;
+
+/// Lifetime of the grants the CLI mints for its own requests.
+const OWN_GRANT_TTL: Duration = Duration::from_secs(300);
+
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Loads the config file; a missing or unparseable file is invalid input.
+pub fn load_config(path: &Path) -> anyhow::Result<HushConfig> {
+    HushConfig::load(path).map_err(|e| anyhow::Error::new(Error::new(ErrorKind::ConfigInvalid, e.to_string())))
+}
+
+fn config_error(message: String) -> anyhow::Error {
+    anyhow::Error::new(Error::new(ErrorKind::ConfigInvalid, message))
+}
+
+/// Connects a client as the config says.
+pub async fn client(config: &HushConfig) -> anyhow::Result<HushClient> {
+    let path = config.keys.resolver_public_key.as_ref().ok_or_else(|| {
+        config_error("keys.resolver_public_key is not set: the client cannot pin the resolver".into())
+    })?;
+    let resolver_public =
+        load_public_key(path).map_err(|e| config_error(format!("keys.resolver_public_key {}: {e}", path.display())))?;
+    let mut options = ClientOptions::new(config.nats.url.clone(), vec![resolver_public]);
+    options.credentials = config.nats.credentials.clone();
+    options.tls = config.nats.tls.as_ref().map(|tls| TlsOptions {
+        ca: tls.ca.clone(),
+        cert: tls.cert.clone(),
+        key: tls.key.clone(),
+        required: tls.required,
+    });
+    options.request_timeout = config.nats.request_timeout;
+    options.connect_timeout = config.nats.connect_timeout;
+    options.connection_name = "hush-cli".into();
+    options.inbox_prefix = config.nats.inbox_prefix.clone();
+    Ok(HushClient::connect(options).await?)
+}
+
+/// The issuer key of the config.
+pub fn issuer(config: &HushConfig) -> anyhow::Result<GrantIssuer> {
+    let path = config.keys.issuer_key.as_ref().ok_or_else(|| {
+        config_error("keys.issuer_key is not set: pass --grant, or set the issuer key to mint grants".into())
+    })?;
+    GrantIssuer::load(path).map_err(|e| config_error(format!("keys.issuer_key {}: {e}", path.display())))
+}
+
+/// Tenant and namespace from the flags, validated.
+pub fn location(location: &Location) -> anyhow::Result<(TenantId, Namespace)> {
+    let tenant = location.tenant.as_deref().ok_or_else(|| Usage("--tenant is required".into()))?;
+    let namespace = location.namespace.as_deref().ok_or_else(|| Usage("--namespace is required".into()))?;
+    Ok((TenantId::new(tenant).map_err(Error::from)?, Namespace::new(namespace).map_err(Error::from)?))
+}
+
+/// A session: with `--grant` when given (its tenant and namespace must match the flags, if
+/// any), else with a 5-minute grant minted from the issuer key and bound to this client's key.
+pub async fn session(
+    config_path: &Path,
+    grant: Option<&str>,
+    location: &Location,
+    scope: GrantScope,
+) -> anyhow::Result<Session> {
+    let config = load_config(config_path)?;
+    let client = client(&config).await?;
+    let session = match grant {
+        Some(token) => {
+            let session = client.session(token)?;
+            if let Some(t) = &location.tenant {
+                if t != session.tenant().as_str() {
+                    return Err(
+                        Usage(format!("--tenant {t} differs from the grant's tenant {}", session.tenant())).into()
+                    );
+                }
+            }
+            if let Some(n) = &location.namespace {
+                if n != session.namespace().as_str() {
+                    return Err(Usage(format!(
+                        "--namespace {n} differs from the grant's namespace {}",
+                        session.namespace()
+                    ))
+                    .into());
+                }
+            }
+            session
+        }
+        None => {
+            let (tenant, namespace) = self::location(location)?;
+            let token = issuer(&config)?
+                .issue(&GrantRequest {
+                    tenant,
+                    namespace,
+                    scope,
+                    ttl: OWN_GRANT_TTL,
+                    execution_id: Some("hush-cli".into()),
+                    cnf: Some(client.public_key()),
+                    now: now(),
+                })
+                .map_err(Error::from)
+                .context("cannot mint a grant")?;
+            client.session(token)?
+        }
+    };
+    Ok(session)
+}

@@ -1,0 +1,82 @@
+//! Counters the resolver keeps, reported in `$SRV.STATS` and by [`Resolver::metrics`](crate::Resolver::metrics).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hush_cache::SecretCache;
+use serde_json::json;
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub requests: AtomicU64,
+    pub failed_requests: AtomicU64,
+    pub unauthorized: AtomicU64,
+    pub items: AtomicU64,
+    pub backend_reads: AtomicU64,
+    pub stale_served: AtomicU64,
+    pub writes: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, cache: &SecretCache) -> ResolverMetrics {
+        let stats = cache.stats();
+        ResolverMetrics {
+            requests: self.requests.load(Ordering::Relaxed),
+            failed_requests: self.failed_requests.load(Ordering::Relaxed),
+            unauthorized: self.unauthorized.load(Ordering::Relaxed),
+            items: self.items.load(Ordering::Relaxed),
+            backend_reads: self.backend_reads.load(Ordering::Relaxed),
+            stale_served: self.stale_served.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
+            cache_hits: stats.hits,
+            cache_misses: stats.misses,
+            cache_entries: stats.entries,
+        }
+    }
+}
+
+/// What the resolver counted since it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolverMetrics {
+    /// Requests received (decoded or not).
+    pub requests: u64,
+    /// Requests answered with an error as a whole.
+    pub failed_requests: u64,
+    /// Requests refused for their grant.
+    pub unauthorized: u64,
+    /// Secrets asked for in get requests.
+    pub items: u64,
+    /// Reads that reached a backend (cache misses after single flight).
+    pub backend_reads: u64,
+    /// Values served stale because the backend failed.
+    pub stale_served: u64,
+    /// Successful puts and deletes.
+    pub writes: u64,
+    /// Cache hits.
+    pub cache_hits: u64,
+    /// Cache misses.
+    pub cache_misses: u64,
+    /// Entries in the cache.
+    pub cache_entries: u64,
+}
+
+impl ResolverMetrics {
+    /// As JSON, for `$SRV.STATS`.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "requests": self.requests,
+            "failed_requests": self.failed_requests,
+            "unauthorized": self.unauthorized,
+            "items": self.items,
+            "backend_reads": self.backend_reads,
+            "stale_served": self.stale_served,
+            "writes": self.writes,
+            "cache_hits": self.cache_hits,
+            "cache_misses": self.cache_misses,
+            "cache_entries": self.cache_entries,
+        })
+    }
+}

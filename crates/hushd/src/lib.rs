@@ -1,0 +1,122 @@
+//! hushd as a library: what the binary runs, callable in-process by tests and benches.
+//!
+//! [`run_from_file`] loads the config, refuses to start when it has problems (listing all of
+//! them), opens the backends, connects to NATS and serves until the shutdown future completes.
+
+use std::future::Future;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use hush_cache::{CacheSettings, SecretCache};
+use hush_config::HushConfig;
+use hush_crypto::{GrantVerifier, ResolverKeyPair};
+use hush_resolver::{Resolver, ResolverSettings};
+
+/// Loads `path` and runs until `shutdown` completes.
+pub async fn run_from_file(path: &Path, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let config = HushConfig::load(path).with_context(|| format!("cannot load config {}", path.display()))?;
+    run(config, shutdown).await
+}
+
+/// Runs the resolver for `config` until `shutdown` completes.
+pub async fn run(config: HushConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let resolver = build_resolver(&config).await?;
+    let client = connect_nats(&config).await?;
+    hush_resolver::serve(resolver, client, shutdown).await?;
+    tracing::info!("hushd stopped");
+    Ok(())
+}
+
+/// Checks `config`, opens its backends and builds the resolver (without NATS).
+pub async fn build_resolver(config: &HushConfig) -> anyhow::Result<Resolver> {
+    let problems = hush_backends::problems(config);
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+        bail!("the config has {} problem(s):\n{}", problems.len(), list.join("\n"));
+    }
+    let keys = &config.keys;
+    let resolver_key_path =
+        keys.resolver_key.as_ref().context("keys.resolver_key is not set: run `hush keys init DIR`")?;
+    let resolver_key = ResolverKeyPair::load(resolver_key_path)
+        .with_context(|| format!("cannot read the resolver key {}", resolver_key_path.display()))?;
+    if keys.issuer_public_keys.is_empty() {
+        bail!("keys.issuer_public_keys is empty: hushd would trust no grant");
+    }
+    let verifier = GrantVerifier::load(&keys.issuer_public_keys, config.resolver.max_grant_lifetime)
+        .context("cannot read keys.issuer_public_keys")?;
+    let context = hush_backends::BackendContext::from_config(config).context("cannot prepare the backends")?;
+    let bindings = hush_backends::build_bindings(config, &context).await.context("cannot open the backends")?;
+    let cache = SecretCache::new(CacheSettings {
+        enabled: config.cache.enabled,
+        max_entries: config.cache.max_entries,
+        max_bytes: config.cache.max_bytes,
+        ttl: config.cache.ttl,
+        negative_ttl: config.cache.negative_ttl,
+        stale_if_error: config.cache.stale_if_error,
+    });
+    let settings = ResolverSettings {
+        service_name: config.resolver.service_name.clone(),
+        queue_group: config.resolver.queue_group.clone(),
+        max_in_flight: config.resolver.max_in_flight,
+        request_timeout: config.resolver.request_timeout,
+        audit: config.resolver.audit,
+        instance: instance_name(),
+        max_grant_lifetime: config.resolver.max_grant_lifetime,
+    };
+    Ok(Resolver::new(bindings, cache, verifier, resolver_key, settings))
+}
+
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    format!("{}:{}", if host.is_empty() { "hushd" } else { &host }, std::process::id())
+}
+
+/// Connects to the NATS server of `config`.
+pub async fn connect_nats(config: &HushConfig) -> anyhow::Result<async_nats::Client> {
+    let nats = &config.nats;
+    let mut options = async_nats::ConnectOptions::new().name("hushd").connection_timeout(nats.connect_timeout);
+    if let Some(path) = &nats.credentials {
+        options = options
+            .credentials_file(path)
+            .await
+            .with_context(|| format!("cannot read NATS credentials {}", path.display()))?;
+    }
+    if let Some(tls) = &nats.tls {
+        if let Some(ca) = &tls.ca {
+            options = options.add_root_certificates(ca.clone());
+        }
+        if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+        options = options.require_tls(tls.required);
+    }
+    let client = tokio::time::timeout(nats.connect_timeout, options.connect(&nats.url))
+        .await
+        .map_err(|_| anyhow::anyhow!("NATS at {} did not answer within {:?}", nats.url, nats.connect_timeout))?
+        .with_context(|| format!("cannot connect to NATS at {}", nats.url))?;
+    Ok(client)
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+        _ = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}

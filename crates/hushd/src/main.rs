@@ -1,0 +1,56 @@
+//! `hushd`: the hush resolver service.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// The hush resolver: answers `secret()` requests from workers over NATS.
+///
+/// Reads the config file (and `HUSH_`-prefixed environment overrides), opens every configured
+/// backend, and serves `hush.v1.get.>` and `hush.v1.admin.>` in the queue group until
+/// SIGTERM or Ctrl-C, then finishes the requests in flight. Logs go to stderr; set
+/// `HUSH_LOG` (e.g. `HUSH_LOG=debug`) to change the level.
+#[derive(Debug, Parser)]
+#[command(name = "hushd", version, about, long_about)]
+struct Args {
+    /// Config file.
+    #[arg(long, short, env = "HUSH_CONFIG", default_value = "config/hush.toml")]
+    config: PathBuf,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HUSH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("hushd: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(hushd::run_from_file(&args.config, hushd::shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hushd: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

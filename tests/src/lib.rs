@@ -1,0 +1,265 @@
+//! The harness of hush's end-to-end tests: a real `nats-server` per test, key files in a
+//! temporary directory, a config file, and resolver replicas running in-process exactly as
+//! `hushd` runs them.
+//!
+//! Tests that cannot find `nats-server` print `skipped: <reason>` and return; they never
+//! pass silently in CI, where `scripts/services.sh` installs it.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hush_client::{ClientOptions, HushClient, Session};
+use hush_config::HushConfig;
+use hush_core::{GrantScope, Namespace, TenantId};
+use hush_crypto::{GrantIssuer, GrantRequest, KeyRing, ResolverKeyPair};
+use hush_resolver::Resolver;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Prints the skip line the CI log shows.
+pub fn skip(reason: &str) {
+    eprintln!("skipped: {reason}");
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+fn nats_server_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("HUSH_NATS_SERVER") {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("nats-server")).find(|p| p.is_file())
+}
+
+/// A `nats-server` with JetStream on a free loopback port, killed on drop.
+#[derive(Debug)]
+pub struct NatsServer {
+    child: Child,
+    /// `nats://127.0.0.1:<port>`
+    pub url: String,
+    _dir: TempDir,
+}
+
+impl NatsServer {
+    /// Starts one, or says why not.
+    pub fn start() -> Result<NatsServer, String> {
+        let binary = nats_server_binary().ok_or("nats-server not found on PATH (run scripts/services.sh)")?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(&binary)
+                .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Ok(NatsServer { child, url: format!("nats://127.0.0.1:{port}"), _dir: dir });
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // port taken between probe and bind: try another
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        Err("nats-server did not start".into())
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A resolver replica running in this process.
+#[derive(Debug)]
+pub struct Replica {
+    /// The resolver, for its metrics.
+    pub resolver: Resolver,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Replica {
+    /// Stops taking requests and waits for the ones in flight.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// NATS, keys, a config file and the means to start replicas and clients.
+#[derive(Debug)]
+pub struct Stack {
+    /// The NATS server.
+    pub nats: NatsServer,
+    /// The directory holding keys, config and SQLite files.
+    pub dir: TempDir,
+    /// The config file.
+    pub config_path: PathBuf,
+    /// The grant issuer the resolvers trust.
+    pub issuer: GrantIssuer,
+    /// The resolver's public key, as workers pin it.
+    pub resolver_public: [u8; 32],
+}
+
+impl Stack {
+    /// Writes keys and a config made of the `[nats]` and `[keys]` sections plus `body`
+    /// (backends, tenants, cache...). `{dir}` in `body` is replaced by the stack's directory.
+    pub fn new(body: &str) -> Result<Stack, String> {
+        let nats = NatsServer::start()?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let keys = dir.path().join("keys");
+        std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
+        let resolver = ResolverKeyPair::generate();
+        resolver.save_new(&keys.join("resolver.key"), &keys.join("resolver.pub")).map_err(|e| e.to_string())?;
+        let issuer = GrantIssuer::generate();
+        issuer.save_new(&keys.join("issuer.key"), &keys.join("issuer.pub")).map_err(|e| e.to_string())?;
+        KeyRing::generate().save_new(&keys.join("at-rest.keyring")).map_err(|e| e.to_string())?;
+        let config = format!(
+            "[nats]\nurl = \"{url}\"\nrequest_timeout = \"5s\"\n\n[keys]\nresolver_key = \"keys/resolver.key\"\n\
+             resolver_public_key = \"keys/resolver.pub\"\nissuer_public_keys = [\"keys/issuer.pub\"]\n\
+             issuer_key = \"keys/issuer.key\"\nat_rest = \"keys/at-rest.keyring\"\n\n{body}\n",
+            url = nats.url,
+            body = body.replace("{dir}", &dir.path().display().to_string()),
+        );
+        let config_path = dir.path().join("hush.toml");
+        std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
+        Ok(Stack { nats, resolver_public: resolver.public(), dir, config_path, issuer })
+    }
+
+    /// The stack, or `None` after printing why it cannot run here.
+    pub fn start_or_skip(body: &str) -> Option<Stack> {
+        match Stack::new(body) {
+            Ok(stack) => Some(stack),
+            Err(reason) => {
+                skip(&reason);
+                None
+            }
+        }
+    }
+
+    /// The config as hushd reads it.
+    pub fn config(&self) -> HushConfig {
+        HushConfig::load(&self.config_path).expect("the test config loads")
+    }
+
+    /// Starts a replica with the stack's config and waits until it answers `$SRV.PING`.
+    pub async fn replica(&self) -> Replica {
+        self.replica_with(self.config()).await
+    }
+
+    /// Starts a replica with a given config.
+    pub async fn replica_with(&self, config: HushConfig) -> Replica {
+        let resolver = hushd::build_resolver(&config).await.expect("the resolver builds");
+        let client = hushd::connect_nats(&config).await.expect("NATS is reachable");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = resolver.clone();
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            hush_resolver::serve(serving, client, shutdown).await.expect("the resolver serves");
+        });
+        let probe = async_nats::connect(&self.nats.url).await.expect("NATS is reachable");
+        let name = config.resolver.service_name.clone();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let before = resolver.metrics().requests;
+        loop {
+            // A request on a subject no one else answers: only this replica's own endpoint
+            // counts it, so when its counter moves it is subscribed.
+            let _ = tokio::time::timeout(
+                Duration::from_millis(200),
+                probe.request(format!("$SRV.PING.{name}"), Vec::new().into()),
+            )
+            .await;
+            let _ = tokio::time::timeout(
+                Duration::from_millis(200),
+                probe.request("hush.v1.get.__probe.__probe".to_string(), Vec::new().into()),
+            )
+            .await;
+            if resolver.metrics().requests > before || Instant::now() > deadline {
+                break;
+            }
+        }
+        assert!(resolver.metrics().requests > before, "the replica did not start serving within 10s");
+        Replica { resolver, stop: Some(stop), task: Some(task) }
+    }
+
+    /// A client that pins the stack's resolver key.
+    pub async fn client(&self) -> HushClient {
+        HushClient::connect(ClientOptions::new(self.nats.url.clone(), vec![self.resolver_public]))
+            .await
+            .expect("the client connects")
+    }
+
+    /// A grant from the stack's issuer.
+    pub fn grant(&self, tenant: &str, namespace: &str, scope: GrantScope) -> String {
+        self.grant_with(tenant, namespace, scope, Duration::from_secs(600), None, now())
+    }
+
+    /// A grant with every field chosen.
+    pub fn grant_with(
+        &self,
+        tenant: &str,
+        namespace: &str,
+        scope: GrantScope,
+        ttl: Duration,
+        cnf: Option<[u8; 32]>,
+        now: i64,
+    ) -> String {
+        self.issuer
+            .issue(&GrantRequest {
+                tenant: TenantId::new(tenant).expect("tenant"),
+                namespace: Namespace::new(namespace).expect("namespace"),
+                scope,
+                ttl,
+                execution_id: Some("e2e".into()),
+                cnf,
+                now,
+            })
+            .expect("the grant is issued")
+    }
+
+    /// A session for `tenant`/`namespace` with a fresh grant bound to the client's key.
+    pub async fn session(&self, tenant: &str, namespace: &str, scope: GrantScope) -> Session {
+        let client = self.client().await;
+        let grant =
+            self.grant_with(tenant, namespace, scope, Duration::from_secs(600), Some(client.public_key()), now());
+        client.session(grant).expect("the session opens")
+    }
+
+    /// The stack's directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
