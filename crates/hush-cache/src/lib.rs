@@ -1,1 +1,26 @@
-//! Placeholder.
+//! The resolver's secret cache (DESIGN.md section 5).
+//!
+//! [`SecretCache`] is a moka cache keyed by (tenant, namespace, name, version):
+//!
+//! - **Single flight:** concurrent misses for one key make one backend call; the other
+//!   callers wait for it and are answered from its result.
+//! - **Negative entries:** a `NotFound` answer is cached for `negative_ttl` and returned
+//!   again as `NotFound` with the same message. Other errors are never cached.
+//! - **Stale if error:** past `ttl`, a value is kept `stale_if_error` longer; when reloading
+//!   it fails with a temporary error, the old value is served, marked [`Freshness::Stale`].
+//! - **Bounds:** entry count and bytes, both (see [`CacheSettings`]).
+//! - **Zeroize:** values are [`SecretValue`](hush_core::SecretValue)s inside `Arc<Secret>`.
+//!   Eviction, expiry and invalidation drop the cache's `Arc`; the bytes are wiped when the
+//!   last holder (the cache or a request still using it) drops it.
+//!
+//! The cache is memory only; a restart empties it.
+//!
+//! **Architecture invariant:** this crate depends on `hush-core` and moka only. It knows no
+//! backend, no binding, no NATS: the resolver hands it a loader closure and invalidates on
+//! write events.
+
+#![deny(missing_docs)]
+
+mod cache;
+
+pub use cache::{CacheKey, CacheSettings, CacheStats, Freshness, SecretCache};

@@ -1,0 +1,385 @@
+//! [`SecretCache`]: moka with single flight, negative entries and stale-if-error.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hush_core::{Error, ErrorKind, Namespace, Result, Secret, SecretName, TenantId, VersionId};
+use moka::Expiry;
+use moka::future::Cache;
+use moka::ops::compute::Op;
+
+/// How the cache behaves; the resolver fills it from the `[cache]` table of the config.
+///
+/// # Bounds
+/// Both `max_entries` and `max_bytes` hold. Each entry weighs the larger of its share of
+/// the entry bound (1 of `max_entries`) and its share of the byte bound (its size in bytes
+/// times `max_entries / max_bytes`, rounded up), against a capacity of `max_entries`. The
+/// sum of weights within the capacity keeps the count within `max_entries` and the bytes
+/// within `max_bytes`; with values of mixed sizes eviction can come earlier than either
+/// bound alone would require. An entry's size is its value, tags, key and a fixed overhead
+/// of 64 bytes. Eviction is approximate in time, as moka's is: it runs as the cache is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// Whether anything is cached; when false every call loads.
+    pub enabled: bool,
+    /// Most entries (0 is taken as 1).
+    pub max_entries: u64,
+    /// Most bytes (0 is taken as 1).
+    pub max_bytes: u64,
+    /// How long a loaded value is served without reloading.
+    pub ttl: Duration,
+    /// How long a `NotFound` answer is cached; zero turns negative caching off.
+    pub negative_ttl: Duration,
+    /// How long past `ttl` a value may still be served when reloading it fails with a
+    /// temporary error; zero turns this off.
+    pub stale_if_error: Duration,
+}
+
+impl Default for CacheSettings {
+    /// The configuration defaults: enabled, 10 000 entries, 64 MiB, 60 s, 5 s, no stale.
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_entries: 10_000,
+            max_bytes: 64 * 1024 * 1024,
+            ttl: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(5),
+            stale_if_error: Duration::ZERO,
+        }
+    }
+}
+
+/// What a cached answer is for: one version (or the latest, `None`) of one secret.
+#[derive(Clone, Hash, Eq, PartialEq, Debug)]
+pub struct CacheKey {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The namespace the secret was read from.
+    pub namespace: Namespace,
+    /// The secret's name.
+    pub name: SecretName,
+    /// The pinned version, or `None` for the latest.
+    pub version: Option<VersionId>,
+}
+
+impl CacheKey {
+    /// A key from its parts.
+    pub fn new(tenant: TenantId, namespace: Namespace, name: SecretName, version: Option<VersionId>) -> Self {
+        Self { tenant, namespace, name, version }
+    }
+}
+
+/// Where an answer of [`SecretCache::get_or_load`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Just loaded by this call.
+    Fresh,
+    /// Served from the cache (including a value loaded by a concurrent call this one waited for).
+    Cached,
+    /// Served past its `ttl`, within `stale_if_error`, because reloading it failed with a
+    /// temporary error. Mark it in metrics and audit.
+    Stale,
+}
+
+/// Counters of the cache since it was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Calls answered with a value found fresh in the cache on arrival.
+    pub hits: u64,
+    /// Calls that found no fresh entry on arrival (or that ran with the cache disabled).
+    /// Concurrent misses for one key share one load, so `loads` can be far lower.
+    pub misses: u64,
+    /// Calls of a loader: backend reads caused by the cache.
+    pub loads: u64,
+    /// Answers served [`Freshness::Stale`].
+    pub stale_served: u64,
+    /// Calls answered `NotFound` from a cached negative entry found on arrival.
+    pub negative_hits: u64,
+    /// Entries held (moka's count, which lags behind by the pending maintenance work).
+    pub entries: u64,
+}
+
+/// A cached answer and when it was loaded.
+#[derive(Clone)]
+struct Entry {
+    loaded_at: Instant,
+    answer: Answer,
+}
+
+#[derive(Clone)]
+enum Answer {
+    Found(Arc<Secret>),
+    /// The message and context of the `NotFound` error, to answer it again. Never a value.
+    Missing(Arc<(String, Vec<(&'static str, String)>)>),
+}
+
+impl Entry {
+    fn size(&self, key: &CacheKey) -> u64 {
+        const OVERHEAD: usize = 64;
+        let key_len = key.tenant.as_str().len()
+            + key.namespace.as_str().len()
+            + key.name.as_str().len()
+            + key.version.as_ref().map_or(0, |v| v.as_str().len());
+        let answer_len = match &self.answer {
+            Answer::Found(secret) => {
+                secret.value.len()
+                    + secret.version.as_ref().map_or(0, |v| v.as_str().len())
+                    + secret.tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            }
+            Answer::Missing(missing) => missing.0.len(),
+        };
+        (OVERHEAD + key_len + answer_len) as u64
+    }
+}
+
+/// Per-entry lifetime: values live `ttl + stale_if_error` (the tail only serves stale
+/// answers), negative entries `negative_ttl`.
+struct EntryExpiry {
+    found: Duration,
+    missing: Duration,
+}
+
+impl EntryExpiry {
+    fn lifetime(&self, entry: &Entry) -> Option<Duration> {
+        Some(match entry.answer {
+            Answer::Found(_) => self.found,
+            Answer::Missing(_) => self.missing,
+        })
+    }
+}
+
+impl Expiry<CacheKey, Entry> for EntryExpiry {
+    fn expire_after_create(&self, _key: &CacheKey, entry: &Entry, _created_at: std::time::Instant) -> Option<Duration> {
+        self.lifetime(entry)
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &CacheKey,
+        entry: &Entry,
+        _updated_at: std::time::Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        self.lifetime(entry)
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    loads: AtomicU64,
+    stale_served: AtomicU64,
+    negative_hits: AtomicU64,
+}
+
+struct Inner {
+    settings: CacheSettings,
+    cache: Cache<CacheKey, Entry>,
+    counters: Counters,
+    /// Bumped by every invalidation: a load that overlapped one is answered but not kept,
+    /// so a value read before a write cannot land in the cache after its invalidation.
+    generation: AtomicU64,
+}
+
+/// The resolver's cache of secrets. Cheap to clone: clones share one cache.
+#[derive(Clone)]
+pub struct SecretCache {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for SecretCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretCache").field("settings", &self.inner.settings).field("stats", &self.stats()).finish()
+    }
+}
+
+impl SecretCache {
+    /// A cache with `settings`.
+    pub fn new(settings: CacheSettings) -> Self {
+        let max_entries = settings.max_entries.max(1);
+        let max_bytes = settings.max_bytes.max(1);
+        let expiry =
+            EntryExpiry { found: settings.ttl.saturating_add(settings.stale_if_error), missing: settings.negative_ttl };
+        let cache = Cache::builder()
+            .max_capacity(max_entries)
+            .weigher(move |key: &CacheKey, entry: &Entry| weight(entry.size(key), max_entries, max_bytes))
+            .expire_after(expiry)
+            .build();
+        Self {
+            inner: Arc::new(Inner { settings, cache, counters: Counters::default(), generation: AtomicU64::new(0) }),
+        }
+    }
+
+    /// The settings this cache was built with.
+    pub fn settings(&self) -> &CacheSettings {
+        &self.inner.settings
+    }
+
+    /// The secret for `key`: from the cache when fresh, else from `load`.
+    ///
+    /// # Behavior
+    /// - Concurrent calls for one key that find no fresh entry make one `load` call; the
+    ///   others wait for it and get its answer ([`Freshness::Cached`]).
+    /// - `NotFound` from `load` is cached for `negative_ttl` and answered again as
+    ///   `NotFound` with the same message and context.
+    /// - Any other error is returned and not cached.
+    /// - Past `ttl` but within `ttl + stale_if_error`, when `load` fails with a temporary
+    ///   error, the old value is returned as [`Freshness::Stale`].
+    /// - With `enabled = false`, every call runs `load`.
+    pub async fn get_or_load<F, Fut>(&self, key: CacheKey, load: F) -> Result<(Arc<Secret>, Freshness)>
+    where
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<Secret>> + Send,
+    {
+        let inner = &*self.inner;
+        let counters = &inner.counters;
+        if !inner.settings.enabled {
+            counters.misses.fetch_add(1, Ordering::Relaxed);
+            counters.loads.fetch_add(1, Ordering::Relaxed);
+            return load().await.map(|secret| (Arc::new(secret), Freshness::Fresh));
+        }
+        if let Some(entry) = inner.cache.get(&key).await
+            && inner.is_fresh(&entry)
+        {
+            let counter =
+                if matches!(entry.answer, Answer::Found(_)) { &counters.hits } else { &counters.negative_hits };
+            counter.fetch_add(1, Ordering::Relaxed);
+            return answer(&entry, Freshness::Cached);
+        }
+        counters.misses.fetch_add(1, Ordering::Relaxed);
+
+        // Calls on one key run this closure one at a time (moka's per-key lock), so the
+        // first loads and those that waited find its fresh entry.
+        let mut outcome = None;
+        let slot = &mut outcome;
+        let computed = inner
+            .cache
+            .entry(key)
+            .and_try_compute_with(|current| async move {
+                let current = current.map(moka::Entry::into_value);
+                if let Some(entry) = current.as_ref().filter(|entry| inner.is_fresh(entry)) {
+                    *slot = Some(answer(entry, Freshness::Cached));
+                    return Ok(Op::Nop);
+                }
+                let generation = inner.generation.load(Ordering::Acquire);
+                counters.loads.fetch_add(1, Ordering::Relaxed);
+                let loaded = load().await;
+                let invalidated = inner.generation.load(Ordering::Acquire) != generation;
+                let keep = |entry: Entry| if invalidated { Op::Remove } else { Op::Put(entry) };
+                match loaded {
+                    Ok(secret) => {
+                        let secret = Arc::new(secret);
+                        *slot = Some(Ok((secret.clone(), Freshness::Fresh)));
+                        Ok(keep(Entry { loaded_at: Instant::now(), answer: Answer::Found(secret) }))
+                    }
+                    Err(error) if error.kind() == ErrorKind::NotFound => {
+                        let missing = (error.message().to_owned(), error.context().to_vec());
+                        *slot = Some(Err(error));
+                        Ok(if inner.settings.negative_ttl.is_zero() {
+                            Op::Remove
+                        } else {
+                            keep(Entry { loaded_at: Instant::now(), answer: Answer::Missing(Arc::new(missing)) })
+                        })
+                    }
+                    Err(error) => match current.as_ref().and_then(|entry| inner.stale_value(entry)) {
+                        Some(stale) if error.is_temporary() => {
+                            counters.stale_served.fetch_add(1, Ordering::Relaxed);
+                            *slot = Some(Ok((stale, Freshness::Stale)));
+                            Ok(Op::Nop)
+                        }
+                        _ => Err(error),
+                    },
+                }
+            })
+            .await;
+        computed?;
+        outcome.unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "cache computed no answer")))
+    }
+
+    /// Drops every cached version of one secret, and keeps a load already running for it
+    /// from caching what it read.
+    pub async fn invalidate(&self, tenant: &TenantId, namespace: &Namespace, name: &SecretName) {
+        let inner = &self.inner;
+        inner.generation.fetch_add(1, Ordering::AcqRel);
+        let matching: Vec<CacheKey> = inner
+            .cache
+            .iter()
+            .map(|(key, _)| key)
+            .filter(|key| &key.tenant == tenant && &key.namespace == namespace && &key.name == name)
+            .map(|key| (*key).clone())
+            .collect();
+        for key in matching {
+            inner.cache.invalidate(&key).await;
+        }
+    }
+
+    /// Drops everything.
+    pub fn invalidate_all(&self) {
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        self.inner.cache.invalidate_all();
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> CacheStats {
+        let c = &self.inner.counters;
+        CacheStats {
+            hits: c.hits.load(Ordering::Relaxed),
+            misses: c.misses.load(Ordering::Relaxed),
+            loads: c.loads.load(Ordering::Relaxed),
+            stale_served: c.stale_served.load(Ordering::Relaxed),
+            negative_hits: c.negative_hits.load(Ordering::Relaxed),
+            entries: self.inner.cache.entry_count(),
+        }
+    }
+
+    /// Runs moka's pending maintenance (evictions, expiries, counts) now.
+    pub async fn run_pending_tasks(&self) {
+        self.inner.cache.run_pending_tasks().await;
+    }
+}
+
+impl Inner {
+    fn is_fresh(&self, entry: &Entry) -> bool {
+        let age = entry.loaded_at.elapsed();
+        match entry.answer {
+            Answer::Found(_) => age < self.settings.ttl,
+            Answer::Missing(_) => age < self.settings.negative_ttl,
+        }
+    }
+
+    fn stale_value(&self, entry: &Entry) -> Option<Arc<Secret>> {
+        match &entry.answer {
+            Answer::Found(secret)
+                if entry.loaded_at.elapsed() < self.settings.ttl.saturating_add(self.settings.stale_if_error) =>
+            {
+                Some(secret.clone())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The answer an entry holds.
+fn answer(entry: &Entry, freshness: Freshness) -> Result<(Arc<Secret>, Freshness)> {
+    match &entry.answer {
+        Answer::Found(secret) => Ok((secret.clone(), freshness)),
+        Answer::Missing(missing) => {
+            let (message, context) = &**missing;
+            Err(context.iter().fold(Error::not_found(message.clone()), |e, (k, v)| e.with_context(k, v)))
+        }
+    }
+}
+
+/// An entry's weight: the larger of its share of the entry bound and of the byte bound,
+/// in units of one entry (see [`CacheSettings`]).
+fn weight(size: u64, max_entries: u64, max_bytes: u64) -> u32 {
+    let by_bytes = (u128::from(size) * u128::from(max_entries)).div_ceil(u128::from(max_bytes));
+    u32::try_from(by_bytes.max(1)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,284 @@
+//! Tests of the cache's contract. moka keeps its own clock, not tokio's, so expiry tests
+//! use short real durations (tens of milliseconds).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use hush_core::{Error, ErrorKind, Namespace, Secret, SecretName, Tags, TenantId, VersionId};
+
+use super::{CacheKey, CacheSettings, Freshness, SecretCache, weight};
+
+fn key(name: &str, version: Option<&str>) -> CacheKey {
+    CacheKey::new(
+        TenantId::new("acme").unwrap(),
+        Namespace::new("company.team").unwrap(),
+        SecretName::new(name).unwrap(),
+        version.map(|v| VersionId::new(v).unwrap()),
+    )
+}
+
+fn secret(value: &str) -> Secret {
+    Secret { value: value.into(), version: None, tags: Tags::new() }
+}
+
+fn settings() -> CacheSettings {
+    CacheSettings { ttl: Duration::from_secs(60), negative_ttl: Duration::from_secs(60), ..CacheSettings::default() }
+}
+
+/// Loads through `cache`, counting loads in `loads` and answering `answer()`.
+async fn load_with(
+    cache: &SecretCache,
+    key: CacheKey,
+    loads: &AtomicU32,
+    answer: impl FnOnce() -> hush_core::Result<Secret> + Send,
+) -> hush_core::Result<(Arc<Secret>, Freshness)> {
+    cache
+        .get_or_load(key, || async move {
+            loads.fetch_add(1, Ordering::SeqCst);
+            answer()
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_loaded_value_is_served_from_cache() {
+    let cache = SecretCache::new(settings());
+    let loads = AtomicU32::new(0);
+    let (value, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v1"))).await.unwrap();
+    assert_eq!((value.value.expose(), freshness), (&b"v1"[..], Freshness::Fresh));
+    let (value, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v2"))).await.unwrap();
+    assert_eq!((value.value.expose(), freshness), (&b"v1"[..], Freshness::Cached));
+    assert_eq!(loads.load(Ordering::SeqCst), 1);
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses, stats.loads), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn values_expire_after_ttl() {
+    let cache = SecretCache::new(CacheSettings { ttl: Duration::from_millis(50), ..settings() });
+    let loads = AtomicU32::new(0);
+    load_with(&cache, key("DB", None), &loads, || Ok(secret("v1"))).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let (value, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v2"))).await.unwrap();
+    assert_eq!((value.value.expose(), freshness), (&b"v2"[..], Freshness::Fresh));
+    assert_eq!(loads.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn not_found_is_cached_for_negative_ttl_then_expires() {
+    let cache = SecretCache::new(CacheSettings { negative_ttl: Duration::from_millis(300), ..settings() });
+    let loads = AtomicU32::new(0);
+    let missing = || Err(Error::not_found("secret DB not found in acme/company.team").with_context("backend", "local"));
+    let first = load_with(&cache, key("DB", None), &loads, missing).await.unwrap_err();
+    let second = load_with(&cache, key("DB", None), &loads, missing).await.unwrap_err();
+    assert_eq!(first.kind(), ErrorKind::NotFound);
+    assert_eq!(second.kind(), ErrorKind::NotFound);
+    assert_eq!(first.to_string(), second.to_string());
+    assert_eq!(loads.load(Ordering::SeqCst), 1);
+    assert_eq!(cache.stats().negative_hits, 1);
+
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let (value, _) = load_with(&cache, key("DB", None), &loads, || Ok(secret("now here"))).await.unwrap();
+    assert_eq!(value.value.expose(), b"now here");
+    assert_eq!(loads.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn zero_negative_ttl_caches_no_not_found() {
+    let cache = SecretCache::new(CacheSettings { negative_ttl: Duration::ZERO, ..settings() });
+    let loads = AtomicU32::new(0);
+    for _ in 0..2 {
+        let err = load_with(&cache, key("DB", None), &loads, || Err(Error::not_found("x"))).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+    assert_eq!(loads.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_for_one_key_make_one_load() {
+    let cache = SecretCache::new(settings());
+    let loads = Arc::new(AtomicU32::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let (cache, loads) = (cache.clone(), loads.clone());
+        tasks.spawn(async move {
+            cache
+                .get_or_load(key("DB", None), || async move {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok(secret("v"))
+                })
+                .await
+        });
+    }
+    let mut fresh = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (value, freshness) = done.unwrap().unwrap();
+        assert_eq!(value.value.expose(), b"v");
+        fresh += usize::from(freshness == Freshness::Fresh);
+    }
+    assert_eq!(loads.load(Ordering::SeqCst), 1);
+    assert_eq!(fresh, 1);
+    let stats = cache.stats();
+    assert_eq!(stats.loads, 1);
+    assert_eq!(stats.hits + stats.misses, 100);
+}
+
+#[tokio::test]
+async fn invalidate_drops_every_version_of_one_secret_only() {
+    let cache = SecretCache::new(settings());
+    let loads = AtomicU32::new(0);
+    for k in [key("DB", None), key("DB", Some("1")), key("DB", Some("2")), key("OTHER", None)] {
+        load_with(&cache, k, &loads, || Ok(secret("old"))).await.unwrap();
+    }
+    assert_eq!(loads.load(Ordering::SeqCst), 4);
+    let k = key("DB", None);
+    cache.invalidate(&k.tenant, &k.namespace, &k.name).await;
+    for k in [key("DB", None), key("DB", Some("1")), key("DB", Some("2"))] {
+        let (_, freshness) = load_with(&cache, k, &loads, || Ok(secret("new"))).await.unwrap();
+        assert_eq!(freshness, Freshness::Fresh);
+    }
+    let (_, freshness) = load_with(&cache, key("OTHER", None), &loads, || Ok(secret("new"))).await.unwrap();
+    assert_eq!(freshness, Freshness::Cached);
+    assert_eq!(loads.load(Ordering::SeqCst), 7);
+
+    cache.invalidate_all();
+    let (_, freshness) = load_with(&cache, key("OTHER", None), &loads, || Ok(secret("new"))).await.unwrap();
+    assert_eq!(freshness, Freshness::Fresh);
+}
+
+#[tokio::test]
+async fn a_load_overlapping_an_invalidation_is_answered_but_not_kept() {
+    let cache = SecretCache::new(settings());
+    let loads = Arc::new(AtomicU32::new(0));
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+    let slow = {
+        let (cache, loads) = (cache.clone(), loads.clone());
+        tokio::spawn(async move {
+            cache
+                .get_or_load(key("DB", None), || async move {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    let _ = started_tx.send(());
+                    let _ = finish_rx.await;
+                    Ok(secret("read before the write"))
+                })
+                .await
+        })
+    };
+    started_rx.await.unwrap();
+    let k = key("DB", None);
+    cache.invalidate(&k.tenant, &k.namespace, &k.name).await;
+    finish_tx.send(()).unwrap();
+    let (value, _) = slow.await.unwrap().unwrap();
+    assert_eq!(value.value.expose(), b"read before the write");
+
+    let (value, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("after"))).await.unwrap();
+    assert_eq!((value.value.expose(), freshness), (&b"after"[..], Freshness::Fresh));
+}
+
+#[tokio::test]
+async fn errors_are_not_cached() {
+    let cache = SecretCache::new(settings());
+    let loads = AtomicU32::new(0);
+    let err = load_with(&cache, key("DB", None), &loads, || Err(Error::unavailable("down"))).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    let err = load_with(&cache, key("DB", None), &loads, || Err(Error::new(ErrorKind::PermissionDenied, "no")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    let (value, _) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v"))).await.unwrap();
+    assert_eq!(value.value.expose(), b"v");
+    assert_eq!(loads.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn stale_values_are_served_on_temporary_errors_only() {
+    let cache = SecretCache::new(CacheSettings {
+        ttl: Duration::from_millis(50),
+        stale_if_error: Duration::from_secs(60),
+        ..settings()
+    });
+    let loads = AtomicU32::new(0);
+    load_with(&cache, key("DB", None), &loads, || Ok(secret("old"))).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(80)).await;
+
+    let (value, freshness) =
+        load_with(&cache, key("DB", None), &loads, || Err(Error::unavailable("down"))).await.unwrap();
+    assert_eq!((value.value.expose(), freshness), (&b"old"[..], Freshness::Stale));
+    assert_eq!(cache.stats().stale_served, 1);
+
+    let err = load_with(&cache, key("DB", None), &loads, || Err(Error::new(ErrorKind::PermissionDenied, "no")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "a permanent error is not hidden by a stale value");
+
+    let err = load_with(&cache, key("DB", None), &loads, || Err(Error::not_found("deleted"))).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = load_with(&cache, key("DB", None), &loads, || Err(Error::unavailable("down"))).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "a deleted secret is not served stale");
+    assert_eq!(loads.load(Ordering::SeqCst), 4);
+    assert_eq!(cache.stats().stale_served, 1);
+}
+
+#[tokio::test]
+async fn without_stale_if_error_an_expired_value_is_not_served() {
+    let cache = SecretCache::new(CacheSettings { ttl: Duration::from_millis(30), ..settings() });
+    let loads = AtomicU32::new(0);
+    load_with(&cache, key("DB", None), &loads, || Ok(secret("old"))).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let err = load_with(&cache, key("DB", None), &loads, || Err(Error::unavailable("down"))).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+}
+
+#[tokio::test]
+async fn a_disabled_cache_always_loads() {
+    let cache = SecretCache::new(CacheSettings { enabled: false, ..settings() });
+    let loads = AtomicU32::new(0);
+    for _ in 0..3 {
+        let (_, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v"))).await.unwrap();
+        assert_eq!(freshness, Freshness::Fresh);
+    }
+    assert_eq!(loads.load(Ordering::SeqCst), 3);
+    assert_eq!(cache.stats().entries, 0);
+}
+
+#[tokio::test]
+async fn entries_are_bounded_by_bytes_and_by_count() {
+    let by_bytes = SecretCache::new(CacheSettings { max_entries: 1000, max_bytes: 1000, ..settings() });
+    let by_count = SecretCache::new(CacheSettings { max_entries: 5, max_bytes: 1 << 30, ..settings() });
+    let loads = AtomicU32::new(0);
+    let big = "x".repeat(300);
+    for i in 0..20 {
+        let name = format!("S{i}");
+        load_with(&by_bytes, key(&name, None), &loads, || Ok(secret(&big))).await.unwrap();
+        load_with(&by_count, key(&name, None), &loads, || Ok(secret("small"))).await.unwrap();
+    }
+    by_bytes.run_pending_tasks().await;
+    by_count.run_pending_tasks().await;
+    let held_bytes = by_bytes.stats().entries;
+    assert!((1..=2).contains(&held_bytes), "300-byte values in 1000 bytes: {held_bytes} held");
+    let held_count = by_count.stats().entries;
+    assert!((1..=5).contains(&held_count), "{held_count} held");
+}
+
+#[test]
+fn weight_is_the_larger_share() {
+    assert_eq!(weight(100, 10_000, 64 << 20), 1);
+    assert_eq!(weight(1 << 20, 10_000, 64 << 20), 157);
+    assert_eq!(weight(364, 1000, 1000), 364);
+    assert_eq!(weight(u64::MAX, u64::MAX, 1), u32::MAX);
+}
+
+#[tokio::test]
+async fn invalidation_drops_the_cache_hold_on_a_value() {
+    let cache = SecretCache::new(settings());
+    let loads = AtomicU32::new(0);
+    let (value, _) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v"))).await.unwrap();
+    assert!(Arc::strong_count(&value) >= 2, "the cache holds it");
+    let k = key("DB", None);
+    cache.invalidate(&k.tenant, &k.namespace, &k.name).await;
+    cache.run_pending_tasks().await;
+    assert_eq!(Arc::strong_count(&value), 1, "only this caller holds it: dropping it wipes the bytes");
+}
