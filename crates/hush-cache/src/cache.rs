@@ -230,6 +230,9 @@ impl SecretCache {
     /// - Past `ttl` but within `ttl + stale_if_error`, when `load` fails with a temporary
     ///   error, the old value is returned as [`Freshness::Stale`].
     /// - With `enabled = false`, every call runs `load`.
+    /// - `load` runs while the key is locked for other loads: it must not call back into
+    ///   the cache for the same key. If the calling future is dropped mid-load, a waiting
+    ///   call takes over and loads itself.
     pub async fn get_or_load<F, Fut>(&self, key: CacheKey, load: F) -> Result<(Arc<Secret>, Freshness)>
     where
         F: FnOnce() -> Fut + Send,

@@ -17,7 +17,9 @@ use crate::{
 /// Layers left unset (and empty tag sets) are skipped. The order splits in two runs:
 /// default tags to timeout belong to the backend and metrics to tag filter to a binding.
 /// A caller can therefore wrap each backend once with the first run and each binding of it
-/// with the second (sharing one [`BackendMetrics`]), and keep the same order.
+/// with the second (sharing one [`BackendMetrics`]), and keep the same order. Clones of a
+/// stack share its concurrency limit: applying one stack to several bindings bounds them
+/// together.
 #[derive(Debug, Clone, Default)]
 pub struct LayerStack {
     metrics: Option<BackendMetrics>,
