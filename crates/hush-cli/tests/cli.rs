@@ -1,0 +1,275 @@
+//! The `hush` binary as an operator runs it: against a real nats-server and a resolver started
+//! exactly as hushd starts it. Checks output, files and exit codes.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use hush_e2e::Stack;
+
+const CONFIG: &str = r#"
+[backends.local]
+kind = "sql"
+url = "sqlite://{dir}/local.db"
+
+[tenants.acme]
+backend = "local"
+
+[tenants.acme.namespaces."company.locked"]
+backend = "local"
+read_only = true
+"#;
+
+/// Runs `hush` with `args`, optional stdin and extra environment, off the async runtime.
+async fn hush(config: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
+    let (config, args, stdin) =
+        (config.to_owned(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>(), stdin.map(<[u8]>::to_vec));
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hush"))
+            .arg("--config")
+            .arg(&config)
+            .args(&args)
+            .env_remove("HUSH_GRANT")
+            .env_remove("HUSH_CONFIG")
+            .envs(env)
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hush runs");
+        if let Some(bytes) = stdin {
+            child.stdin.take().unwrap().write_all(&bytes).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn secrets_round_trip_through_the_cli_with_documented_exit_codes() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let _replica = stack.replica().await;
+    let config = stack.config_path.clone();
+    let c = config.as_path();
+
+    let put = hush(
+        c,
+        &["put", "-t", "acme", "-n", "company", "DB_PASSWORD", "--value", "hunter2", "--tag", "team=payments"],
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(code(&put), 0, "{}", stderr(&put));
+    assert!(stderr(&put).contains("stored DB_PASSWORD in acme/company version 1"), "{}", stderr(&put));
+    let json = br#"{"credentials":{"user":"app","password":"p@ss"}}"#;
+    let from_stdin = hush(c, &["put", "-t", "acme", "-n", "company", "DB"], Some(json), &[]).await;
+    assert_eq!(code(&from_stdin), 0, "{}", stderr(&from_stdin));
+    let binary = stack.path().join("blob.bin");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 255, 10]).unwrap();
+    let from_file =
+        hush(c, &["put", "-t", "acme", "-n", "company", "BLOB", "--from-file", binary.to_str().unwrap()], None, &[])
+            .await;
+    assert_eq!(code(&from_file), 0, "{}", stderr(&from_file));
+
+    let get = hush(c, &["get", "-t", "acme", "-n", "company.team.etl", "DB_PASSWORD"], None, &[]).await;
+    assert_eq!((code(&get), stdout(&get).as_str()), (0, "hunter2"), "exact bytes on a pipe: {}", stderr(&get));
+    let path =
+        hush(c, &["get", "-t", "acme", "-n", "company", "DB", "--path", "credentials.password"], None, &[]).await;
+    assert_eq!(stdout(&path), "p@ss");
+    let blob = hush(c, &["get", "-t", "acme", "-n", "company", "BLOB"], None, &[]).await;
+    assert_eq!(blob.stdout, [0u8, 159, 146, 150, 255, 10], "binary values come back byte for byte");
+
+    let list = hush(c, &["list", "-t", "acme", "-n", "company", "--tag", "team=payments"], None, &[]).await;
+    assert_eq!(code(&list), 0);
+    assert!(stdout(&list).contains("DB_PASSWORD") && stdout(&list).contains("team=payments"), "{}", stdout(&list));
+    assert!(!stdout(&list).contains("BLOB") && !stdout(&list).contains("hunter2"));
+    let list_json = hush(c, &["list", "-t", "acme", "-n", "company", "--json"], None, &[]).await;
+    let items: serde_json::Value = serde_json::from_slice(&list_json.stdout).expect("--json prints JSON");
+    assert_eq!(items.as_array().unwrap().len(), 3);
+
+    let template = stack.path().join("dsn.tmpl");
+    std::fs::write(
+        &template,
+        r#"postgres://{{ secret("DB", "credentials.user") }}:{{ secret("DB_PASSWORD") }}@db/app"#,
+    )
+    .unwrap();
+    let render = hush(c, &["render", "-t", "acme", "-n", "company.etl", template.to_str().unwrap()], None, &[]).await;
+    assert_eq!((code(&render), stdout(&render).as_str()), (0, "postgres://app:hunter2@db/app"), "{}", stderr(&render));
+
+    // Exit codes, each with a one-line message.
+    for (args, expected) in [
+        (vec!["get", "-t", "acme", "-n", "company", "NOPE"], 3),
+        (vec!["get", "-t", "acme", "-n", "company", "bad name"], 7),
+        (vec!["get", "-t", "acme", "-n", "company", "DB", "--path", "a..b"], 7),
+        (vec!["get", "-t", "nobody", "-n", "company", "DB"], 3),
+        (vec!["get", "-t", "acme", "DB"], 2),
+        (vec!["put", "-t", "acme", "-n", "company.locked", "X", "--value", "v"], 5),
+        (vec!["frobnicate"], 2),
+    ] {
+        let output = hush(c, &args, None, &[]).await;
+        assert_eq!(code(&output), expected, "{args:?}: {}", stderr(&output));
+        if expected != 2 || args[0] != "frobnicate" {
+            assert_eq!(stderr(&output).trim_end().lines().count(), 1, "{args:?}: one line: {}", stderr(&output));
+            assert!(stderr(&output).starts_with("hush: "));
+        }
+    }
+
+    let delete = hush(c, &["delete", "-t", "acme", "-n", "company", "DB"], None, &[]).await;
+    assert_eq!(code(&delete), 0);
+    let again = hush(c, &["delete", "-t", "acme", "-n", "company", "DB"], None, &[]).await;
+    assert_eq!(code(&again), 3);
+}
+
+#[tokio::test]
+async fn grants_from_the_environment_are_used_and_checked() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let _replica = stack.replica().await;
+    let c = stack.config_path.clone();
+    let c = c.as_path();
+    assert_eq!(code(&hush(c, &["put", "-t", "acme", "-n", "company", "TOKEN", "--value", "t0k"], None, &[]).await), 0);
+
+    let grant =
+        hush(c, &["grant", "-t", "acme", "-n", "company.etl", "--ttl", "10m", "--execution", "run-1"], None, &[]).await;
+    assert_eq!(code(&grant), 0, "{}", stderr(&grant));
+    let token = stdout(&grant).trim().to_owned();
+    assert!(token.starts_with("hush1."), "{token}");
+
+    let get = hush(c, &["get", "TOKEN"], None, &[("HUSH_GRANT", &token)]).await;
+    assert_eq!((code(&get), stdout(&get).as_str()), (0, "t0k"), "{}", stderr(&get));
+    let write = hush(c, &["put", "X", "--value", "v"], None, &[("HUSH_GRANT", &token)]).await;
+    assert_eq!(code(&write), 4, "a read grant cannot write: {}", stderr(&write));
+    let mismatch = hush(c, &["get", "-t", "acme", "-n", "company", "TOKEN"], None, &[("HUSH_GRANT", &token)]).await;
+    assert_eq!(code(&mismatch), 2, "{}", stderr(&mismatch));
+    let garbage = hush(c, &["--grant", "hush1.nope.nope", "get", "TOKEN"], None, &[]).await;
+    assert_eq!(code(&garbage), 4, "{}", stderr(&garbage));
+    let too_long = hush(c, &["grant", "-t", "acme", "-n", "company", "--ttl", "30d"], None, &[]).await;
+    assert_eq!(code(&too_long), 7, "{}", stderr(&too_long));
+}
+
+#[tokio::test]
+async fn keys_init_writes_private_files_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let unused = dir.path().join("unused.toml");
+    let first = hush(&unused, &["keys", "init", keys.to_str().unwrap()], None, &[]).await;
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    use std::os::unix::fs::PermissionsExt;
+    for (file, mode) in [
+        ("resolver.key", 0o600),
+        ("issuer.key", 0o600),
+        ("at-rest.keyring", 0o600),
+        ("resolver.pub", 0o644),
+        ("issuer.pub", 0o644),
+    ] {
+        let meta = std::fs::metadata(keys.join(file)).unwrap_or_else(|_| panic!("{file} written"));
+        assert_eq!(meta.permissions().mode() & 0o777, mode, "{file}");
+    }
+    let before = std::fs::read(keys.join("resolver.key")).unwrap();
+    let second = hush(&unused, &["keys", "init", keys.to_str().unwrap()], None, &[]).await;
+    assert_eq!(code(&second), 7, "{}", stderr(&second));
+    assert!(stderr(&second).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read(keys.join("resolver.key")).unwrap(), before, "nothing was overwritten");
+}
+
+#[tokio::test]
+async fn config_check_lists_every_problem_with_its_key_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"
+[cache]
+ttl_ = "5s"
+
+[backends.local]
+kind = "sql"
+url = "sqlite://x.db"
+
+[backends.odd]
+kind = "vlt"
+
+[tenants.acme]
+backend = "local"
+
+[tenants.acme.namespaces."company.team"]
+backend = "vlt"
+"#,
+    )
+    .unwrap();
+    let output = hush(&path, &["config", "check", "--offline"], None, &[]).await;
+    assert_eq!(code(&output), 7, "{}", stderr(&output));
+    let report = stdout(&output);
+    assert!(report.contains(r#"tenants.acme.namespaces."company.team".backend: unknown backend "vlt""#), "{report}");
+    assert!(report.contains("cache.ttl_: unknown key"), "{report}");
+    assert!(report.contains("backends.odd.kind"), "{report}");
+    let missing = hush(&dir.path().join("absent.toml"), &["config", "check"], None, &[]).await;
+    assert_eq!(code(&missing), 7, "{}", stderr(&missing));
+}
+
+#[tokio::test]
+async fn config_check_reports_reachability_and_rekey_reseals_without_downtime() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let _replica = stack.replica().await;
+    let c = stack.config_path.clone();
+    let c = c.as_path();
+    let check = hush(c, &["config", "check"], None, &[]).await;
+    assert_eq!(code(&check), 0, "{}{}", stdout(&check), stderr(&check));
+    assert!(stdout(&check).contains("backend local (sql): reachable"), "{}", stdout(&check));
+
+    assert_eq!(
+        code(&hush(c, &["put", "-t", "acme", "-n", "company", "OLD", "--value", "sealed-by-key-1"], None, &[]).await),
+        0
+    );
+    let rotate = hush(c, &["keys", "rotate-at-rest"], None, &[]).await;
+    assert_eq!(code(&rotate), 0, "{}", stderr(&rotate));
+    assert!(stdout(&rotate).contains("added key 2"), "{}", stdout(&rotate));
+    let rekey = hush(c, &["rekey"], None, &[]).await;
+    assert_eq!(code(&rekey), 0, "{}", stderr(&rekey));
+    assert!(stdout(&rekey).contains("1 re-sealed under key 2"), "{}", stdout(&rekey));
+    // The running resolver still holds the old ring: restart it as the README says, then read.
+    let again = hush(c, &["rekey"], None, &[]).await;
+    assert!(stdout(&again).contains("0 row(s) under older keys"), "{}", stdout(&again));
+    drop(_replica);
+    let _restarted = stack.replica().await;
+    let get = hush(c, &["get", "-t", "acme", "-n", "company", "OLD"], None, &[]).await;
+    assert_eq!(stdout(&get), "sealed-by-key-1", "{}", stderr(&get));
+}
+
+#[tokio::test]
+async fn every_command_has_help_with_exit_codes() {
+    let unused = Path::new("unused.toml");
+    for command in [
+        vec!["--help"],
+        vec!["keys", "--help"],
+        vec!["keys", "init", "--help"],
+        vec!["grant", "--help"],
+        vec!["put", "--help"],
+        vec!["get", "--help"],
+        vec!["list", "--help"],
+        vec!["delete", "--help"],
+        vec!["render", "--help"],
+        vec!["config", "check", "--help"],
+        vec!["rekey", "--help"],
+        vec!["bench", "--help"],
+    ] {
+        let output = hush(unused, &command, None, &[]).await;
+        assert_eq!(code(&output), 0, "{command:?}");
+        assert!(stdout(&output).contains("Usage:"), "{command:?}: {}", stdout(&output));
+    }
+    let top = hush(unused, &["--help"], None, &[]).await;
+    assert!(stdout(&top).contains("6  backend unavailable"), "{}", stdout(&top));
+}
