@@ -1,0 +1,407 @@
+//! The SQL store: one pool over `sqlx::Any`, values sealed by the at-rest cipher.
+
+use std::fmt;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use hush_core::{
+    AtRestAad, AtRestCipher, BackendInfo, Capabilities, Error, ErrorKind, ListFilter, Namespace, Result, Scope,
+    SealedRecord, Secret, SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
+};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row};
+
+use crate::KIND;
+use crate::config::{SqlConfig, redact_url, scrub};
+use crate::dialect::Dialect;
+use crate::error::{is_write_race, parse_error};
+use crate::schema::{Queries, migrate};
+
+/// How many times a write that lost a race (unique violation, deadlock, busy) is tried.
+const MAX_WRITE_ATTEMPTS: u32 = 40;
+/// How long a request waits for a pooled connection.
+const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The encrypted SQL store: SQLite (the embedded default), PostgreSQL or MySQL/MariaDB.
+///
+/// Key mapping: (tenant, namespace, name) are three columns of `<prefix>secrets` (one row
+/// per secret) and `<prefix>secret_versions` (one row per version); no string is joined,
+/// so the mapping is injective by construction. Each version row holds the key id, nonce
+/// and ciphertext from the [`AtRestCipher`], sealed with AAD (tenant, namespace, name,
+/// version); no plaintext value reaches the database. Versions are decimal numbers from 1;
+/// the latest is the highest; at most `max_versions` are kept.
+pub struct SqlBackend {
+    pub(crate) info: BackendInfo,
+    pub(crate) pool: AnyPool,
+    pub(crate) dialect: Dialect,
+    pub(crate) queries: Queries,
+    pub(crate) cipher: Arc<dyn AtRestCipher>,
+    max_versions: i64,
+    shown_url: String,
+    table_prefix: String,
+}
+
+/// Why one attempt at a write stopped: a database error (retried when it is a race) or
+/// a hush error (returned as is).
+pub(crate) enum Attempt {
+    Db(sqlx::Error),
+    Fail(Error),
+}
+
+impl From<sqlx::Error> for Attempt {
+    fn from(e: sqlx::Error) -> Self {
+        Attempt::Db(e)
+    }
+}
+
+impl SqlBackend {
+    /// Connects, creates the schema or brings it up to date, and returns the backend.
+    ///
+    /// A SQLite file is created when missing and switched to the WAL journal. An
+    /// unreachable database is `Unavailable`, a wrong password `PermissionDenied`, a bad
+    /// URL `ConfigInvalid`; messages name the database by its URL with the password
+    /// replaced by `***`.
+    pub async fn connect(name: &str, config: SqlConfig, cipher: Arc<dyn AtRestCipher>) -> Result<SqlBackend> {
+        config.validate(name)?;
+        let dialect = Dialect::from_url(&config.url).map_err(|e| e.with_context("backend", name))?;
+        sqlx::any::install_default_drivers();
+        let shown_url = redact_url(&config.url);
+        let fail = |e: Error| {
+            let message = format!("cannot connect to {} database {shown_url}: {}", dialect.name(), e.message());
+            Error::new(e.kind(), scrub(&message, &config.url))
+                .set_temporary(e.is_temporary())
+                .with_context("backend", name)
+        };
+        let options =
+            AnyConnectOptions::from_str(&dialect.driver_url(&config.url)).map_err(|e| fail(parse_error(&e)))?;
+
+        // A direct first connection reports the real cause (refused, wrong password, no
+        // such database); the pool retries refused connections and reports a timeout only.
+        let probe = tokio::time::timeout(config.connect_timeout, AnyConnection::connect_with(&options))
+            .await
+            .map_err(|_| fail(Error::unavailable(format!("no answer within {:?}", config.connect_timeout))))?
+            .map_err(|e| fail(parse_error(&e)))?;
+        let _ = probe.close().await;
+
+        let memory = dialect.is_memory(&config.url);
+        let mut pool_options = AnyPoolOptions::new()
+            .max_connections(if memory { 1 } else { config.max_connections })
+            .acquire_timeout(POOL_ACQUIRE_TIMEOUT);
+        if memory {
+            // One connection that never closes: it is the database.
+            pool_options = pool_options.min_connections(1).idle_timeout(None).max_lifetime(None);
+        }
+        let pool = pool_options.connect_lazy_with(options);
+        let mut conn = pool.acquire().await.map_err(|e| fail(parse_error(&e)))?;
+        if dialect == Dialect::Sqlite {
+            conn.execute("PRAGMA journal_mode = WAL").await.map_err(|e| fail(parse_error(&e)))?;
+        }
+        migrate(&mut conn, dialect, &config.table_prefix).await.map_err(|e| e.with_context("backend", name))?;
+        drop(conn);
+
+        Ok(SqlBackend {
+            info: BackendInfo { kind: KIND, name: name.to_owned(), capabilities: Capabilities::full() },
+            pool,
+            dialect,
+            queries: Queries::new(dialect, &config.table_prefix),
+            cipher,
+            max_versions: i64::from(config.max_versions),
+            shown_url,
+            table_prefix: config.table_prefix,
+        })
+    }
+
+    /// Closes every pooled connection; later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A query bound to (tenant, namespace, name), the key of a secret.
+    pub(crate) fn key_query<'q>(
+        &self,
+        sql: &'q str,
+        scope: &'q Scope,
+        name: &'q SecretName,
+    ) -> Query<'q, Any, AnyArguments<'q>> {
+        sqlx::query(sql).bind(scope.tenant.as_str()).bind(scope.namespace.as_str()).bind(name.as_str())
+    }
+
+    /// The hush error for a database error during `operation`.
+    pub(crate) fn db_error(&self, err: &sqlx::Error, operation: &'static str) -> Error {
+        parse_error(err).with_context("backend", &self.info.name).with_context("operation", operation)
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or has lost `MAX_WRITE_ATTEMPTS`
+    /// races, waiting a short jittered backoff between tries.
+    pub(crate) async fn with_retries<T, F, Fut>(&self, operation: &'static str, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Attempt>>,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(Attempt::Db(e)) if is_write_race(&e) && tries < MAX_WRITE_ATTEMPTS => {
+                    tokio::time::sleep(backoff(tries)).await;
+                }
+                Err(Attempt::Db(e)) => return Err(self.db_error(&e, operation).with_context("attempts", tries)),
+                Err(Attempt::Fail(e)) => return Err(e),
+            }
+        }
+    }
+
+    async fn try_put(
+        &self,
+        scope: &Scope,
+        name: &SecretName,
+        value: &SecretValue,
+        tags_json: &str,
+        now: i64,
+    ) -> Result<i64, Attempt> {
+        let q = &self.queries;
+        let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
+        // The secret's row is the write lock: concurrent writers of one name queue here.
+        let bumped = sqlx::query(&q.bump_head)
+            .bind(now)
+            .bind(scope.tenant.as_str())
+            .bind(scope.namespace.as_str())
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let version: i64 = if bumped == 0 {
+            sqlx::query(&q.insert_head)
+                .bind(scope.tenant.as_str())
+                .bind(scope.namespace.as_str())
+                .bind(name.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            1
+        } else {
+            self.key_query(&q.read_head, scope, name).fetch_one(&mut *tx).await?.try_get(0)?
+        };
+        let version_text = version.to_string();
+        let sealed = self.cipher.seal(aad(scope, name, &version_text), value).map_err(Attempt::Fail)?;
+        sqlx::query(&q.insert_version)
+            .bind(scope.tenant.as_str())
+            .bind(scope.namespace.as_str())
+            .bind(name.as_str())
+            .bind(version)
+            .bind(i64::from(sealed.key_id))
+            .bind(&sealed.nonce[..])
+            .bind(&sealed.ciphertext[..])
+            .bind(tags_json)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if version > self.max_versions {
+            self.key_query(&q.prune, scope, name).bind(version - self.max_versions).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    async fn try_delete(&self, scope: &Scope, name: &SecretName) -> Result<bool, Attempt> {
+        let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
+        let heads = self.key_query(&self.queries.delete_head, scope, name).execute(&mut *tx).await?.rows_affected();
+        if heads == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        self.key_query(&self.queries.delete_versions, scope, name).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    fn meta_from_row(&self, row: &AnyRow) -> Result<SecretMeta, sqlx::Error> {
+        let namespace = Namespace::new(text_column(row, 0)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let name = SecretName::new(text_column(row, 1)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let version: i64 = row.try_get(2)?;
+        let updated_at: i64 = row.try_get(3)?;
+        let tags = parse_tags(&text_column(row, 4)?)?;
+        let version = VersionId::new(version.to_string()).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(SecretMeta { namespace, name, version: Some(version), tags, updated_at: Some(updated_at) })
+    }
+}
+
+/// What a sealed value of (scope, name, version) is bound to.
+pub(crate) fn aad<'a>(scope: &'a Scope, name: &'a SecretName, version: &'a str) -> AtRestAad<'a> {
+    AtRestAad { tenant: scope.tenant.as_str(), namespace: scope.namespace.as_str(), name: name.as_str(), version }
+}
+
+/// A column holding text: MySQL reports `TEXT` columns as blobs, the others as text.
+pub(crate) fn text_column(row: &AnyRow, index: usize) -> Result<String, sqlx::Error> {
+    match row.try_get::<String, _>(index) {
+        Ok(text) => Ok(text),
+        Err(_) => {
+            let bytes: Vec<u8> = row.try_get(index)?;
+            String::from_utf8(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        }
+    }
+}
+
+fn parse_tags(json: &str) -> Result<Tags, sqlx::Error> {
+    serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// The number of a version id: canonical decimal, at least 1.
+fn parse_version(version: &VersionId) -> Option<i64> {
+    let number: i64 = version.as_str().parse().ok()?;
+    (number > 0 && number.to_string() == version.as_str()).then_some(number)
+}
+
+/// Unix seconds now.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Between half and all of `2^tries` ms, at most 128 ms.
+fn backoff(tries: u32) -> Duration {
+    let cap = 1u64 << tries.min(7);
+    let random = std::hash::RandomState::new().build_hasher().finish();
+    Duration::from_millis(cap / 2 + random % (cap / 2 + 1))
+}
+
+impl fmt::Debug for SqlBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlBackend")
+            .field("name", &self.info.name)
+            .field("dialect", &self.dialect)
+            .field("url", &self.shown_url)
+            .field("table_prefix", &self.table_prefix)
+            .field("max_versions", &self.max_versions)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl SecretBackend for SqlBackend {
+    fn info(&self) -> &BackendInfo {
+        &self.info
+    }
+
+    async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
+        let missing = || match version {
+            None => Error::not_found(format!("secret {name} not found in {scope}")),
+            Some(v) => Error::not_found(format!("version {v} of secret {name} not found in {scope}")),
+        };
+        let row = match version {
+            None => self.key_query(&self.queries.get_latest, scope, name).fetch_optional(&self.pool).await,
+            Some(v) => {
+                let Some(number) = parse_version(v) else { return Err(missing()) };
+                self.key_query(&self.queries.get_version, scope, name).bind(number).fetch_optional(&self.pool).await
+            }
+        }
+        .map_err(|e| self.db_error(&e, "get"))?;
+        let row = row.ok_or_else(missing)?;
+        let decode = |e: sqlx::Error| self.db_error(&e, "get");
+        let number: i64 = row.try_get(0).map_err(decode)?;
+        let key_id: i64 = row.try_get(1).map_err(decode)?;
+        let record = SealedRecord {
+            key_id: u32::try_from(key_id).map_err(|_| {
+                Error::new(ErrorKind::Internal, format!("stored key id {key_id} of {name} in {scope} is out of range"))
+            })?,
+            nonce: row.try_get(2).map_err(decode)?,
+            ciphertext: row.try_get(3).map_err(decode)?,
+        };
+        let tags = text_column(&row, 4).and_then(|t| parse_tags(&t)).map_err(decode)?;
+        let version_text = number.to_string();
+        let value = self.cipher.open(aad(scope, name, &version_text), &record).map_err(|e| {
+            e.with_context("backend", &self.info.name).with_context("secret", format!("{scope}/{name}"))
+        })?;
+        let version = VersionId::new(version_text)?;
+        Ok(Secret { value, version: Some(version), tags })
+    }
+
+    async fn list(&self, scope: &Scope, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
+        let (tenant, namespace) = (scope.tenant.as_str(), scope.namespace.as_str());
+        let rows = if filter.recursive {
+            sqlx::query(&self.queries.list_recursive)
+                .bind(tenant)
+                .bind(namespace)
+                .bind(self.dialect.descendant_pattern(&scope.namespace))
+                .fetch_all(&self.pool)
+                .await
+        } else {
+            sqlx::query(&self.queries.list_flat).bind(tenant).bind(namespace).fetch_all(&self.pool).await
+        }
+        .map_err(|e| self.db_error(&e, "list"))?;
+        let mut listed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let meta = self.meta_from_row(row).map_err(|e| self.db_error(&e, "list"))?;
+            // The SQL already narrowed; this keeps the contract whatever a collation does.
+            let inside = if filter.recursive {
+                scope.namespace.is_self_or_ancestor_of(&meta.namespace)
+            } else {
+                meta.namespace == scope.namespace
+            };
+            if inside && meta.tags.contains_all(&filter.tags) {
+                listed.push(meta);
+            }
+        }
+        listed.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        Ok(listed)
+    }
+
+    async fn put(&self, scope: &Scope, name: &SecretName, value: SecretValue, tags: Tags) -> Result<SecretMeta> {
+        let tags_json = serde_json::to_string(&tags)
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("tags of {name} do not serialise: {e}")))?;
+        let now = unix_now();
+        let version = self.with_retries("put", || self.try_put(scope, name, &value, &tags_json, now)).await?;
+        Ok(SecretMeta {
+            namespace: scope.namespace.clone(),
+            name: name.clone(),
+            version: Some(VersionId::new(version.to_string())?),
+            tags,
+            updated_at: Some(now),
+        })
+    }
+
+    async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
+        if self.with_retries("delete", || self.try_delete(scope, name)).await? {
+            Ok(())
+        } else {
+            Err(Error::not_found(format!("secret {name} not found in {scope}")))
+        }
+    }
+
+    async fn check(&self) -> Result<()> {
+        sqlx::query(&self.queries.ping).execute(&self.pool).await.map_err(|e| self.db_error(&e, "check"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_canonical_decimals() {
+        let v = |s: &str| parse_version(&VersionId::new(s).unwrap());
+        assert_eq!(v("1"), Some(1));
+        assert_eq!(v("42"), Some(42));
+        assert_eq!(v("0"), None);
+        assert_eq!(v("01"), None);
+        assert_eq!(v("-1"), None);
+        assert_eq!(v("1.0"), None);
+        assert_eq!(v("abc"), None);
+        assert_eq!(v("99999999999999999999"), None);
+    }
+
+    #[test]
+    fn backoff_stays_in_bounds() {
+        for tries in 1..50 {
+            let d = backoff(tries);
+            assert!(d <= Duration::from_millis(128), "{d:?}");
+            assert!(d >= Duration::from_millis(1), "{d:?}");
+        }
+    }
+}

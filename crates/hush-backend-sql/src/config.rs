@@ -1,0 +1,227 @@
+//! The SQL store's configuration, and the URL redaction its `Debug` and errors use.
+
+use std::fmt;
+use std::time::Duration;
+
+use hush_core::{Error, ErrorKind, Result};
+use serde::Deserialize;
+
+/// Longest `table_prefix`, in bytes: table and index names stay under every dialect's limit.
+pub const MAX_TABLE_PREFIX_LEN: usize = 32;
+
+/// Configuration of a `sql` backend.
+///
+/// ```toml
+/// [backends.local]
+/// kind = "sql"
+/// url = "sqlite://hush.db"        # or postgres://user:pass@host/db, mysql://user:pass@host/db
+/// max_connections = 10
+/// connect_timeout = "5s"
+/// table_prefix = "hush_"
+/// max_versions = 10
+/// ```
+///
+/// `Debug` shows the URL with its password replaced by `***`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SqlConfig {
+    /// Database URL: `sqlite://PATH` (file created if missing, WAL journal),
+    /// `sqlite::memory:`, `postgres://...` or `mysql://...` (MariaDB too).
+    /// Default `sqlite://hush.db`.
+    pub url: String,
+    /// Most connections the pool opens. Default 10 (1 for `sqlite::memory:`).
+    pub max_connections: u32,
+    /// How long the first connection may take, e.g. `"5s"`. Default 5 s.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Prepended to every table name, `[A-Za-z0-9_]`, at most 32 bytes. Default `hush_`.
+    pub table_prefix: String,
+    /// Versions kept per secret; older ones are deleted after a write. Default 10.
+    pub max_versions: u32,
+}
+
+impl Default for SqlConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://hush.db".to_owned(),
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(5),
+            table_prefix: "hush_".to_owned(),
+            max_versions: 10,
+        }
+    }
+}
+
+impl SqlConfig {
+    /// The defaults, with `url`.
+    pub fn for_url(url: impl Into<String>) -> Self {
+        Self { url: url.into(), ..Self::default() }
+    }
+
+    /// Checks the values a connect would trip over, with the backend's `name` in messages.
+    pub(crate) fn validate(&self, name: &str) -> Result<()> {
+        let invalid = |what: String| Err(Error::new(ErrorKind::ConfigInvalid, format!("sql backend {name:?}: {what}")));
+        if self.max_connections == 0 {
+            return invalid("max_connections must be at least 1".to_owned());
+        }
+        if self.max_versions == 0 {
+            return invalid("max_versions must be at least 1".to_owned());
+        }
+        if self.connect_timeout.is_zero() {
+            return invalid("connect_timeout must be longer than 0s".to_owned());
+        }
+        let prefix = &self.table_prefix;
+        if prefix.len() > MAX_TABLE_PREFIX_LEN {
+            return invalid(format!("table_prefix is {} bytes, the limit is {MAX_TABLE_PREFIX_LEN}", prefix.len()));
+        }
+        if let Some(bad) = prefix.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+            return invalid(format!("table_prefix {prefix:?} holds {bad:?}; allowed are letters, digits and '_'"));
+        }
+        if prefix.starts_with(|c: char| c.is_ascii_digit()) {
+            return invalid(format!("table_prefix {prefix:?} must not start with a digit"));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SqlConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("table_prefix", &self.table_prefix)
+            .field("max_versions", &self.max_versions)
+            .finish()
+    }
+}
+
+/// Query parameters that carry credentials in database URLs.
+const SECRET_PARAMS: [&str; 4] = ["password", "pass", "sslpassword", "sslkey_password"];
+
+/// Where the user-info part of `url` is: the byte range between `://` and the last `@`
+/// of the authority.
+fn userinfo_range(url: &str) -> Option<(usize, usize)> {
+    let start = url.find("://")? + 3;
+    let authority_end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    let at = url[start..authority_end].rfind('@')? + start;
+    Some((start, at))
+}
+
+/// The password of `url`, as written (percent-encoded) and decoded, for scrubbing
+/// messages; empty passwords are `None`.
+pub(crate) fn url_passwords(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some((start, at)) = userinfo_range(url)
+        && let Some(colon) = url[start..at].find(':')
+    {
+        found.push(url[start + colon + 1..at].to_owned());
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((k, v)) = pair.split_once('=')
+                && SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str())
+            {
+                found.push(v.to_owned());
+            }
+        }
+    }
+    let decoded: Vec<String> =
+        found.iter().map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned()).collect();
+    found.extend(decoded);
+    found.retain(|p| !p.is_empty());
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// `url` with its password (in the user info or a `password=` parameter) replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some((start, at)) = userinfo_range(url)
+        && let Some(colon) = url[start..at].find(':')
+    {
+        out.replace_range(start + colon + 1..at, "***");
+    }
+    if let Some((base, query)) = out.clone().split_once('?') {
+        let (query, fragment) = query.split_once('#').map_or((query, None), |(q, f)| (q, Some(f)));
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{base}?{}", pairs.join("&"));
+        if let Some(fragment) = fragment {
+            out.push('#');
+            out.push_str(fragment);
+        }
+    }
+    out
+}
+
+/// `text` with every password of `url` replaced by `***`.
+pub(crate) fn scrub(text: &str, url: &str) -> String {
+    let mut out = text.to_owned();
+    for password in url_passwords(url) {
+        out = out.replace(&password, "***");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_humantime() {
+        let config: SqlConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(config, SqlConfig::default());
+        assert_eq!(config.url, "sqlite://hush.db");
+        assert_eq!(config.table_prefix, "hush_");
+        let config: SqlConfig =
+            serde_json::from_str(r#"{"url":"postgres://h/db","connect_timeout":"1m 30s","max_versions":3}"#).unwrap();
+        assert_eq!(config.connect_timeout, Duration::from_secs(90));
+        assert_eq!(config.max_versions, 3);
+        assert!(serde_json::from_str::<SqlConfig>(r#"{"uri":"x"}"#).is_err());
+        assert!(serde_json::from_str::<SqlConfig>(r#"{"connect_timeout":"soon"}"#).is_err());
+    }
+
+    #[test]
+    fn debug_hides_passwords() {
+        let config =
+            SqlConfig::for_url("postgres://hush:s3cr%40t@db.internal:5432/hush?sslmode=require&password=other");
+        let text = format!("{config:?}");
+        assert!(!text.contains("s3cr"), "{text}");
+        assert!(!text.contains("other"), "{text}");
+        assert!(text.contains("postgres://hush:***@db.internal:5432/hush?sslmode=require&password=***"), "{text}");
+    }
+
+    #[test]
+    fn redaction_edge_cases() {
+        assert_eq!(redact_url("sqlite://hush.db"), "sqlite://hush.db");
+        assert_eq!(redact_url("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
+        assert_eq!(redact_url("mysql://u:p@ss@h/db"), "mysql://u:***@h/db");
+        assert_eq!(redact_url("postgres://u:pw@h/db?x=1#frag"), "postgres://u:***@h/db?x=1#frag");
+        assert_eq!(url_passwords("postgres://u:a%2Fb@h/db"), ["a%2Fb", "a/b"]);
+        assert!(url_passwords("postgres://u@h/db").is_empty());
+        assert_eq!(scrub("failed for u:hunter2 and hunter2", "postgres://u:hunter2@h/db"), "failed for u:*** and ***");
+    }
+
+    #[test]
+    fn validation() {
+        assert!(SqlConfig::default().validate("x").is_ok());
+        let mut c = SqlConfig { table_prefix: "drop table;".to_owned(), ..SqlConfig::default() };
+        assert_eq!(c.validate("x").unwrap_err().kind(), ErrorKind::ConfigInvalid);
+        c.table_prefix = "x".repeat(33);
+        assert!(c.validate("x").is_err());
+        c.table_prefix = "1x".to_owned();
+        assert!(c.validate("x").is_err());
+        c.table_prefix = String::new();
+        assert!(c.validate("x").is_ok());
+        let c = SqlConfig { max_versions: 0, ..SqlConfig::default() };
+        assert!(c.validate("x").unwrap_err().to_string().contains("max_versions"));
+    }
+}

@@ -1,0 +1,150 @@
+//! `rekey`: re-seal every stored version under the cipher's newest key, in batches,
+//! while the store stays readable and writable.
+
+use hush_core::{Error, ErrorKind, Namespace, Result, Scope, SealedRecord, SecretName, TenantId};
+use sqlx::Row;
+
+use crate::backend::{Attempt, SqlBackend, aad, text_column};
+
+/// Most rows one batch reads.
+const MAX_BATCH: usize = 10_000;
+
+/// What a [`SqlBackend::rekey`] run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RekeyReport {
+    /// The key id rows were re-sealed under (the cipher's newest).
+    pub key_id: u32,
+    /// Rows found under an older key.
+    pub examined: u64,
+    /// Rows re-sealed under the newest key.
+    pub resealed: u64,
+    /// Rows changed or deleted by a concurrent write between read and re-seal (a write
+    /// seals under the newest key already, so nothing is left to do).
+    pub skipped: u64,
+    /// Rows that did not open (tampered, or sealed by a key missing from the ring); they
+    /// keep their old key and stay unreadable.
+    pub failed: u64,
+}
+
+/// The primary key of a version row, the position of a rekey run.
+#[derive(Debug, Default)]
+struct Cursor {
+    tenant: String,
+    namespace: String,
+    name: String,
+    version: i64,
+}
+
+impl SqlBackend {
+    /// Re-seals every version whose key id is not the cipher's newest, reading
+    /// `batch_size` rows at a time (1 to 10 000).
+    ///
+    /// Each row is re-sealed by one conditional `UPDATE`, its own transaction, that only
+    /// applies while the row still holds what was read; readers and writers carry on
+    /// meanwhile. Rows that fail to open are counted and left as they are. Running it
+    /// again after a complete run examines nothing.
+    pub async fn rekey(&self, batch_size: usize) -> Result<RekeyReport> {
+        let newest = self.cipher.newest_key_id();
+        let batch = batch_size.clamp(1, MAX_BATCH);
+        let mut report = RekeyReport { key_id: newest, ..RekeyReport::default() };
+        let mut cursor = Cursor::default();
+        loop {
+            let rows = sqlx::query(&self.queries.stale_batch)
+                .bind(i64::from(newest))
+                .bind(cursor.tenant.as_str())
+                .bind(cursor.namespace.as_str())
+                .bind(cursor.name.as_str())
+                .bind(cursor.version)
+                .bind(batch as i64)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.db_error(&e, "rekey"))?;
+            for row in &rows {
+                let decode = |e: sqlx::Error| self.db_error(&e, "rekey");
+                cursor = Cursor {
+                    tenant: text_column(row, 0).map_err(decode)?,
+                    namespace: text_column(row, 1).map_err(decode)?,
+                    name: text_column(row, 2).map_err(decode)?,
+                    version: row.try_get(3).map_err(decode)?,
+                };
+                report.examined += 1;
+                let old_key: i64 = row.try_get(4).map_err(decode)?;
+                let nonce: Vec<u8> = row.try_get(5).map_err(decode)?;
+                let ciphertext: Vec<u8> = row.try_get(6).map_err(decode)?;
+                let Ok(key_id) = u32::try_from(old_key) else {
+                    report.failed += 1;
+                    continue;
+                };
+                match self.reseal(&cursor, key_id, nonce, ciphertext, newest).await? {
+                    Resealed::Done => report.resealed += 1,
+                    Resealed::Changed => report.skipped += 1,
+                    Resealed::DoesNotOpen => report.failed += 1,
+                }
+            }
+            if rows.len() < batch {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// Re-seals one row.
+    async fn reseal(
+        &self,
+        at: &Cursor,
+        key_id: u32,
+        nonce: Vec<u8>,
+        ciphertext: Vec<u8>,
+        newest: u32,
+    ) -> Result<Resealed> {
+        let (Ok(tenant), Ok(namespace), Ok(name)) = (
+            TenantId::new(at.tenant.as_str()),
+            Namespace::new(at.namespace.as_str()),
+            SecretName::new(at.name.as_str()),
+        ) else {
+            return Err(Error::new(ErrorKind::Internal, "a stored row holds an invalid tenant, namespace or name"));
+        };
+        let scope = Scope::new(tenant, namespace);
+        let version = at.version.to_string();
+        let old = SealedRecord { key_id, nonce, ciphertext };
+        let Ok(value) = self.cipher.open(aad(&scope, &name, &version), &old) else {
+            return Ok(Resealed::DoesNotOpen);
+        };
+        let sealed = self.cipher.seal(aad(&scope, &name, &version), &value)?;
+        if sealed.key_id != newest {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("the cipher sealed under key {} but reports {newest} as newest", sealed.key_id),
+            ));
+        }
+        let updated = self
+            .with_retries("rekey", || async {
+                let done = sqlx::query(&self.queries.reseal)
+                    .bind(i64::from(sealed.key_id))
+                    .bind(&sealed.nonce[..])
+                    .bind(&sealed.ciphertext[..])
+                    .bind(scope.tenant.as_str())
+                    .bind(scope.namespace.as_str())
+                    .bind(name.as_str())
+                    .bind(at.version)
+                    .bind(i64::from(old.key_id))
+                    .bind(&old.nonce[..])
+                    .execute(&self.pool)
+                    .await
+                    .map_err(Attempt::Db)?;
+                Ok(done.rows_affected())
+            })
+            .await?;
+        Ok(if updated == 1 { Resealed::Done } else { Resealed::Changed })
+    }
+}
+
+/// What became of one row.
+enum Resealed {
+    /// Re-sealed under the newest key.
+    Done,
+    /// Changed or deleted between read and update.
+    Changed,
+    /// Did not open.
+    DoesNotOpen,
+}
