@@ -24,8 +24,6 @@ use crate::schema::{Queries, migrate};
 
 /// How many times a write that lost a race (unique violation, deadlock, busy) is tried.
 const MAX_WRITE_ATTEMPTS: u32 = 40;
-/// How long a request waits for a pooled connection.
-const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The encrypted SQL store: SQLite (the embedded default), PostgreSQL or MySQL/MariaDB.
 ///
@@ -91,7 +89,7 @@ impl SqlBackend {
         let memory = dialect.is_memory(&config.url);
         let mut pool_options = AnyPoolOptions::new()
             .max_connections(if memory { 1 } else { config.max_connections })
-            .acquire_timeout(POOL_ACQUIRE_TIMEOUT);
+            .acquire_timeout(config.connect_timeout);
         if memory {
             // One connection that never closes: it is the database.
             pool_options = pool_options.min_connections(1).idle_timeout(None).max_lifetime(None);

@@ -32,7 +32,8 @@ pub struct SqlConfig {
     pub url: String,
     /// Most connections the pool opens. Default 10 (1 for `sqlite::memory:`).
     pub max_connections: u32,
-    /// How long the first connection may take, e.g. `"5s"`. Default 5 s.
+    /// How long opening a connection, or waiting for a free pooled one, may take, e.g.
+    /// `"5s"`. Default 5 s.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     /// Prepended to every table name, `[A-Za-z0-9_]`, at most 32 bytes. Default `hush_`.

@@ -19,6 +19,7 @@ on_every_engine!(
     old_versions_are_pruned,
     reconnects_and_concurrent_starts_share_the_schema,
     table_prefixes_keep_stores_apart,
+    concurrent_first_writes_get_every_version_once,
 );
 
 async fn behaviour_suite(db: Arc<TestDb>) {
@@ -275,6 +276,34 @@ where
     out
 }
 
+async fn concurrent_first_writes_get_every_version_once(db: Arc<TestDb>) {
+    // Every writer finds the name missing and races to create it: unique violations and
+    // (MySQL) gap-lock deadlocks are retried, and each writer gets its own version.
+    let mut config = db.config();
+    config.max_versions = 100;
+    let backend = Arc::new(db.backend_with(config, TestCipher::new(1)).await);
+    let s = scope("acme", "race");
+    let writers =
+        (0..30).map(|i| {
+            let (backend, s) = (Arc::clone(&backend), s.clone());
+            async move {
+                backend.put(&s, &name("RACED"), SecretValue::from(format!("writer {i}").as_str()), Tags::new()).await
+            }
+        });
+    let mut versions: Vec<u32> = futures_join(writers)
+        .await
+        .into_iter()
+        .map(|r| r.expect("every concurrent writer succeeds").version.unwrap().as_str().parse().unwrap())
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=30).collect::<Vec<u32>>());
+    for version in 1..=30 {
+        let v = VersionId::new(version.to_string()).unwrap();
+        let got = backend.get(&s, &name("RACED"), Some(&v)).await.unwrap();
+        assert!(got.value.expose_str().unwrap().starts_with("writer "));
+    }
+}
+
 async fn table_prefixes_keep_stores_apart(db: Arc<TestDb>) {
     let cipher = TestCipher::new(1);
     let mut a = db.config();
@@ -346,4 +375,7 @@ async fn sqlite_memory_database_works() {
     assert_eq!(backend.get(&s, &name("M"), None).await.unwrap().value.expose(), b"in memory");
     let text = format!("{backend:?}");
     assert!(text.contains("sqlite::memory:") && text.contains("Sqlite"), "{text}");
+    backend.close().await;
+    let err = backend.check().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
 }

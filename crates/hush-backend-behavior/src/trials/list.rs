@@ -118,5 +118,12 @@ async fn list_recursion_follows_segments(ctx: Arc<Ctx>) -> Outcome {
     ensure!(all == expected, "recursive list of a shows {all:?}");
     let sibling = keys(&ctx.list(&abc_sibling, true).await?);
     ensure!(sibling == [ns(&abc_sibling, "Y")], "recursive list of a.bc shows {sibling:?}");
+
+    // '_' and '-' are literal characters, not wildcards (SQL LIKE reads '_' as one).
+    let (underscore, lookalike) = (ctx.scope("seg.u_v")?, ctx.scope("seg.uxv.w")?);
+    ctx.put(&underscore, &name("U")?, "u", Tags::new()).await?;
+    ctx.put(&lookalike, &name("V")?, "v", Tags::new()).await?;
+    let listed = keys(&ctx.list(&underscore, true).await?);
+    ensure!(listed == [ns(&underscore, "U")], "recursive list of seg.u_v shows {listed:?}");
     Ok(())
 }
