@@ -53,13 +53,22 @@ pub struct NatsServer {
 impl NatsServer {
     /// Starts one, or says why not.
     pub fn start() -> Result<NatsServer, String> {
+        Self::start_with(&[], &[])
+    }
+
+    /// Starts one with extra arguments (a config file: `["-c", path]`) and environment
+    /// (the passwords that config reads).
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Result<NatsServer, String> {
         let binary = nats_server_binary().ok_or("nats-server not found on PATH (run scripts/services.sh)")?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         for _ in 0..5 {
             let port = free_port();
+            let monitor = free_port();
             let mut child = Command::new(&binary)
-                .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+                .args(args)
+                .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-m", &monitor.to_string(), "-js", "-sd"])
                 .arg(dir.path())
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -130,6 +139,8 @@ pub struct Stack {
     pub issuer: GrantIssuer,
     /// The resolver's public key, as workers pin it.
     pub resolver_public: [u8; 32],
+    /// The URL the readiness probe connects with (a user allowed to send hush requests).
+    pub probe_url: String,
 }
 
 impl Stack {
@@ -137,6 +148,13 @@ impl Stack {
     /// (backends, tenants, cache...). `{dir}` in `body` is replaced by the stack's directory.
     pub fn new(body: &str) -> Result<Stack, String> {
         let nats = NatsServer::start()?;
+        let url = nats.url.clone();
+        Self::with_nats(nats, &url, body)
+    }
+
+    /// Like [`new`](Self::new) on a given server, hushd connecting with `hushd_url`
+    /// (which may carry a user and password).
+    pub fn with_nats(nats: NatsServer, hushd_url: &str, body: &str) -> Result<Stack, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let keys = dir.path().join("keys");
         std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
@@ -149,12 +167,13 @@ impl Stack {
             "[nats]\nurl = \"{url}\"\nrequest_timeout = \"5s\"\n\n[keys]\nresolver_key = \"keys/resolver.key\"\n\
              resolver_public_key = \"keys/resolver.pub\"\nissuer_public_keys = [\"keys/issuer.pub\"]\n\
              issuer_key = \"keys/issuer.key\"\nat_rest = \"keys/at-rest.keyring\"\n\n{body}\n",
-            url = nats.url,
+            url = hushd_url,
             body = body.replace("{dir}", &dir.path().display().to_string()),
         );
         let config_path = dir.path().join("hush.toml");
         std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
-        Ok(Stack { nats, resolver_public: resolver.public(), dir, config_path, issuer })
+        let probe_url = nats.url.clone();
+        Ok(Stack { nats, resolver_public: resolver.public(), dir, config_path, issuer, probe_url })
     }
 
     /// The stack, or `None` after printing why it cannot run here.
@@ -190,7 +209,7 @@ impl Stack {
             };
             hush_resolver::serve(serving, client, shutdown).await.expect("the resolver serves");
         });
-        let probe = async_nats::connect(&self.nats.url).await.expect("NATS is reachable");
+        let probe = hush_client::NatsOptions::new(self.probe_url.clone()).connect().await.expect("NATS is reachable");
         let name = config.resolver.service_name.clone();
         let deadline = Instant::now() + Duration::from_secs(10);
         let before = resolver.metrics().requests;

@@ -71,17 +71,17 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
 
     let subject = format!("_hush_bench.echo.{}", std::process::id());
     let mut echo = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["bench-echo", "--nats-url", &config.nats.url, "--subject", &subject])
+        .args(["bench-echo", "--subject", &subject])
+        // In the environment, not the arguments: the URL may hold a password, and `ps` shows arguments.
+        .env("HUSH_BENCH_NATS_URL", &config.nats.url)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .context("cannot start the echo responder")?;
-    let nats = async_nats::ConnectOptions::new()
-        .request_timeout(Some(Duration::from_secs(10)))
-        .connect(&config.nats.url)
-        .await
-        .map_err(|e| Error::unavailable(format!("cannot connect to NATS at {}: {e}", config.nats.url)))?;
+    let mut nats_options = hush_client::NatsOptions::from_config(&config.nats, "hush-bench");
+    nats_options.request_timeout = Duration::from_secs(10);
+    let nats = nats_options.connect().await?;
     wait_for_echo(&nats, &subject).await?;
 
     // A payload the size of an encoded one-secret request, so both carry the same bytes.
@@ -144,9 +144,7 @@ fn report(args: &BenchArgs, echo: Figures, secret: Figures) {
 
 /// Answers every request on `subject` with its own payload, until killed.
 pub async fn echo(args: BenchEchoArgs) -> anyhow::Result<()> {
-    let nats = async_nats::connect(&args.nats_url)
-        .await
-        .map_err(|e| Error::unavailable(format!("cannot connect to NATS at {}: {e}", args.nats_url)))?;
+    let nats = hush_client::NatsOptions::new(args.nats_url).connect().await?;
     let mut requests = nats.subscribe(args.subject).await.map_err(|e| Error::unavailable(e.to_string()))?;
     while let Some(message) = requests.next().await {
         if let Some(reply) = message.reply {

@@ -227,7 +227,7 @@ pub struct BenchArgs {
 #[derive(Debug, Args)]
 pub struct BenchEchoArgs {
     /// NATS URL.
-    #[arg(long)]
+    #[arg(long, env = "HUSH_BENCH_NATS_URL", hide_env_values = true)]
     pub nats_url: String,
     /// Subject to answer.
     #[arg(long)]

@@ -157,10 +157,10 @@ pub async fn config_check(path: &std::path::Path, offline: bool) -> anyhow::Resu
     }
     let mut unreachable = 0;
     match check_nats(&config).await {
-        Ok(()) => println!("nats {}: reachable", config.nats.url),
+        Ok(()) => println!("nats {}: reachable", hush_client::redact_url(&config.nats.url)),
         Err(e) => {
             unreachable += 1;
-            println!("nats {}: {e}", config.nats.url);
+            println!("nats {}: {e}", hush_client::redact_url(&config.nats.url));
         }
     }
     let context = hush_backends::BackendContext::from_config(&config)?;
@@ -180,11 +180,7 @@ pub async fn config_check(path: &std::path::Path, offline: bool) -> anyhow::Resu
 }
 
 async fn check_nats(config: &hush_config::HushConfig) -> anyhow::Result<()> {
-    let options = async_nats::ConnectOptions::new().connection_timeout(config.nats.connect_timeout);
-    let client = tokio::time::timeout(config.nats.connect_timeout, options.connect(&config.nats.url))
-        .await
-        .map_err(|_| Error::unavailable("no answer"))?
-        .map_err(|e| Error::unavailable(e.to_string()))?;
+    let client = hush_client::NatsOptions::from_config(&config.nats, "hush-cli").connect().await?;
     client.flush().await.map_err(|e| Error::unavailable(e.to_string()))?;
     Ok(())
 }

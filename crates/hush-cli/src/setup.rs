@@ -4,10 +4,10 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use hush_client::{ClientOptions, HushClient, Session, TlsOptions};
+use hush_client::{ClientOptions, HushClient, Session};
 use hush_config::HushConfig;
 use hush_core::{Error, ErrorKind, GrantScope, Namespace, TenantId};
-use hush_crypto::{GrantIssuer, GrantRequest, load_public_key};
+use hush_crypto::{GrantIssuer, GrantRequest};
 
 use crate::cli::Location;
 use crate::exit::Usage;
@@ -30,24 +30,7 @@ fn config_error(message: String) -> anyhow::Error {
 
 /// Connects a client as the config says.
 pub async fn client(config: &HushConfig) -> anyhow::Result<HushClient> {
-    let path = config.keys.resolver_public_key.as_ref().ok_or_else(|| {
-        config_error("keys.resolver_public_key is not set: the client cannot pin the resolver".into())
-    })?;
-    let resolver_public =
-        load_public_key(path).map_err(|e| config_error(format!("keys.resolver_public_key {}: {e}", path.display())))?;
-    let mut options = ClientOptions::new(config.nats.url.clone(), vec![resolver_public]);
-    options.credentials = config.nats.credentials.clone();
-    options.tls = config.nats.tls.as_ref().map(|tls| TlsOptions {
-        ca: tls.ca.clone(),
-        cert: tls.cert.clone(),
-        key: tls.key.clone(),
-        required: tls.required,
-    });
-    options.request_timeout = config.nats.request_timeout;
-    options.connect_timeout = config.nats.connect_timeout;
-    options.connection_name = "hush-cli".into();
-    options.inbox_prefix = config.nats.inbox_prefix.clone();
-    Ok(HushClient::connect(options).await?)
+    Ok(HushClient::connect(ClientOptions::from_config(config, "hush-cli")?).await?)
 }
 
 /// The issuer key of the config.

@@ -1,65 +1,45 @@
 //! The connection to the resolvers: NATS, the process's key pair, the pinned resolver key.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::RequestErrorKind;
+use hush_config::HushConfig;
 use hush_core::{Error, ErrorKind, Result};
-use hush_crypto::{ClientKeyPair, TransportKey, random_request_id, resolver_key_id};
+use hush_crypto::{ClientKeyPair, TransportKey, load_public_key, random_request_id, resolver_key_id};
 use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
 
+use crate::nats::NatsOptions;
 use crate::session::Session;
 
-/// TLS settings for the NATS connection.
-#[derive(Debug, Clone, Default)]
-pub struct TlsOptions {
-    /// CA certificate (PEM) to trust.
-    pub ca: Option<PathBuf>,
-    /// Client certificate (PEM), for mutual TLS.
-    pub cert: Option<PathBuf>,
-    /// Client key (PEM), for mutual TLS.
-    pub key: Option<PathBuf>,
-    /// Require TLS even when the server does not ask for it.
-    pub required: bool,
-}
-
-/// How to reach the resolvers.
+/// How to reach the resolvers: NATS, and the pinned resolver keys.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// NATS server URL(s), comma-separated.
-    pub nats_url: String,
-    /// NATS user credentials file.
-    pub credentials: Option<PathBuf>,
-    /// TLS.
-    pub tls: Option<TlsOptions>,
+    /// The NATS connection.
+    pub nats: NatsOptions,
     /// Pinned resolver public keys; values are sealed to the first.
     pub resolver_public_keys: Vec<[u8; 32]>,
-    /// How long to wait for a resolver's answer.
-    pub request_timeout: Duration,
-    /// How long to wait for the NATS connection.
-    pub connect_timeout: Duration,
-    /// Connection name shown by NATS monitoring.
-    pub connection_name: String,
-    /// Inbox prefix for replies (e.g. `_INBOX_acme_worker`), so NATS permissions can let this
-    /// user subscribe to its own inboxes only. Default `_INBOX`.
-    pub inbox_prefix: Option<String>,
 }
 
 impl ClientOptions {
     /// Options with defaults: 5 s request and connect timeouts.
     pub fn new(nats_url: impl Into<String>, resolver_public_keys: Vec<[u8; 32]>) -> Self {
-        Self {
-            nats_url: nats_url.into(),
-            credentials: None,
-            tls: None,
-            resolver_public_keys,
-            request_timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(5),
-            connection_name: "hush-client".into(),
-            inbox_prefix: None,
-        }
+        Self { nats: NatsOptions::new(nats_url), resolver_public_keys }
+    }
+
+    /// Options from hush's config: `[nats]`, and the pinned key `keys.resolver_public_key`.
+    pub fn from_config(config: &HushConfig, connection_name: &str) -> Result<Self> {
+        let path = config.keys.resolver_public_key.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::ConfigInvalid,
+                "keys.resolver_public_key is not set: the client cannot pin the resolver",
+            )
+        })?;
+        let key = load_public_key(path).map_err(|e| {
+            Error::new(ErrorKind::ConfigInvalid, format!("keys.resolver_public_key {}: {e}", path.display()))
+        })?;
+        Ok(Self { nats: NatsOptions::from_config(&config.nats, connection_name), resolver_public_keys: vec![key] })
     }
 }
 
@@ -85,37 +65,8 @@ fn unavailable(e: impl std::fmt::Display) -> Error {
 impl HushClient {
     /// Connects to NATS and derives the transport key with the first pinned resolver key.
     pub async fn connect(options: ClientOptions) -> Result<HushClient> {
-        let mut connect = async_nats::ConnectOptions::new()
-            .name(&options.connection_name)
-            .connection_timeout(options.connect_timeout)
-            .request_timeout(Some(options.request_timeout));
-        if let Some(prefix) = &options.inbox_prefix {
-            connect = connect.custom_inbox_prefix(prefix.as_str());
-        }
-        if let Some(path) = &options.credentials {
-            connect = connect.credentials_file(path).await.map_err(|e| {
-                Error::new(ErrorKind::ConfigInvalid, format!("NATS credentials file {}: {e}", path.display()))
-            })?;
-        }
-        if let Some(tls) = &options.tls {
-            if let Some(ca) = &tls.ca {
-                connect = connect.add_root_certificates(ca.clone());
-            }
-            if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
-                connect = connect.add_client_certificate(cert.clone(), key.clone());
-            }
-            connect = connect.require_tls(tls.required);
-        }
-        let nats = tokio::time::timeout(options.connect_timeout, connect.connect(&options.nats_url))
-            .await
-            .map_err(|_| {
-                Error::unavailable(format!(
-                    "NATS at {} did not answer within {:?}",
-                    options.nats_url, options.connect_timeout
-                ))
-            })?
-            .map_err(|e| Error::unavailable(format!("cannot connect to NATS at {}: {e}", options.nats_url)))?;
-        Self::with_nats(nats, &options.resolver_public_keys, options.request_timeout)
+        let nats = options.nats.connect().await?;
+        Self::with_nats(nats, &options.resolver_public_keys, options.nats.request_timeout)
     }
 
     /// A client over an existing NATS connection.

@@ -73,28 +73,7 @@ fn instance_name() -> String {
 
 /// Connects to the NATS server of `config`.
 pub async fn connect_nats(config: &HushConfig) -> anyhow::Result<async_nats::Client> {
-    let nats = &config.nats;
-    let mut options = async_nats::ConnectOptions::new().name("hushd").connection_timeout(nats.connect_timeout);
-    if let Some(path) = &nats.credentials {
-        options = options
-            .credentials_file(path)
-            .await
-            .with_context(|| format!("cannot read NATS credentials {}", path.display()))?;
-    }
-    if let Some(tls) = &nats.tls {
-        if let Some(ca) = &tls.ca {
-            options = options.add_root_certificates(ca.clone());
-        }
-        if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
-            options = options.add_client_certificate(cert.clone(), key.clone());
-        }
-        options = options.require_tls(tls.required);
-    }
-    let client = tokio::time::timeout(nats.connect_timeout, options.connect(&nats.url))
-        .await
-        .map_err(|_| anyhow::anyhow!("NATS at {} did not answer within {:?}", nats.url, nats.connect_timeout))?
-        .with_context(|| format!("cannot connect to NATS at {}", nats.url))?;
-    Ok(client)
+    Ok(hush_client::NatsOptions::from_config(&config.nats, "hushd").connect().await?)
 }
 
 /// Completes on SIGTERM or Ctrl-C.
