@@ -284,19 +284,33 @@ impl GrantVerifier {
     /// to a key (`cnf`), that key is `need.client_key`.
     pub fn authorize(&self, token: &str, need: &GrantNeed<'_>, now: i64) -> Result<GrantClaims, GrantError> {
         let claims = self.verify(token, now)?;
-        if &claims.tenant != need.tenant {
+        need.check(&claims, now)?;
+        Ok(claims)
+    }
+}
+
+impl GrantNeed<'_> {
+    /// Checks that claims [`verify`](GrantVerifier::verify) accepted earlier still cover this
+    /// need at `now`: not expired since, same tenant, exactly the same namespace, a scope
+    /// that allows `self.scope`, and, when the grant is bound to a key (`cnf`), that key is
+    /// `self.client_key`. For callers that cache verified claims.
+    pub fn check(&self, claims: &GrantClaims, now: i64) -> Result<(), GrantError> {
+        if now > claims.expires_at {
+            return Err(GrantError::Expired);
+        }
+        if &claims.tenant != self.tenant {
             return Err(GrantError::TenantMismatch);
         }
-        if &claims.namespace != need.namespace {
+        if &claims.namespace != self.namespace {
             return Err(GrantError::NamespaceMismatch);
         }
-        if !claims.scope.allows(need.scope) {
+        if !claims.scope.allows(self.scope) {
             return Err(GrantError::ScopeInsufficient);
         }
-        if claims.cnf.is_some_and(|cnf| &cnf != need.client_key) {
+        if claims.cnf.is_some_and(|cnf| &cnf != self.client_key) {
             return Err(GrantError::KeyBindingMismatch);
         }
-        Ok(claims)
+        Ok(())
     }
 }
 

@@ -7,16 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hush_core::{Error, GrantClaims, GrantScope, Namespace, TenantId};
-use hush_crypto::{GrantError, GrantVerifier};
-
-/// What a request needs its grant to allow.
-pub(crate) struct Need<'a> {
-    pub tenant: &'a TenantId,
-    pub namespace: &'a Namespace,
-    pub scope: GrantScope,
-    pub client_key: &'a [u8; 32],
-}
+use hush_core::{Error, GrantClaims};
+use hush_crypto::{GrantError, GrantNeed, GrantVerifier};
 
 /// Verifies grants, remembering the ones already verified.
 #[derive(Debug)]
@@ -36,7 +28,7 @@ impl GrantGate {
     }
 
     /// The grant's claims when it allows `need` at `now`; `Unauthorized` otherwise.
-    pub(crate) fn authorize(&self, token: &str, need: &Need<'_>, now: i64) -> Result<Arc<GrantClaims>, Error> {
+    pub(crate) fn authorize(&self, token: &str, need: &GrantNeed<'_>, now: i64) -> Result<Arc<GrantClaims>, Error> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(GrantError::Malformed.into());
         }
@@ -48,26 +40,7 @@ impl GrantGate {
                 claims
             }
         };
-        check(&claims, need, now)?;
+        need.check(&claims, now)?;
         Ok(claims)
     }
-}
-
-fn check(claims: &GrantClaims, need: &Need<'_>, now: i64) -> Result<(), GrantError> {
-    if now > claims.expires_at {
-        return Err(GrantError::Expired);
-    }
-    if &claims.tenant != need.tenant {
-        return Err(GrantError::TenantMismatch);
-    }
-    if &claims.namespace != need.namespace {
-        return Err(GrantError::NamespaceMismatch);
-    }
-    if !claims.scope.allows(need.scope) {
-        return Err(GrantError::ScopeInsufficient);
-    }
-    if claims.cnf.is_some_and(|bound| &bound != need.client_key) {
-        return Err(GrantError::KeyBindingMismatch);
-    }
-    Ok(())
 }

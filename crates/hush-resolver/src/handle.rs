@@ -8,7 +8,7 @@ use hush_core::{
     Error, ErrorKind, GrantClaims, GrantScope, ListFilter, Namespace, Scope, SecretName, SecretPath, SecretValue,
     SharedBackend, Tags, TenantId, VersionId,
 };
-use hush_crypto::{Direction, SealAad, TransportKey};
+use hush_crypto::{Direction, GrantNeed, SealAad, TransportKey};
 use hush_proto::message::{
     AuditItem, ChangeEvent, DeleteRequest, GetItem, ListRequest, PutRequest, RequestBody, RequestEnvelope,
     ResolvedSecret, ResponseBody, ResponseEnvelope, WireError, sealed_item_label,
@@ -18,7 +18,6 @@ use hush_proto::{MAX_ITEMS_PER_REQUEST, PROTOCOL_VERSION};
 
 use crate::Resolver;
 use crate::audit::AuditRecord;
-use crate::authz::Need;
 use crate::metrics::Counters;
 
 /// The outcome of one request: the reply to send and the events to publish.
@@ -94,7 +93,7 @@ impl Resolver {
         let mut audit = AuditRecord::new(&target, operation, request_id, &inner.settings.instance);
         let scope = if operation == "get" { GrantScope::Read } else { GrantScope::Admin };
         let need =
-            Need { tenant: target.tenant(), namespace: target.namespace(), scope, client_key: &envelope.client_key };
+            GrantNeed { tenant: target.tenant(), namespace: target.namespace(), scope, client_key: &envelope.client_key };
         let claims = match inner.grants.authorize(&envelope.grant, &need, unix_now()) {
             Ok(claims) => claims,
             Err(e) => {
