@@ -61,21 +61,13 @@ pub async fn session(
     let session = match grant {
         Some(token) => {
             let session = client.session(token)?;
-            if let Some(t) = &location.tenant {
-                if t != session.tenant().as_str() {
-                    return Err(
-                        Usage(format!("--tenant {t} differs from the grant's tenant {}", session.tenant())).into()
-                    );
-                }
+            if let Some(t) = location.tenant.as_deref().filter(|t| *t != session.tenant().as_str()) {
+                let message = format!("--tenant {t} differs from the grant's tenant {}", session.tenant());
+                return Err(Usage(message).into());
             }
-            if let Some(n) = &location.namespace {
-                if n != session.namespace().as_str() {
-                    return Err(Usage(format!(
-                        "--namespace {n} differs from the grant's namespace {}",
-                        session.namespace()
-                    ))
-                    .into());
-                }
+            if let Some(n) = location.namespace.as_deref().filter(|n| *n != session.namespace().as_str()) {
+                let message = format!("--namespace {n} differs from the grant's namespace {}", session.namespace());
+                return Err(Usage(message).into());
             }
             session
         }

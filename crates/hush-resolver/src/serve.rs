@@ -80,18 +80,18 @@ pub async fn serve(
                 let (resolver, client) = (resolver.clone(), client.clone());
                 tasks.spawn(async move {
                     let handled = resolver.handle(&request.message.subject, &request.message.payload).await;
-                    if let Some((subject, payload)) = handled.change {
-                        if let Err(error) = client.publish(subject, payload.into()).await {
-                            tracing::warn!(%error, "could not publish a change event");
-                        }
+                    if let Some((subject, payload)) = handled.change
+                        && let Err(error) = client.publish(subject, payload.into()).await
+                    {
+                        tracing::warn!(%error, "could not publish a change event");
                     }
                     if let Err(error) = request.respond(Ok(handled.reply.into())).await {
                         tracing::debug!(%error, "could not send a reply");
                     }
-                    if let Some((subject, payload)) = handled.audit {
-                        if let Err(error) = client.publish(subject, payload.into()).await {
-                            tracing::warn!(%error, "could not publish an audit event");
-                        }
+                    if let Some((subject, payload)) = handled.audit
+                        && let Err(error) = client.publish(subject, payload.into()).await
+                    {
+                        tracing::warn!(%error, "could not publish an audit event");
                     }
                     drop(permit);
                 });
