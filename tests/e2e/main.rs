@@ -4,6 +4,7 @@
 mod garbage;
 mod grants;
 mod hierarchy;
+mod outage;
 mod permissions;
 mod replicas;
 mod values;
