@@ -54,7 +54,7 @@ async fn open_or_defer(
             let info = BackendInfo {
                 kind: KINDS.iter().find(|k| **k == backend.kind).copied().unwrap_or("unknown"),
                 name: name.to_owned(),
-                capabilities: capabilities(&backend.kind),
+                capabilities: capabilities(backend),
             };
             let (config, name, backend, context) = (config.clone(), name.to_owned(), backend.clone(), context.clone());
             let open = Box::new(move || {

@@ -29,4 +29,6 @@ pub const KINDS: &[&str] = &[
     hush_backend_sql::KIND,
     #[cfg(feature = "env")]
     hush_backend_env::KIND,
+    #[cfg(feature = "vault")]
+    hush_backend_vault::KIND,
 ];

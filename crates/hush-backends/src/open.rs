@@ -12,10 +12,17 @@ fn invalid(problems: Vec<ConfigProblem>) -> Error {
     Error::new(ErrorKind::ConfigInvalid, text.join("; "))
 }
 
-/// What a backend of `kind` can do, known before it is opened.
-pub(crate) fn capabilities(kind: &str) -> Capabilities {
-    match kind {
+/// What a backend can do, known before it is opened.
+pub(crate) fn capabilities(backend: &BackendConfig) -> Capabilities {
+    match backend.kind.as_str() {
         "env" => Capabilities::read_only(),
+        #[cfg(feature = "vault")]
+        hush_backend_vault::KIND => {
+            let engine_version = backend
+                .parse_options::<hush_backend_vault::VaultConfig>("")
+                .map_or(2, |options| options.engine_version);
+            hush_backend_vault::capabilities(engine_version)
+        }
         _ => Capabilities::full(),
     }
 }
@@ -37,6 +44,18 @@ pub(crate) fn option_problems(name: &str, backend: &BackendConfig) -> Vec<Config
         }
         #[cfg(feature = "env")]
         hush_backend_env::KIND => backend.parse_options::<hush_backend_env::EnvConfig>(name).err().unwrap_or_default(),
+        #[cfg(feature = "vault")]
+        hush_backend_vault::KIND => match vault_options(backend, name) {
+            Ok(options) => options
+                .problems()
+                .into_iter()
+                .map(|problem| {
+                    let key: Vec<&str> = ["backends", name].into_iter().chain(problem.key).collect();
+                    ConfigProblem::new(&key, problem.message)
+                })
+                .collect(),
+            Err(problems) => problems,
+        },
         _ => Vec::new(),
     }
 }
@@ -50,6 +69,14 @@ fn resolve_sqlite_url(config: &HushConfig, url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// The `vault` options of `backend`, with the common `prefix` copied in.
+#[cfg(feature = "vault")]
+fn vault_options(backend: &BackendConfig, name: &str) -> Result<hush_backend_vault::VaultConfig, Vec<ConfigProblem>> {
+    let mut options: hush_backend_vault::VaultConfig = backend.parse_options(name)?;
+    options.prefix = backend.prefix.clone();
+    Ok(options)
 }
 
 /// Opens the backend `name` as configured, without layers.
@@ -74,6 +101,18 @@ pub(crate) async fn open_backend(
                 options.prefix = backend.prefix.clone();
             }
             Ok(Arc::new(hush_backend_env::EnvBackend::from_process_env(name, options)?))
+        }
+        #[cfg(feature = "vault")]
+        hush_backend_vault::KIND => {
+            let mut options = vault_options(backend, name).map_err(invalid)?;
+            // Files named in config are relative to the config file, like every other path.
+            if let Some(ca_file) = &mut options.tls.ca_file {
+                *ca_file = config.resolve_path(ca_file);
+            }
+            if let hush_backend_vault::AuthConfig::Kubernetes { jwt_file, .. } = &mut options.auth {
+                *jwt_file = config.resolve_path(jwt_file);
+            }
+            Ok(Arc::new(hush_backend_vault::VaultBackend::connect(name, options).await?))
         }
         other => Err(Error::new(
             ErrorKind::ConfigInvalid,

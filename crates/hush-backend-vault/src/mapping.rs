@@ -1,0 +1,160 @@
+//! The key mapping: (prefix, tenant, namespace, name) to a path inside the KV mount.
+//!
+//! `secret("DB_PASSWORD")` of tenant `acme`, namespace `company.team`, prefix `hush/`, mount
+//! `secret` (KV v2) is the entry `secret/data/hush/acme/company/team/DB_PASSWORD`:
+//!
+//! ```text
+//! <root_engine>/data/<prefix><tenant>/<namespace segments joined by '/'>/<NAME>    (KV v2)
+//! <root_engine>/<prefix><tenant>/<namespace segments joined by '/'>/<NAME>         (KV v1)
+//! ```
+//!
+//! **Why it is injective without escaping or a marker folder.** Tenants, namespace segments
+//! and names are `[A-Za-z0-9_-]` (validated in `hush-core`), so none holds a `/`, and a
+//! namespace has at least one segment. Cut the part after the (constant) prefix at every
+//! `/`: the first part is the tenant, the last is the name, and the parts between are the
+//! namespace's segments, in order. Two different (tenant, namespace, name) therefore give
+//! two different paths; [`parse_secret_path`] is the inverse, and a property test checks it.
+//!
+//! A path can be a secret and a folder at once: `acme/a/b/NAME` is secret `NAME` of
+//! namespace `a.b`, while `acme/a/b/NAME/X` is secret `X` of namespace `a.b.NAME`. Vault
+//! keeps them apart (a `LIST` of `acme/a/b/` answers `NAME` for the secret and `NAME/` for
+//! the folder), so secrets and child namespaces never collide, and a reserved folder
+//! marker is not needed.
+
+use hush_core::{Namespace, Scope, SecretName, TenantId};
+
+/// The path of a secret inside the KV mount (without the mount and without KV v2's `data/`):
+/// `<prefix><tenant>/<segment>/.../<segment>/<name>`.
+pub fn secret_path(prefix: &str, scope: &Scope, name: &SecretName) -> String {
+    let mut path = namespace_folder(prefix, scope);
+    path.push_str(name.as_str());
+    path
+}
+
+/// The folder of a namespace inside the KV mount: `<prefix><tenant>/<segment>/.../<segment>/`.
+///
+/// Listing it shows the namespace's secrets (keys without `/`) and its child namespaces
+/// (keys ending in `/`). The folder of a namespace is a prefix of the path of every secret
+/// of that namespace and of its descendants, and of no other secret.
+pub fn namespace_folder(prefix: &str, scope: &Scope) -> String {
+    let mut path =
+        String::with_capacity(prefix.len() + scope.tenant.as_str().len() + scope.namespace.as_str().len() + 2);
+    path.push_str(prefix);
+    path.push_str(scope.tenant.as_str());
+    path.push('/');
+    for segment in scope.namespace.segments() {
+        path.push_str(segment);
+        path.push('/');
+    }
+    path
+}
+
+/// The (scope, name) whose [`secret_path`] is `path`, or `None` when `path` is not one.
+pub fn parse_secret_path(prefix: &str, path: &str) -> Option<(Scope, SecretName)> {
+    let rest = path.strip_prefix(prefix)?;
+    let mut parts: Vec<&str> = rest.split('/').collect();
+    if parts.len() < 3 {
+        return None;
+    }
+    let name = SecretName::new(parts.pop()?).ok()?;
+    let tenant = TenantId::new(parts.remove(0)).ok()?;
+    // Each part must be one segment: `Namespace` would read a '.' as a separator.
+    if parts.iter().any(|part| part.contains('.')) {
+        return None;
+    }
+    let namespace = Namespace::from_segments(&parts).ok()?;
+    Some((Scope::new(tenant, namespace), name))
+}
+
+/// The HTTP API path (under `/v1/`) of the entry at `path` in mount `mount`:
+/// `<mount>/data/<path>` for KV v2, `<mount>/<path>` for KV v1. For messages and docs.
+pub fn api_path(mount: &str, engine_version: u8, path: &str) -> String {
+    if engine_version == 1 { format!("{mount}/{path}") } else { format!("{mount}/data/{path}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn scope(tenant: &str, namespace: &str) -> Scope {
+        Scope::new(TenantId::new(tenant).unwrap(), Namespace::new(namespace).unwrap())
+    }
+
+    fn name(text: &str) -> SecretName {
+        SecretName::new(text).unwrap()
+    }
+
+    #[test]
+    fn the_documented_example() {
+        let path = secret_path("hush/", &scope("acme", "company.team"), &name("DB_PASSWORD"));
+        assert_eq!(path, "hush/acme/company/team/DB_PASSWORD");
+        assert_eq!(api_path("secret", 2, &path), "secret/data/hush/acme/company/team/DB_PASSWORD");
+        assert_eq!(api_path("kv1", 1, &path), "kv1/hush/acme/company/team/DB_PASSWORD");
+        assert_eq!(namespace_folder("", &scope("acme", "company")), "acme/company/");
+    }
+
+    #[test]
+    fn a_secret_and_a_child_namespace_of_its_name_differ() {
+        let secret = secret_path("", &scope("t", "a.b"), &name("NAME"));
+        let child = secret_path("", &scope("t", "a.b.NAME"), &name("X"));
+        assert_eq!(secret, "t/a/b/NAME");
+        assert_eq!(child, "t/a/b/NAME/X");
+        assert_ne!(secret, child);
+        assert_eq!(parse_secret_path("", &secret), Some((scope("t", "a.b"), name("NAME"))));
+        assert_eq!(parse_secret_path("", &child), Some((scope("t", "a.b.NAME"), name("X"))));
+    }
+
+    #[test]
+    fn foreign_paths_do_not_parse() {
+        assert_eq!(parse_secret_path("hush/", "other/acme/a/N"), None);
+        assert_eq!(parse_secret_path("", "acme/N"), None);
+        assert_eq!(parse_secret_path("", "acme/a/b.c/N"), None);
+        assert_eq!(parse_secret_path("", "acme//N"), None);
+        assert_eq!(parse_secret_path("", "acme/a/"), None);
+    }
+
+    fn token() -> impl Strategy<Value = String> {
+        // Short, from a tiny alphabet, so distinct inputs often share parts.
+        "[ab_-]{1,3}"
+    }
+
+    fn namespace() -> impl Strategy<Value = Namespace> {
+        prop::collection::vec(token(), 1..5).prop_map(|s| Namespace::from_segments(s).unwrap())
+    }
+
+    fn secret() -> impl Strategy<Value = (Scope, SecretName)> {
+        (token(), namespace(), token())
+            .prop_map(|(t, ns, n)| (Scope::new(TenantId::new(t).unwrap(), ns), SecretName::new(n).unwrap()))
+    }
+
+    fn prefix() -> impl Strategy<Value = String> {
+        prop_oneof![Just(String::new()), Just("hush/".to_owned()), Just("a-".to_owned()), Just("x/y/".to_owned())]
+    }
+
+    proptest! {
+        #[test]
+        fn the_mapping_is_inverted_by_parse(prefix in prefix(), (scope, name) in secret()) {
+            let path = secret_path(&prefix, &scope, &name);
+            prop_assert_eq!(parse_secret_path(&prefix, &path), Some((scope, name)));
+        }
+
+        #[test]
+        fn different_secrets_have_different_paths(prefix in prefix(), a in secret(), b in secret()) {
+            let (pa, pb) = (secret_path(&prefix, &a.0, &a.1), secret_path(&prefix, &b.0, &b.1));
+            prop_assert_eq!(a == b, pa == pb);
+        }
+
+        #[test]
+        fn a_namespace_folder_holds_exactly_its_subtree(
+            prefix in prefix(),
+            (scope, name) in secret(),
+            other in namespace(),
+        ) {
+            let folder = namespace_folder(&prefix, &Scope::new(scope.tenant.clone(), other.clone()));
+            let inside = secret_path(&prefix, &scope, &name).starts_with(&folder);
+            prop_assert_eq!(inside, other.is_self_or_ancestor_of(&scope.namespace));
+        }
+    }
+}
