@@ -17,6 +17,7 @@ use crate::auth::{Authenticator, Connection, keep_alive};
 use crate::config::VaultConfig;
 use crate::entry::{entry_for, value_of};
 use crate::mapping::{api_path, namespace_folder, secret_path};
+use crate::mount::{MountInfoRequest, mismatch};
 
 /// Requests in flight at once while listing (folder listings and metadata reads).
 const LIST_CONCURRENCY: usize = 16;
@@ -68,7 +69,7 @@ impl VaultBackend {
             .await
             .map_err(|e| e.with_context("backend", name).with_context("address", &config.address))?;
         let keep_alive = tokio::spawn(keep_alive(Arc::downgrade(&auth))).abort_handle();
-        Ok(VaultBackend {
+        let backend = VaultBackend {
             info: BackendInfo { kind: KIND, name: name.to_owned(), capabilities: capabilities(config.engine_version) },
             auth,
             mount: config.root_engine,
@@ -77,7 +78,33 @@ impl VaultBackend {
             address: config.address,
             namespace: config.namespace,
             keep_alive,
-        })
+        };
+        backend.check_mount().await?;
+        Ok(backend)
+    }
+
+    /// Fails with `ConfigInvalid` when `root_engine` is not a KV mount of the configured
+    /// version; passes when the token may not ask (see `mount.rs`).
+    async fn check_mount(&self) -> Result<()> {
+        let path = self.mount.as_str();
+        let asked = self
+            .auth
+            .call(|s| async move {
+                vaultrs::api::exec_with_result(&s.client, MountInfoRequest { path: path.to_owned() }).await
+            })
+            .await;
+        match asked {
+            Ok(info) => match mismatch(&self.mount, self.engine_version(), &info) {
+                Some(problem) => {
+                    Err(Error::new(ErrorKind::ConfigInvalid, problem).with_context("backend", &self.info.name))
+                }
+                None => Ok(()),
+            },
+            Err(e) => {
+                tracing::debug!(backend = %self.info.name, error = %e, "cannot look up the KV mount; its version is not checked");
+                Ok(())
+            }
+        }
     }
 
     /// Adds the backend, operation and Vault path to an error.

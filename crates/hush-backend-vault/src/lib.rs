@@ -24,6 +24,7 @@ mod config;
 mod entry;
 mod error;
 mod mapping;
+mod mount;
 
 pub use backend::{VaultBackend, capabilities};
 pub use config::{AuthConfig, DEFAULT_KUBERNETES_JWT_FILE, TlsConfig, VaultConfig, VaultConfigProblem};

@@ -285,6 +285,21 @@ async fn errors_map_to_kinds_without_credentials() {
     assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "{err}");
     assert_eq!(backend.check().await.unwrap_err().kind(), ErrorKind::ConfigInvalid);
 
+    // A mount of the other KV version, or a folder named as a mount, is refused at connect.
+    let v1 = fresh_mount(server, 1);
+    let config = server.config(AuthConfig::token(ROOT_TOKEN), &v1, 2, "");
+    let err = VaultBackend::connect("v1-as-v2", config).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "{err}");
+    assert!(err.to_string().contains("KV v1 mount"), "{err}");
+    let err = VaultBackend::connect("v2-as-v1", server.config(AuthConfig::token(ROOT_TOKEN), "secret", 1, ""))
+        .await
+        .unwrap_err();
+    assert!(err.kind() == ErrorKind::ConfigInvalid && err.to_string().contains("KV v2 mount"), "{err}");
+    let err = VaultBackend::connect("folder", server.config(AuthConfig::token(ROOT_TOKEN), "secret/hush", 2, ""))
+        .await
+        .unwrap_err();
+    assert!(err.kind() == ErrorKind::ConfigInvalid && err.to_string().contains("folder inside"), "{err}");
+
     // An unreachable server is unavailable, and worth retrying.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", closed.local_addr().unwrap());
