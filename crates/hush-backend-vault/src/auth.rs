@@ -331,8 +331,20 @@ async fn log_in(connection: &Connection, method: &AuthConfig) -> Result<(String,
             vaultrs::auth::kubernetes::login(&anonymous, mount, role, &jwt).await
         }
     };
-    let info = answer
-        .map_err(|e| parse_error(&e).with_context("operation", "login").with_context("method", method.method()))?;
+    let info = answer.map_err(|e| {
+        let err = parse_error(&e);
+        // Vault answers a refused login with 400 ("invalid username or password"): to hush
+        // that is the backend refusing its credentials.
+        let err = if err.kind() == ErrorKind::InvalidInput {
+            Error::new(
+                ErrorKind::PermissionDenied,
+                err.message().replacen("refused the request", "refused the login", 1),
+            )
+        } else {
+            err
+        };
+        err.with_context("operation", "login").with_context("method", method.method())
+    })?;
     let lease = Lease::new(Duration::from_secs(info.lease_duration), info.renewable);
     Ok((info.client_token, lease))
 }
