@@ -172,22 +172,22 @@ async fn short_ttl_tokens_are_renewed() {
     let Some(server) = server_or_skip() else { return };
     let kv = mount_with_policy(server);
     // One use of the secret id: a second login would fail, so only renewals keep this going.
-    let role = json!({"token_ttl": "2s", "token_max_ttl": "1h", "secret_id_num_uses": 1});
+    let role = json!({"token_ttl": "3s", "token_max_ttl": "1h", "secret_id_num_uses": 1});
     let (mount, role_id, secret_id) = approle(server, &kv, role);
     let auth = AuthConfig::approle(role_id, secret_id).at_mount(&mount);
     let backend = VaultBackend::connect("renewed", server.config(auth, &kv, 2, "")).await.unwrap();
-    keeps_working_for(&backend, Duration::from_secs(5)).await;
+    keeps_working_for(&backend, Duration::from_secs(7)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_at_their_max_ttl_are_replaced_by_a_login() {
     let Some(server) = server_or_skip() else { return };
     let kv = mount_with_policy(server);
-    let role = json!({"token_ttl": "2s", "token_max_ttl": "3s"});
+    let role = json!({"token_ttl": "3s", "token_max_ttl": "5s"});
     let (mount, role_id, secret_id) = approle(server, &kv, role);
     let auth = AuthConfig::approle(role_id, secret_id).at_mount(&mount);
     let backend = VaultBackend::connect("max-ttl", server.config(auth, &kv, 2, "")).await.unwrap();
-    keeps_working_for(&backend, Duration::from_secs(7)).await;
+    keeps_working_for(&backend, Duration::from_secs(9)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,11 +228,11 @@ async fn a_renewable_configured_token_is_renewed() {
     let Some(server) = server_or_skip() else { return };
     let kv = mount_with_policy(server);
     // A periodic token lives as long as it is renewed within its period.
-    let token = server.token_with(json!({"policies": ["default", kv], "period": "2s"}));
+    let token = server.token_with(json!({"policies": ["default", kv], "period": "3s"}));
     let backend =
         VaultBackend::connect("periodic", server.config(AuthConfig::token(&token), &kv, 2, "")).await.unwrap();
     assert!(!format!("{backend:?}").contains(&token));
-    keeps_working_for(&backend, Duration::from_secs(5)).await;
+    keeps_working_for(&backend, Duration::from_secs(7)).await;
 
     // Revoked, a configured token cannot come back: requests are denied.
     server.bao(&["token", "revoke", &token]).unwrap();
