@@ -151,11 +151,14 @@ async fn audit_events_name_secrets_but_never_values() {
     reader.secret("DB_PASSWORD").await.unwrap();
     let _ = reader.secret("MISSING").await;
 
+    // JSON Lines: a message holds one or more events, one per line.
     let mut events = Vec::new();
     while events.len() < 3 {
         let message = tokio::time::timeout(Duration::from_secs(5), audit.next()).await.expect("audit event").unwrap();
         assert!(!String::from_utf8_lossy(&message.payload).contains("value-that-must-not-leak"));
-        events.push(serde_json::from_slice::<serde_json::Value>(&message.payload).unwrap());
+        for line in message.payload.split(|b| *b == b'\n') {
+            events.push(serde_json::from_slice::<serde_json::Value>(line).unwrap());
+        }
     }
     // Published by concurrent tasks: find each event by what it is about, not by position.
     let find = |operation: &str, name: &str| {

@@ -91,6 +91,9 @@ impl HushConfig {
         if resolver.max_in_flight == 0 {
             found.add(&["resolver", "max_in_flight"], "must be greater than 0");
         }
+        if resolver.worker_threads == 0 {
+            found.add(&["resolver", "worker_threads"], "must be greater than 0");
+        }
         if resolver.queue_group.is_empty() {
             found.add(&["resolver", "queue_group"], "is empty");
         }

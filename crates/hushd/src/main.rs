@@ -33,8 +33,11 @@ enum LogFormat {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HUSH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HUSH_LOG").unwrap_or_else(
+        |_| // vaultrs and rustify log every Vault error answer (404s are routine in the namespace walk)
+        // at ERROR; hush reports failures itself.
+        tracing_subscriber::EnvFilter::new("info,vaultrs=off,rustify=off"),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -43,14 +46,26 @@ fn main() -> ExitCode {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The config is read before the runtime exists: it says how many threads to start.
+    let config = match hush_config::HushConfig::load(&args.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("hushd: cannot load config {}: {e}", args.config.display());
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = match config.resolver.worker_threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        threads => tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build(),
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("hushd: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(hushd::run_from_file(&args.config, hushd::shutdown_signal())) {
+    match runtime.block_on(hushd::run(config, hushd::shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hushd: {e:#}");
