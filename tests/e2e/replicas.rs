@@ -65,3 +65,25 @@ async fn a_down_backend_is_unavailable_and_never_reveals_a_parents_secret() {
     // Other namespaces are served as usual.
     assert_eq!(read(&stack, "acme", "company", "DB_PASSWORD").await.unwrap(), "parent-value");
 }
+
+#[tokio::test]
+async fn the_nats_services_framework_describes_the_resolver() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let replica = stack.replica().await;
+    put(&stack, "acme", "company", "X", "v").await;
+    assert_eq!(read(&stack, "acme", "company", "X").await.unwrap(), "v");
+    let nats = hush_client::NatsOptions::new(stack.nats.url.clone()).connect().await.unwrap();
+    let info = nats.request("$SRV.INFO.hush", Vec::new().into()).await.expect("$SRV.INFO answers");
+    let info: serde_json::Value = serde_json::from_slice(&info.payload).unwrap();
+    assert_eq!(info["name"], "hush");
+    let mut subjects: Vec<&str> =
+        info["endpoints"].as_array().unwrap().iter().map(|e| e["subject"].as_str().unwrap()).collect();
+    subjects.sort();
+    assert_eq!(subjects, ["hush.v1.admin.delete.>", "hush.v1.admin.list.>", "hush.v1.admin.put.>", "hush.v1.get.>"]);
+    assert!(info["endpoints"].as_array().unwrap().iter().all(|e| e["queue_group"] == "hush-resolver"));
+    let stats = nats.request("$SRV.STATS.hush", Vec::new().into()).await.expect("$SRV.STATS answers");
+    let stats: serde_json::Value = serde_json::from_slice(&stats.payload).unwrap();
+    let get = stats["endpoints"].as_array().unwrap().iter().find(|e| e["name"] == "get").unwrap().clone();
+    assert!(get["num_requests"].as_u64().unwrap() >= 1, "{get}");
+    assert_eq!(get["data"]["backend_reads"].as_u64(), Some(replica.resolver.metrics().backend_reads), "{get}");
+}
