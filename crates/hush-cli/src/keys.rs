@@ -49,6 +49,10 @@ pub fn rotate_at_rest(config_path: &Path) -> anyhow::Result<()> {
     let mut ring = KeyRing::load(path).map_err(Error::from)?;
     let id = ring.rotate();
     ring.save_replace(path).map_err(Error::from)?;
-    println!("added key {id} to {}; restart hushd, then run `hush rekey`", path.display());
+    println!(
+        "added key {id} to {}; run `hush rekey` to re-seal stored values under it (running hushd \
+         replicas read the new key when they meet it; restart them to also write under it)",
+        path.display()
+    );
     Ok(())
 }
