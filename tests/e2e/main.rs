@@ -8,6 +8,7 @@ mod outage;
 mod permissions;
 mod replicas;
 mod values;
+mod vault;
 
 use hush_core::{ErrorKind, GrantScope, SecretValue, Tags};
 use hush_e2e::Stack;

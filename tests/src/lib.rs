@@ -97,6 +97,84 @@ impl Drop for NatsServer {
     }
 }
 
+/// An OpenBao dev server (`bao server -dev`, root token `root`) on a free loopback port,
+/// killed on drop.
+#[derive(Debug)]
+pub struct BaoServer {
+    child: Child,
+    /// `http://127.0.0.1:<port>`
+    pub address: String,
+    home: TempDir,
+}
+
+impl BaoServer {
+    /// Starts one, or says why not.
+    pub fn start() -> Result<BaoServer, String> {
+        let path = std::env::var_os("PATH").ok_or("no PATH")?;
+        let binary = std::env::split_paths(&path)
+            .map(|dir| dir.join("bao"))
+            .find(|p| p.is_file())
+            .ok_or("bao not found on PATH (run scripts/services.sh)")?;
+        let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+        for _ in 0..5 {
+            // The dev server also listens on the next port (cluster): both must be free.
+            let port = free_port();
+            if port == 0 || TcpListener::bind(("127.0.0.1", port + 1)).is_err() {
+                continue;
+            }
+            let mut child = Command::new(&binary)
+                .args(["server", "-dev", "-dev-root-token-id=root", "-dev-no-store-token"])
+                .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+                .env("HOME", home.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+            let address = format!("http://127.0.0.1:{port}");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // a port was taken meanwhile: try another pair
+                }
+                if bao_cli(&address, home.path(), &["status"]).is_ok() {
+                    return Ok(BaoServer { child, address, home });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        Err("bao server -dev did not start".into())
+    }
+
+    /// Runs the `bao` command line against this server with the root token; its stdout.
+    pub fn cli(&self, args: &[&str]) -> Result<String, String> {
+        bao_cli(&self.address, self.home.path(), args)
+    }
+}
+
+fn bao_cli(address: &str, home: &Path, args: &[&str]) -> Result<String, String> {
+    let output = Command::new("bao")
+        .args(args)
+        .env("BAO_ADDR", address)
+        .env("BAO_TOKEN", "root")
+        .env("HOME", home)
+        .output()
+        .map_err(|e| format!("cannot run bao: {e}"))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+impl Drop for BaoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A resolver replica running in this process.
 #[derive(Debug)]
 pub struct Replica {
