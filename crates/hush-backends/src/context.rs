@@ -1,6 +1,6 @@
 //! What backends need beyond their own table: the at-rest key ring.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use hush_config::HushConfig;
@@ -50,7 +50,7 @@ impl ReloadingKeyRing {
         Ok(Self { path, ring: RwLock::new(ring) })
     }
 
-    fn read(path: &PathBuf) -> Result<KeyRing> {
+    fn read(path: &Path) -> Result<KeyRing> {
         KeyRing::load(path)
             .map_err(|e| Error::new(ErrorKind::ConfigInvalid, format!("keys.at_rest {}: {e}", path.display())))
     }
