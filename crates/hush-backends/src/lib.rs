@@ -31,4 +31,6 @@ pub const KINDS: &[&str] = &[
     hush_backend_env::KIND,
     #[cfg(feature = "vault")]
     hush_backend_vault::KIND,
+    #[cfg(feature = "aws")]
+    hush_backend_aws::KIND,
 ];

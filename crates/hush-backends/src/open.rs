@@ -23,6 +23,8 @@ pub(crate) fn capabilities(backend: &BackendConfig) -> Capabilities {
                 .map_or(2, |options| options.engine_version);
             hush_backend_vault::capabilities(engine_version)
         }
+        #[cfg(feature = "aws")]
+        hush_backend_aws::KIND => hush_backend_aws::capabilities(),
         _ => Capabilities::full(),
     }
 }
@@ -56,6 +58,15 @@ pub(crate) fn option_problems(name: &str, backend: &BackendConfig) -> Vec<Config
                 .collect(),
             Err(problems) => problems,
         },
+        #[cfg(feature = "aws")]
+        hush_backend_aws::KIND => match aws_options(backend, name) {
+            Ok(options) => options
+                .problems()
+                .into_iter()
+                .map(|problem| ConfigProblem::new(&["backends", name, problem.key], problem.message))
+                .collect(),
+            Err(problems) => problems,
+        },
         _ => Vec::new(),
     }
 }
@@ -75,6 +86,14 @@ fn resolve_sqlite_url(config: &HushConfig, url: &str) -> String {
 #[cfg(feature = "vault")]
 fn vault_options(backend: &BackendConfig, name: &str) -> Result<hush_backend_vault::VaultConfig, Vec<ConfigProblem>> {
     let mut options: hush_backend_vault::VaultConfig = backend.parse_options(name)?;
+    options.prefix = backend.prefix.clone();
+    Ok(options)
+}
+
+/// The `aws-secrets-manager` options of `backend`, with the common `prefix` copied in.
+#[cfg(feature = "aws")]
+fn aws_options(backend: &BackendConfig, name: &str) -> Result<hush_backend_aws::AwsConfig, Vec<ConfigProblem>> {
+    let mut options: hush_backend_aws::AwsConfig = backend.parse_options(name)?;
     options.prefix = backend.prefix.clone();
     Ok(options)
 }
@@ -113,6 +132,11 @@ pub(crate) async fn open_backend(
                 *jwt_file = config.resolve_path(jwt_file);
             }
             Ok(Arc::new(hush_backend_vault::VaultBackend::connect(name, options).await?))
+        }
+        #[cfg(feature = "aws")]
+        hush_backend_aws::KIND => {
+            let options = aws_options(backend, name).map_err(invalid)?;
+            Ok(Arc::new(hush_backend_aws::AwsBackend::connect(name, options).await?))
         }
         other => Err(Error::new(
             ErrorKind::ConfigInvalid,
