@@ -70,3 +70,18 @@ backend = "aws-main"
     let found: Vec<String> = problems(&config).iter().map(ToString::to_string).collect();
     assert!(found.is_empty(), "{found:?}");
 }
+
+#[test]
+fn the_aws_example_of_full_toml_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/full.toml");
+    let config = HushConfig::load_with_env(&path, std::iter::empty::<(String, String)>()).unwrap();
+    let aws = config.backends.get("aws-main").expect("config/full.toml has [backends.aws-main]");
+    assert_eq!(aws.kind, "aws-secrets-manager");
+    assert_eq!(aws.prefix, "hush/");
+    let found: Vec<String> = problems(&config)
+        .iter()
+        .filter(|p| p.path.starts_with("backends.aws-main"))
+        .map(ToString::to_string)
+        .collect();
+    assert!(found.is_empty(), "{found:?}");
+}
