@@ -78,10 +78,7 @@ fn the_aws_example_of_full_toml_is_valid() {
     let aws = config.backends.get("aws-main").expect("config/full.toml has [backends.aws-main]");
     assert_eq!(aws.kind, "aws-secrets-manager");
     assert_eq!(aws.prefix, "hush/");
-    let found: Vec<String> = problems(&config)
-        .iter()
-        .filter(|p| p.path.starts_with("backends.aws-main"))
-        .map(ToString::to_string)
-        .collect();
+    let found: Vec<String> =
+        problems(&config).iter().filter(|p| p.path.starts_with("backends.aws-main")).map(ToString::to_string).collect();
     assert!(found.is_empty(), "{found:?}");
 }
