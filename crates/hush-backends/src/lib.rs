@@ -33,4 +33,6 @@ pub const KINDS: &[&str] = &[
     hush_backend_vault::KIND,
     #[cfg(feature = "aws")]
     hush_backend_aws::KIND,
+    #[cfg(feature = "gcp")]
+    hush_backend_gcp::KIND,
 ];

@@ -25,6 +25,8 @@ pub(crate) fn capabilities(backend: &BackendConfig) -> Capabilities {
         }
         #[cfg(feature = "aws")]
         hush_backend_aws::KIND => hush_backend_aws::capabilities(),
+        #[cfg(feature = "gcp")]
+        hush_backend_gcp::KIND => hush_backend_gcp::capabilities(),
         _ => Capabilities::full(),
     }
 }
@@ -67,6 +69,15 @@ pub(crate) fn option_problems(name: &str, backend: &BackendConfig) -> Vec<Config
                 .collect(),
             Err(problems) => problems,
         },
+        #[cfg(feature = "gcp")]
+        hush_backend_gcp::KIND => match gcp_options(backend, name) {
+            Ok(options) => options
+                .problems()
+                .into_iter()
+                .map(|problem| ConfigProblem::new(&["backends", name, problem.key], problem.message))
+                .collect(),
+            Err(problems) => problems,
+        },
         _ => Vec::new(),
     }
 }
@@ -94,6 +105,14 @@ fn vault_options(backend: &BackendConfig, name: &str) -> Result<hush_backend_vau
 #[cfg(feature = "aws")]
 fn aws_options(backend: &BackendConfig, name: &str) -> Result<hush_backend_aws::AwsConfig, Vec<ConfigProblem>> {
     let mut options: hush_backend_aws::AwsConfig = backend.parse_options(name)?;
+    options.prefix = backend.prefix.clone();
+    Ok(options)
+}
+
+/// The `gcp-secret-manager` options of `backend`, with the common `prefix` copied in.
+#[cfg(feature = "gcp")]
+fn gcp_options(backend: &BackendConfig, name: &str) -> Result<hush_backend_gcp::GcpConfig, Vec<ConfigProblem>> {
+    let mut options: hush_backend_gcp::GcpConfig = backend.parse_options(name)?;
     options.prefix = backend.prefix.clone();
     Ok(options)
 }
@@ -137,6 +156,15 @@ pub(crate) async fn open_backend(
         hush_backend_aws::KIND => {
             let options = aws_options(backend, name).map_err(invalid)?;
             Ok(Arc::new(hush_backend_aws::AwsBackend::connect(name, options).await?))
+        }
+        #[cfg(feature = "gcp")]
+        hush_backend_gcp::KIND => {
+            let mut options = gcp_options(backend, name).map_err(invalid)?;
+            // Files named in config are relative to the config file, like every other path.
+            if let Some(file) = &mut options.credentials_file {
+                *file = config.resolve_path(file);
+            }
+            Ok(Arc::new(hush_backend_gcp::GcpBackend::connect(name, options).await?))
         }
         other => Err(Error::new(
             ErrorKind::ConfigInvalid,
