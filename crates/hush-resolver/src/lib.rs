@@ -127,3 +127,6 @@ impl Resolver {
         &self.inner.cache
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -92,3 +92,34 @@ pub async fn shutdown_signal() {
         _ = terminate => tracing::info!("SIGTERM: shutting down"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_config_with_problems_is_refused_with_all_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hush.toml");
+        std::fs::write(
+            &path,
+            "[cache]\nttl_ = \"5s\"\n[backends.local]\nkind = \"sql\"\n[tenants.acme]\nbackend = \"vlt\"\n",
+        )
+        .unwrap();
+        let config = HushConfig::load(&path).unwrap();
+        let error = build_resolver(&config).await.unwrap_err().to_string();
+        assert!(error.contains("problem(s)"), "{error}");
+        assert!(error.contains("cache.ttl_: unknown key"), "{error}");
+        assert!(error.contains("tenants.acme.backend: unknown backend \"vlt\""), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_resolver_key_says_how_to_make_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hush.toml");
+        std::fs::write(&path, "[backends.local]\nkind = \"env\"\n[tenants.acme]\nbackend = \"local\"\n").unwrap();
+        let config = HushConfig::load(&path).unwrap();
+        let error = build_resolver(&config).await.unwrap_err().to_string();
+        assert!(error.contains("hush keys init"), "{error}");
+    }
+}
