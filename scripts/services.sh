@@ -5,7 +5,7 @@
 # registries (pip, apt) and starts what is stopped. Safe to run again.
 #
 #   scripts/services.sh            # all of them
-#   scripts/services.sh nats       # only some: nats postgres mariadb openbao aws
+#   scripts/services.sh nats       # only some: nats postgres mariadb openbao aws azure gcp
 set -euo pipefail
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -95,8 +95,33 @@ ensure_aws() {
   log "aws: moto $(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null), boto3 $(python3 -c 'import boto3; print(boto3.__version__)' 2>/dev/null)"
 }
 
+# Microsoft's Key Vault Python client is only installed: the Azure backend's tests run it
+# against their own Key Vault contract server, to check that server speaks Azure's API.
+ensure_azure() {
+  if ! python3 -c 'import azure.keyvault.secrets, azure.identity' 2>/dev/null; then
+    log "installing azure-keyvault-secrets and azure-identity (pip)"
+    pip install -q azure-keyvault-secrets azure-identity
+  fi
+  python3 -c 'import azure.keyvault.secrets, azure.identity' || { log "the Azure Python packages do not import after pip install"; exit 1; }
+  log "azure: azure-keyvault-secrets $(python3 -c 'from azure.keyvault.secrets import _version; print(_version.VERSION)' 2>/dev/null), azure-identity $(python3 -c 'from azure.identity import _version; print(_version.VERSION)' 2>/dev/null)"
+}
+
+# drongo (a Secret Manager REST v1 server) and Google's Python client are only installed: the
+# GCP backend's tests start their own drongo and check their contract server with the client.
+ensure_gcp() {
+  if ! have drongo || ! python3 -c 'import google.cloud.secretmanager' 2>/dev/null; then
+    log "installing drongo and google-cloud-secret-manager (pip)"
+    pip install -q drongo google-cloud-secret-manager
+    if have pyenv; then pyenv rehash; fi
+    hash -r
+  fi
+  have drongo || { log "drongo is not on PATH after pip install drongo"; exit 1; }
+  python3 -c 'import google.cloud.secretmanager' || { log "google-cloud-secret-manager does not import after pip install"; exit 1; }
+  log "gcp: drongo $(pip show drongo 2>/dev/null | sed -n 's/^Version: //p'), google-cloud-secret-manager $(pip show google-cloud-secret-manager 2>/dev/null | sed -n 's/^Version: //p')"
+}
+
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(nats postgres mariadb openbao aws)
+[ ${#targets[@]} -eq 0 ] && targets=(nats postgres mariadb openbao aws azure gcp)
 for t in "${targets[@]}"; do
   case "$t" in
     nats) ensure_nats ;;
@@ -104,6 +129,8 @@ for t in "${targets[@]}"; do
     mariadb) ensure_mariadb ;;
     openbao) ensure_openbao ;;
     aws) ensure_aws ;;
-    *) log "unknown service $t (known: nats postgres mariadb openbao aws)"; exit 2 ;;
+    azure) ensure_azure ;;
+    gcp) ensure_gcp ;;
+    *) log "unknown service $t (known: nats postgres mariadb openbao aws azure gcp)"; exit 2 ;;
   esac
 done

@@ -35,4 +35,6 @@ pub const KINDS: &[&str] = &[
     hush_backend_aws::KIND,
     #[cfg(feature = "gcp")]
     hush_backend_gcp::KIND,
+    #[cfg(feature = "azure")]
+    hush_backend_azure::KIND,
 ];

@@ -27,6 +27,8 @@ pub(crate) fn capabilities(backend: &BackendConfig) -> Capabilities {
         hush_backend_aws::KIND => hush_backend_aws::capabilities(),
         #[cfg(feature = "gcp")]
         hush_backend_gcp::KIND => hush_backend_gcp::capabilities(),
+        #[cfg(feature = "azure")]
+        hush_backend_azure::KIND => hush_backend_azure::capabilities(),
         _ => Capabilities::full(),
     }
 }
@@ -66,6 +68,18 @@ pub(crate) fn option_problems(name: &str, backend: &BackendConfig) -> Vec<Config
                 .problems()
                 .into_iter()
                 .map(|problem| ConfigProblem::new(&["backends", name, problem.key], problem.message))
+                .collect(),
+            Err(problems) => problems,
+        },
+        #[cfg(feature = "azure")]
+        hush_backend_azure::KIND => match azure_options(backend, name) {
+            Ok(options) => options
+                .problems()
+                .into_iter()
+                .map(|problem| {
+                    let key: Vec<&str> = ["backends", name].into_iter().chain(problem.key).collect();
+                    ConfigProblem::new(&key, problem.message)
+                })
                 .collect(),
             Err(problems) => problems,
         },
@@ -117,6 +131,14 @@ fn gcp_options(backend: &BackendConfig, name: &str) -> Result<hush_backend_gcp::
     Ok(options)
 }
 
+/// The `azure-key-vault` options of `backend`, with the common `prefix` copied in.
+#[cfg(feature = "azure")]
+fn azure_options(backend: &BackendConfig, name: &str) -> Result<hush_backend_azure::AzureConfig, Vec<ConfigProblem>> {
+    let mut options: hush_backend_azure::AzureConfig = backend.parse_options(name)?;
+    options.prefix = backend.prefix.clone();
+    Ok(options)
+}
+
 /// Opens the backend `name` as configured, without layers.
 pub(crate) async fn open_backend(
     config: &HushConfig,
@@ -156,6 +178,20 @@ pub(crate) async fn open_backend(
         hush_backend_aws::KIND => {
             let options = aws_options(backend, name).map_err(invalid)?;
             Ok(Arc::new(hush_backend_aws::AwsBackend::connect(name, options).await?))
+        }
+        #[cfg(feature = "azure")]
+        hush_backend_azure::KIND => {
+            let mut options = azure_options(backend, name).map_err(invalid)?;
+            // Files named in config are relative to the config file, like every other path.
+            if let Some(ca_file) = &mut options.ca_file {
+                *ca_file = config.resolve_path(ca_file);
+            }
+            if let hush_backend_azure::CredentialConfig::WorkloadIdentity { token_file: Some(token_file), .. } =
+                &mut options.credential
+            {
+                *token_file = config.resolve_path(token_file);
+            }
+            Ok(Arc::new(hush_backend_azure::AzureBackend::connect(name, options).await?))
         }
         #[cfg(feature = "gcp")]
         hush_backend_gcp::KIND => {
