@@ -223,12 +223,6 @@ fn unix_seconds(time: &str) -> Option<i64> {
     at.duration_since(std::time::UNIX_EPOCH).ok().and_then(|d| i64::try_from(d.as_secs()).ok())
 }
 
-/// The number of a KV v2 version id: canonical decimal, at least 1 (Vault reads 0 as latest).
-fn parse_version(version: &VersionId) -> Option<u64> {
-    let number: u64 = version.as_str().parse().ok()?;
-    (number > 0 && number.to_string() == version.as_str()).then_some(number)
-}
-
 #[async_trait]
 impl SecretBackend for VaultBackend {
     fn info(&self) -> &BackendInfo {
@@ -236,10 +230,7 @@ impl SecretBackend for VaultBackend {
     }
 
     async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
-        let missing = || match version {
-            None => Error::not_found(format!("secret {name} not found in {scope}")),
-            Some(v) => Error::not_found(format!("version {v} of secret {name} not found in {scope}")),
-        };
+        let missing = || Error::secret_not_found(scope, name, version);
         let path = secret_path(&self.prefix, scope, name);
         let mount = self.mount.as_str();
         let not_found_or =
@@ -261,7 +252,8 @@ impl SecretBackend for VaultBackend {
             Kv::V2 => {
                 let number = match version {
                     None => None,
-                    Some(v) => Some(parse_version(v).ok_or_else(missing)?),
+                    // Canonical and at least 1: Vault reads version 0 as the latest.
+                    Some(v) => Some(v.number().ok_or_else(missing)?),
                 };
                 let answer = self
                     .auth
@@ -444,17 +436,6 @@ impl SecretBackend for VaultBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn versions_are_canonical_positive_decimals() {
-        let v = |s: &str| parse_version(&VersionId::new(s).unwrap());
-        assert_eq!(v("1"), Some(1));
-        assert_eq!(v("42"), Some(42));
-        assert_eq!(v("0"), None);
-        assert_eq!(v("01"), None);
-        assert_eq!(v("1.0"), None);
-        assert_eq!(v("latest"), None);
-    }
 
     #[test]
     fn vault_times_are_unix_seconds() {

@@ -125,6 +125,18 @@ impl Error {
         Self::new(ErrorKind::NotFound, message)
     }
 
+    /// The `NotFound` every backend reports for a missing secret, or a missing version of it.
+    pub fn secret_not_found(
+        scope: &crate::Scope,
+        name: &crate::SecretName,
+        version: Option<&crate::VersionId>,
+    ) -> Self {
+        match version {
+            None => Self::not_found(format!("secret {name} not found in {scope}")),
+            Some(v) => Self::not_found(format!("version {v} of secret {name} not found in {scope}")),
+        }
+    }
+
     /// Shorthand for an invalid-input error.
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)

@@ -159,6 +159,16 @@ token_type!(
     VersionId, "version id", MAX_VERSION_LEN, ".", " and '.'"
 );
 
+impl VersionId {
+    /// The version as a number, for backends that number versions (the SQL store, Vault KV v2,
+    /// Google): a canonical decimal of at least 1, so `"01"`, `"0"` and `"1.0"` are no number
+    /// and cannot alias version 1.
+    pub fn number(&self) -> Option<u64> {
+        let number: u64 = self.0.parse().ok()?;
+        (number > 0 && number.to_string() == self.0).then_some(number)
+    }
+}
+
 /// A dotted namespace inside a tenant (`company.team.etl`): 1 to 16 segments, each
 /// `[A-Za-z0-9_-]` and 1 to 63 bytes, 255 bytes in all.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -273,6 +283,16 @@ mod tests {
         assert!(SecretName::new("x".repeat(128)).is_ok());
         assert!(matches!(TenantId::new("acme corp"), Err(IdError::BadChar { found: ' ', .. })));
         assert!(VersionId::new("1.2").is_ok());
+    }
+
+    #[test]
+    fn version_numbers_are_canonical_positive_decimals() {
+        let v = |s: &str| VersionId::new(s).unwrap().number();
+        assert_eq!(v("1"), Some(1));
+        assert_eq!(v("42"), Some(42));
+        for not_a_number in ["0", "01", "-1", "1.0", "latest", "99999999999999999999999"] {
+            assert_eq!(v(not_a_number), None, "{not_a_number}");
+        }
     }
 
     #[test]
