@@ -307,10 +307,7 @@ impl SecretBackend for AwsBackend {
     }
 
     async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
-        let missing = || match version {
-            None => Error::not_found(format!("secret {name} not found in {scope}")),
-            Some(v) => Error::not_found(format!("version {v} of secret {name} not found in {scope}")),
-        };
+        let missing = || Error::secret_not_found(scope, name, version);
         let aws_name = secret_name(&self.prefix, scope, name);
         let mut request = self.client.get_secret_value().secret_id(&aws_name);
         match version.map(pin_of) {
