@@ -7,6 +7,7 @@ mod hierarchy;
 mod outage;
 mod permissions;
 mod replicas;
+mod tidy;
 mod values;
 mod vault;
 

@@ -5,6 +5,8 @@
 //! Tests that cannot find `nats-server` print `skipped: <reason>` and return; they never
 //! pass silently in CI, where `scripts/services.sh` installs it.
 
+#![deny(missing_docs)]
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

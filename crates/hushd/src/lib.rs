@@ -3,6 +3,8 @@
 //! [`run`] refuses to start when the config has problems (listing all of them), opens the
 //! backends, connects to NATS and serves until the shutdown future completes.
 
+#![deny(missing_docs)]
+
 use std::future::Future;
 
 use anyhow::{Context, bail};
