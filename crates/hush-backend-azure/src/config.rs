@@ -265,7 +265,8 @@ pub enum CredentialConfig {
         /// Default `AZURE_CLIENT_ID`.
         #[serde(default)]
         client_id: Option<String>,
-        /// Default `AZURE_FEDERATED_TOKEN_FILE`; read at every token request.
+        /// Default `AZURE_FEDERATED_TOKEN_FILE`. Read at start (a missing file is
+        /// `ConfigInvalid`), then again every 10 minutes, so Kubernetes' rotation is picked up.
         #[serde(default)]
         token_file: Option<PathBuf>,
     },

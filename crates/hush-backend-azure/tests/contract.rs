@@ -49,7 +49,6 @@ async fn behaviour_suite() {
     // Key Vault stores at most 25 KiB; the suite's value is random bytes, stored in base64.
     let mut options = SuiteOptions::default();
     options.large_value_bytes = MAX_STORED_VALUE / 4 * 3;
-    options.concurrency = 20;
     let report = hush_backend_behavior::run_with(backend, options).await;
     report.assert_ok();
     assert!(!report.passed.is_empty());
@@ -98,6 +97,16 @@ async fn workload_identity_exchanges_the_federated_token() {
     assert_eq!(tokens[0].get("client_assertion").map(String::as_str), Some(ASSERTION));
     assert!(!tokens[0].contains_key("client_secret"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn a_missing_federated_token_file_is_config_invalid() {
+    let stub = KeyVaultStub::start(25).await;
+    let mut config = config(&stub);
+    config.credential = CredentialConfig::workload_identity(TENANT, CLIENT_ID, "/nonexistent/hush/token");
+    let err = AzureBackend::connect("azure-wi", config).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "{err}");
+    assert!(err.message().contains("workload_identity"), "{err}");
 }
 
 #[tokio::test]
