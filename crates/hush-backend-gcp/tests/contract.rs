@@ -266,3 +266,22 @@ except exceptions.GoogleAPICallError as e:
         assert_eq!(out.trim(), format!("{exception} {code} Permission 'secretmanager.versions.access' denied."));
     }
 }
+
+#[tokio::test]
+async fn a_service_account_key_sends_a_signed_jwt_and_anonymous_sends_none() {
+    let Some(key) = support::throwaway_service_account_key() else {
+        hush_backend_behavior::print_skip("openssl not found (needed to make a throwaway service-account key)");
+        return;
+    };
+    let stub = Stub::start();
+    let config = GcpConfig::new(PROJECT).with_endpoint(&stub.endpoint).with_credentials_json(key);
+    let signed = GcpBackend::connect("gcp-sa", config).await.unwrap();
+    signed.put(&scope("acme", "app"), &name("S"), SecretValue::from("v"), Tags::new()).await.unwrap();
+    let requests = stub.requests();
+    assert!(!requests.is_empty() && requests.iter().all(|r| r.ends_with(" [bearer jwt]")), "{requests:?}");
+    stub.clear_requests();
+    let anonymous = backend(&stub, Duration::from_secs(5)).await;
+    anonymous.check().await.unwrap();
+    let requests = stub.requests();
+    assert!(requests.len() == 1 && !requests[0].contains("[bearer"), "{requests:?}");
+}

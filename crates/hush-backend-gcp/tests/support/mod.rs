@@ -187,3 +187,25 @@ pub fn python(endpoint: &str, snippet: &str) -> Result<String, String> {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
+
+/// A service-account key (JSON text) with a throwaway RSA key made by `openssl`, or `None`
+/// when `openssl` is missing.
+pub fn throwaway_service_account_key() -> Option<String> {
+    let out = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let key = serde_json::json!({
+        "type": "service_account",
+        "project_id": PROJECT,
+        "private_key_id": "0123456789abcdef",
+        "private_key": String::from_utf8_lossy(&out.stdout),
+        "client_email": "hush@hush-test.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    });
+    Some(key.to_string())
+}

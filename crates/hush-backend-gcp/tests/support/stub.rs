@@ -7,7 +7,8 @@
 //! Paths: `POST v1/projects/{p}/secrets?secretId=`, `GET|PATCH|DELETE v1/projects/{p}/secrets/{s}`,
 //! `GET v1/projects/{p}/secrets`, `POST v1/projects/{p}/secrets/{s}:addVersion`,
 //! `GET v1/projects/{p}/secrets/{s}/versions/{v}` and `...{v}:access`. Faults answer a
-//! request whose method and path match, before the normal handling. Every request is logged.
+//! request whose method and path match, before the normal handling. Every request is logged,
+//! with a note of the bearer token it carried.
 //! The server runs on its own thread and runtime, so blocking tests (the Python client) can
 //! use it too; it stops when dropped.
 
@@ -219,7 +220,12 @@ async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<
         .map(|(k, v)| (decode(k), decode(v)))
         .collect();
     let shown_query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let line = format!("{method} {path}?{}", shown_query.join("&"));
+    let mut line = format!("{method} {path}?{}", shown_query.join("&"));
+    // Which credentials came along: a signed JWT (three dot-separated parts) or another token.
+    let auth = request.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Some(token) = auth.strip_prefix("Bearer ") {
+        line.push_str(if token.split('.').count() == 3 { " [bearer jwt]" } else { " [bearer]" });
+    }
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
 
