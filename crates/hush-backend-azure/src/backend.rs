@@ -346,10 +346,7 @@ impl SecretBackend for AzureBackend {
     }
 
     async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
-        let missing = || match version {
-            None => Error::not_found(format!("secret {name} not found in {scope}")),
-            Some(v) => Error::not_found(format!("version {v} of secret {name} not found in {scope}")),
-        };
+        let missing = || Error::secret_not_found(scope, name, version);
         let vault_name = secret_name(&self.prefix, scope, name)?;
         if version.is_some_and(|v| !is_vault_version(v)) {
             return Err(missing());
@@ -505,7 +502,7 @@ impl SecretBackend for AzureBackend {
             Err(e) => {
                 let err = parse_error(&e);
                 return Err(if err.kind() == ErrorKind::NotFound {
-                    Error::not_found(format!("secret {name} not found in {scope}"))
+                    Error::secret_not_found(scope, name, None)
                 } else {
                     self.context(err, "delete", &vault_name)
                 });
