@@ -155,6 +155,21 @@ impl GcpBackend {
             .with_context("secret", resource)
     }
 
+    /// Every secret of the project (matching `filter`, when given), page by page.
+    async fn list_secrets(&self, parent: &str, filter: Option<String>) -> Result<Vec<GcpSecret>> {
+        let mut request = self.client.list_secrets().set_parent(parent.to_owned());
+        if let Some(filter) = filter {
+            request = request.set_filter(filter);
+        }
+        let mut pages = request.by_page();
+        let mut secrets = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.context(parse_error(&e), "list", parent))?;
+            secrets.extend(page.secrets);
+        }
+        Ok(secrets)
+    }
+
     /// The list entry of a secret: its latest version, or `None` when it has no enabled one.
     async fn meta_of(
         &self,
@@ -271,22 +286,26 @@ impl SecretBackend for GcpBackend {
             // A tag that cannot be a label is on no secret.
             Err(_) => return Ok(Vec::new()),
         }
-        let mut pages = self.client.list_secrets().set_parent(parent.clone()).set_filter(server_filter).by_page();
+        let secrets = match self.list_secrets(&parent, Some(server_filter)).await {
+            // A server that does not take the filter: list everything, the checks below decide.
+            Err(e) if e.kind() == ErrorKind::InvalidInput => {
+                tracing::debug!(backend = %self.info.name, error = %e, "list filter refused; listing without it");
+                self.list_secrets(&parent, None).await?
+            }
+            listed => listed?,
+        };
         let mut found: Vec<(SecretName, hush_core::Namespace, GcpSecret)> = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.context(parse_error(&e), "list", &parent))?;
-            for secret in page.secrets {
-                let Some(id) = secret.name.rsplit('/').next() else { continue };
-                let labels: &HashMap<String, String> = &secret.labels;
-                let Some((at, name)) = parse_secret_id(&self.prefix, id, labels) else { continue };
-                let inside = if filter.recursive {
-                    scope.namespace.is_self_or_ancestor_of(&at.namespace)
-                } else {
-                    at.namespace == scope.namespace
-                };
-                if at.tenant == scope.tenant && inside && tags_of(labels).contains_all(&filter.tags) {
-                    found.push((name, at.namespace, secret));
-                }
+        for secret in secrets {
+            let Some(id) = secret.name.rsplit('/').next() else { continue };
+            let labels: &HashMap<String, String> = &secret.labels;
+            let Some((at, name)) = parse_secret_id(&self.prefix, id, labels) else { continue };
+            let inside = if filter.recursive {
+                scope.namespace.is_self_or_ancestor_of(&at.namespace)
+            } else {
+                at.namespace == scope.namespace
+            };
+            if at.tenant == scope.tenant && inside && tags_of(labels).contains_all(&filter.tags) {
+                found.push((name, at.namespace, secret));
             }
         }
         let mut listed: Vec<SecretMeta> = stream::iter(found)

@@ -285,3 +285,18 @@ async fn a_service_account_key_sends_a_signed_jwt_and_anonymous_sends_none() {
     let requests = stub.requests();
     assert!(requests.len() == 1 && !requests[0].contains("[bearer"), "{requests:?}");
 }
+
+#[tokio::test]
+async fn a_refused_list_filter_falls_back_to_listing_everything() {
+    let stub = Stub::start();
+    let backend = backend(&stub, Duration::from_secs(5)).await;
+    let s = scope("acme", "app");
+    backend.put(&s, &name("A"), SecretValue::from("a"), Tags::new()).await.unwrap();
+    backend.put(&scope("acme", "other"), &name("B"), SecretValue::from("b"), Tags::new()).await.unwrap();
+    stub.fail(Fault::google("GET", "filter=labels", 400, "INVALID_ARGUMENT", "Invalid filter."));
+    let listed = backend.list(&s, &ListFilter::default()).await.unwrap();
+    assert_eq!(listed.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["A"]);
+    let lists: Vec<String> =
+        stub.requests().into_iter().filter(|r| r.starts_with("GET") && r.contains("/secrets?")).collect();
+    assert!(lists[0].contains("filter=labels") && !lists[1].contains("filter=labels"), "{lists:?}");
+}
