@@ -210,12 +210,6 @@ fn version_id_of(resource: &str) -> Result<VersionId> {
         .map_err(|_| Error::new(ErrorKind::Internal, "Secret Manager answered with a version that is not a number"))
 }
 
-/// The number of a pinned version: canonical decimal, at least 1 (`latest` is not pinned).
-fn parse_version(version: &VersionId) -> Option<u64> {
-    let number: u64 = version.as_str().parse().ok()?;
-    (number > 0 && number.to_string() == version.as_str()).then_some(number)
-}
-
 impl fmt::Debug for GcpBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GcpBackend")
@@ -235,15 +229,12 @@ impl SecretBackend for GcpBackend {
     }
 
     async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
-        let missing = || match version {
-            None => Error::not_found(format!("secret {name} not found in {scope}")),
-            Some(v) => Error::not_found(format!("version {v} of secret {name} not found in {scope}")),
-        };
+        let missing = || Error::secret_not_found(scope, name, version);
         let key = secret_key(&self.prefix, scope, name);
         let resource = self.resource(&key);
         let pinned = match version {
             None => "latest".to_owned(),
-            Some(v) => parse_version(v).ok_or_else(missing)?.to_string(),
+            Some(v) => v.number().ok_or_else(missing)?.to_string(),
         };
         let access = self.client.access_secret_version().set_name(format!("{resource}/versions/{pinned}")).send();
         let metadata = self.client.get_secret().set_name(resource.clone()).send();
@@ -380,7 +371,7 @@ impl SecretBackend for GcpBackend {
         self.client.delete_secret().set_name(resource.clone()).send().await.map_err(|e| {
             let err = parse_error(&e);
             if err.kind() == ErrorKind::NotFound {
-                Error::not_found(format!("secret {name} not found in {scope}"))
+                Error::secret_not_found(scope, name, None)
             } else {
                 self.context(err, "delete", &resource)
             }
@@ -405,13 +396,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_are_canonical_positive_decimals() {
-        let v = |s: &str| parse_version(&VersionId::new(s).unwrap());
-        assert_eq!(v("1"), Some(1));
-        assert_eq!(v("42"), Some(42));
-        assert_eq!(v("0"), None);
-        assert_eq!(v("01"), None);
-        assert_eq!(v("latest"), None);
+    fn version_ids_come_from_resource_names() {
         assert_eq!(version_id_of("projects/p/secrets/s/versions/7").unwrap().as_str(), "7");
+        assert_eq!(version_id_of("projects/p/secrets/s/versions/7").unwrap().number(), Some(7));
     }
 }
