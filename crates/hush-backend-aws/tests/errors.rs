@@ -8,8 +8,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use hush_backend_aws::{AwsBackend, AwsConfig};
+use hush_backend_behavior::local_server::free_port;
 use hush_core::{Error, ErrorKind, SecretBackend, SecretValue, Tags};
-use support::{ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StubServer, free_port, name, scope};
+use support::{ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, StubServer, name, scope};
 
 const JSON: &str = "application/x-amz-json-1.1";
 

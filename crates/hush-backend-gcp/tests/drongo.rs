@@ -205,7 +205,7 @@ async fn missing_secrets_and_unreachable_servers() {
     assert_eq!(backend.get(&s, &n, None).await.unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(backend.delete(&s, &n).await.unwrap_err().kind(), ErrorKind::NotFound);
 
-    let port = support::free_port();
+    let port = hush_backend_behavior::local_server::free_port();
     let config = GcpConfig::new(PROJECT)
         .with_endpoint(format!("http://127.0.0.1:{port}"))
         .anonymous()

@@ -1,21 +1,20 @@
 //! Test harness: a real `moto_server` on a free loopback port, boto3 (through `python3`) for
 //! interoperability checks, and a recording HTTP stub for what moto does not check.
 //!
-//! The server runs under a small shell that kills it when its standard input closes: when
-//! the [`MotoServer`] is dropped, and also when the test process exits however it exits, so
-//! the server shared by every test of a binary ([`shared`]) never outlives the binary.
+//! The server is a [`LocalServer`]: gone when dropped or when the test process exits, so the
+//! server shared by every test of a binary ([`shared`]) never outlives the binary.
 
 #![allow(dead_code, reason = "each test binary uses a part of the harness")]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hush_backend_aws::{AwsBackend, AwsConfig};
+use hush_backend_behavior::local_server::{LocalServer, ServerSpec, program_on_path};
 use hush_core::{Namespace, Scope, SecretName, TenantId};
 
 /// The region every test uses.
@@ -29,87 +28,33 @@ pub const SECRET_ACCESS_KEY: &str = "hush-test-secret-key";
 pub struct MotoServer {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
-    port: u16,
-    shell: Child,
-    stdin: Option<ChildStdin>,
-    dir: tempfile::TempDir,
-}
-
-/// The `moto_server` binary on `PATH`, if any.
-pub fn moto_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("moto_server")).find(|p| p.is_file())
-}
-
-/// A loopback port that is free now.
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    listener.local_addr().expect("local address").port()
+    server: LocalServer,
 }
 
 impl MotoServer {
     /// Starts a server, or `None` when `moto_server` is not installed.
     pub fn start() -> Option<MotoServer> {
-        moto_binary()?;
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            match Self::try_start() {
-                Ok(server) => return Some(server),
-                Err(e) => last_error = e,
-            }
-        }
-        panic!("moto_server did not start: {last_error}");
-    }
-
-    fn try_start() -> Result<MotoServer, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let port = free_port();
-        let log = dir.path().join("server.log");
-        // The shell kills moto when its stdin closes (drop, or this process exiting).
-        let script = "moto_server -H 127.0.0.1 -p $MOTO_PORT >\"$MOTO_LOG\" 2>&1 & child=$!; \
-                      read _ignored; kill $child; wait $child";
-        let mut shell = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .env("MOTO_PORT", port.to_string())
-            .env("MOTO_LOG", &log)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot spawn sh: {e}"))?;
-        let stdin = shell.stdin.take();
-        let mut server = MotoServer { endpoint: format!("http://127.0.0.1:{port}"), port, shell, stdin, dir };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = server.shell.try_wait() {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                return Err(format!("moto exited: {}", text.lines().rev().take(5).collect::<Vec<_>>().join(" | ")));
-            }
-            if matches!(server.http("POST", "/moto-api/reset"), Ok(200)) {
-                return Ok(server);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Err("moto_server did not answer within 60 s".to_owned())
+        program_on_path("moto_server")?;
+        let spec = ServerSpec {
+            name: "moto_server",
+            command: "moto_server -H 127.0.0.1 -p \"$PORT\"",
+            port_pair: false,
+            ready_within: Duration::from_secs(60),
+            attempts: 3,
+        };
+        let ready = |server: &LocalServer| matches!(http(server.port(), "POST", "/moto-api/reset"), Ok(200));
+        let server = LocalServer::start(&spec, ready).unwrap_or_else(|e| panic!("{e}"));
+        Some(MotoServer { endpoint: format!("http://127.0.0.1:{}", server.port()), server })
     }
 
     /// One plain HTTP request without a body; the status.
     pub fn http(&self, method: &str, path: &str) -> Result<u16, String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
-        stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-        let request =
-            format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).map_err(|e| e.to_string())?;
-        let answer = String::from_utf8_lossy(&answer);
-        answer.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| "no status".to_owned())
+        http(self.server.port(), method, path)
     }
 
     /// The server's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        self.server.log()
     }
 
     /// A config for this server with the test's static keys and `prefix`.
@@ -149,13 +94,6 @@ impl MotoServer {
     /// [`boto3`](Self::boto3), which must succeed.
     pub fn boto3_ok(&self, code: &str) -> String {
         self.boto3(code).unwrap_or_else(|e| panic!("boto3 failed: {e}"))
-    }
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.shell.wait();
     }
 }
 
@@ -253,4 +191,17 @@ impl StubServer {
         });
         StubServer { endpoint, heads }
     }
+}
+
+/// One plain HTTP request without a body to 127.0.0.1:`port`; the status.
+fn http(port: u16, method: &str, path: &str) -> Result<u16, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).map_err(|e| e.to_string())?;
+    let answer = String::from_utf8_lossy(&answer);
+    answer.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| "no status".to_owned())
 }

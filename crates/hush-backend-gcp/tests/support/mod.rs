@@ -1,21 +1,20 @@
 //! Test harness: a real drongo server (Secret Manager REST v1) on a free loopback port,
 //! killed on drop, and Google's Python client for interoperability checks.
 //!
-//! The server runs under a small shell that kills it when its standard input closes: when
-//! the [`Drongo`] is dropped, and also when the test process exits however it exits.
+//! The server is a [`LocalServer`]: gone when dropped or when the test process exits.
 
 #![allow(dead_code, reason = "each test binary uses a part of the harness")]
 
 pub mod stub;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use hush_backend_behavior::local_server::{LocalServer, ServerSpec, program_on_path};
 use hush_backend_gcp::{GcpBackend, GcpConfig};
 use hush_core::{Namespace, Scope, SecretName, TenantId};
 
@@ -26,91 +25,41 @@ pub const PROJECT: &str = "hush-test";
 pub struct Drongo {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
-    port: u16,
-    shell: Child,
-    stdin: Option<ChildStdin>,
-    dir: tempfile::TempDir,
-}
-
-/// A program on `PATH`, if any.
-pub fn binary(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
-}
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    listener.local_addr().expect("local address").port()
+    server: LocalServer,
 }
 
 impl Drongo {
     /// Starts a server, or `None` when `drongo` is not installed.
     pub fn start() -> Option<Drongo> {
-        binary("drongo")?;
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            match Self::try_start() {
-                Ok(server) => return Some(server),
-                Err(e) => last_error = e,
-            }
-        }
-        panic!("drongo did not start: {last_error}");
-    }
-
-    fn try_start() -> Result<Drongo, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let port = free_port();
-        let log = dir.path().join("drongo.log");
-        let script = "drongo server --host 127.0.0.1 --port \"$DRONGO_PORT\" >\"$DRONGO_LOG\" 2>&1 & child=$!; \
-                      read _ignored; kill $child; wait $child";
-        let mut shell = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .env("DRONGO_PORT", port.to_string())
-            .env("DRONGO_LOG", &log)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot spawn sh: {e}"))?;
-        let stdin = shell.stdin.take();
-        let mut server = Drongo { endpoint: format!("http://127.0.0.1:{port}"), port, shell, stdin, dir };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = server.shell.try_wait() {
-                return Err(format!("drongo exited: {}", server.log()));
-            }
-            if matches!(server.http("GET", &format!("projects/{PROJECT}/secrets"), ""), Ok((200, _))) {
-                return Ok(server);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Err("drongo did not answer within 30 s".to_owned())
+        program_on_path("drongo")?;
+        let spec = ServerSpec {
+            name: "drongo",
+            command: "drongo server --host 127.0.0.1 --port \"$PORT\"",
+            port_pair: false,
+            ready_within: Duration::from_secs(30),
+            attempts: 3,
+        };
+        let ready = |server: &LocalServer| {
+            matches!(http(server.port(), "GET", &format!("/v1/projects/{PROJECT}/secrets"), ""), Ok((200, _)))
+        };
+        let server = LocalServer::start(&spec, ready).unwrap_or_else(|e| panic!("{e}"));
+        Some(Drongo { endpoint: format!("http://127.0.0.1:{}", server.port()), server })
     }
 
     /// The server's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("drongo.log")).unwrap_or_default()
+        self.server.log()
     }
 
     /// One plain-HTTP request under `/v1/`: (status, body).
     pub fn http(&self, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
-        http(self.port, method, &format!("/v1/{path}"), body)
+        http(self.server.port(), method, &format!("/v1/{path}"), body)
     }
 
     /// A backend on this server (anonymous credentials) with `prefix`.
     pub async fn backend(&self, prefix: &str) -> GcpBackend {
         let config = GcpConfig::new(PROJECT).with_endpoint(&self.endpoint).anonymous().with_prefix(prefix);
         GcpBackend::connect("gcp-test", config).await.expect("connect to drongo")
-    }
-}
-
-impl Drop for Drongo {
-    fn drop(&mut self) {
-        // Closing stdin makes the shell kill drongo.
-        drop(self.stdin.take());
-        let _ = self.shell.wait();
     }
 }
 

@@ -1,0 +1,125 @@
+//! A server process for a backend's tests (OpenBao, moto, drongo): on a free loopback port,
+//! ready before the test goes on, and gone with the test.
+//!
+//! The server runs under a small shell that kills it when the shell's standard input closes:
+//! when the [`LocalServer`] is dropped, and also when the test process exits however it exits,
+//! so a server shared by every test of a binary never outlives the binary.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The program `name` on `PATH`, if any.
+pub fn program_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+/// A loopback port that is free now.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// A free loopback port whose next port is free too (servers with a second listener).
+pub fn free_port_pair() -> u16 {
+    loop {
+        let port = free_port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct ServerSpec<'a> {
+    /// Its name, in messages.
+    pub name: &'a str,
+    /// The shell command that runs it in the foreground; `$PORT` is its port and `$DIR` a
+    /// directory that lives as long as the server. Output goes to the server's log.
+    pub command: &'a str,
+    /// The port after `$PORT` must be free too.
+    pub port_pair: bool,
+    /// How long it may take to become ready.
+    pub ready_within: Duration,
+    /// How many times to try (a port can be taken between probe and bind).
+    pub attempts: usize,
+}
+
+/// A running server; stopped on drop.
+#[derive(Debug)]
+pub struct LocalServer {
+    port: u16,
+    shell: Child,
+    stdin: Option<ChildStdin>,
+    dir: tempfile::TempDir,
+}
+
+impl LocalServer {
+    /// Starts the server of `spec` and waits until `ready` says it answers.
+    pub fn start(spec: &ServerSpec<'_>, ready: impl Fn(&LocalServer) -> bool) -> Result<LocalServer, String> {
+        let mut last_error = String::new();
+        for _ in 0..spec.attempts.max(1) {
+            match Self::try_start(spec, &ready) {
+                Ok(server) => return Ok(server),
+                Err(e) => last_error = e,
+            }
+        }
+        Err(format!("{} did not start: {last_error}", spec.name))
+    }
+
+    fn try_start(spec: &ServerSpec<'_>, ready: &impl Fn(&LocalServer) -> bool) -> Result<LocalServer, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let port = if spec.port_pair { free_port_pair() } else { free_port() };
+        let script =
+            format!("{} >\"$DIR/server.log\" 2>&1 & child=$!; read _ignored; kill $child; wait $child", spec.command);
+        let mut shell = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("PORT", port.to_string())
+            .env("DIR", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot spawn sh: {e}"))?;
+        let stdin = shell.stdin.take();
+        let mut server = LocalServer { port, shell, stdin, dir };
+        let deadline = Instant::now() + spec.ready_within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = server.shell.try_wait() {
+                let log = server.log();
+                return Err(format!("it exited: {}", log.lines().rev().take(5).collect::<Vec<_>>().join(" | ")));
+            }
+            if ready(&server) {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("it did not answer within {:?}", spec.ready_within))
+    }
+
+    /// Its port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A directory that lives as long as the server.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.shell.wait();
+    }
+}
