@@ -118,8 +118,17 @@ impl LocalServer {
 }
 
 impl Drop for LocalServer {
+    /// Closes the shell's input (it then stops the server), waits up to 10 s, then kills it.
     fn drop(&mut self) {
         drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.shell.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.shell.kill();
         let _ = self.shell.wait();
     }
 }

@@ -1,22 +1,22 @@
 //! Test harness: a real `bao server -dev` on a free loopback port, an admin HTTP client for
 //! setting it up, and the `bao` command line for interoperability checks.
 //!
-//! The server runs under a small shell that kills it when its standard input closes: when
-//! the [`BaoServer`] is dropped, and also when the test process exits however it exits, so
-//! a server shared by every test of a binary ([`shared`]) never outlives the binary.
+//! The server is a [`LocalServer`]: gone when dropped or when the test process exits, so a
+//! server shared by every test of a binary ([`shared`]) never outlives the binary.
 
 #![allow(dead_code, reason = "each test binary uses a part of the harness")]
 
 pub mod token_review;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use hush_backend_behavior::local_server::{LocalServer, ServerSpec, program_on_path};
 use hush_backend_vault::{AuthConfig, VaultConfig};
 use hush_core::{Namespace, Scope, SecretName, TenantId};
 use serde_json::{Value, json};
@@ -30,134 +30,62 @@ pub struct BaoServer {
     pub address: String,
     /// The generated CA of a `-dev-tls` server.
     pub ca_file: Option<PathBuf>,
-    port: u16,
-    shell: Child,
-    stdin: Option<ChildStdin>,
-    dir: tempfile::TempDir,
-}
-
-/// The `bao` binary on `PATH`, if any.
-pub fn bao_binary() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("bao")).find(|p| p.is_file())
-}
-
-/// A loopback port that is free, and whose next port (the dev cluster listener) is too.
-fn free_port_pair() -> u16 {
-    loop {
-        let first = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let port = first.local_addr().expect("local address").port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
+    server: LocalServer,
 }
 
 impl BaoServer {
     /// Starts a dev server (`tls`: with `-dev-tls`), or `None` when `bao` is not installed.
     pub fn start(tls: bool) -> Option<BaoServer> {
-        bao_binary()?;
-        let mut last_error = String::new();
-        for _ in 0..5 {
-            match Self::try_start(tls) {
-                Ok(server) => return Some(server),
-                Err(e) => last_error = e,
-            }
-        }
-        panic!("bao server did not start: {last_error}");
-    }
-
-    fn try_start(tls: bool) -> Result<BaoServer, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let port = free_port_pair();
-        let log = dir.path().join("server.log");
-        let mut args = format!(
-            "server -dev -dev-no-store-token -dev-root-token-id={ROOT_TOKEN} -dev-listen-address=127.0.0.1:{port}"
-        );
-        if tls {
-            args.push_str(&format!(" -dev-tls -dev-tls-cert-dir={}", dir.path().display()));
-        }
-        // The shell kills bao when its stdin closes (drop, or this process exiting).
-        let script = "bao $BAO_ARGS >\"$BAO_LOG\" 2>&1 & child=$!; read _ignored; kill $child; wait $child";
-        let mut shell = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .env("BAO_ARGS", &args)
-            .env("BAO_LOG", &log)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot spawn sh: {e}"))?;
-        let stdin = shell.stdin.take();
-        let scheme = if tls { "https" } else { "http" };
-        let mut server = BaoServer {
-            address: format!("{scheme}://127.0.0.1:{port}"),
-            ca_file: tls.then(|| dir.path().join("vault-ca.pem")),
-            port,
-            shell,
-            stdin,
-            dir,
+        program_on_path("bao")?;
+        let command = if tls {
+            "bao server -dev -dev-no-store-token -dev-root-token-id=\"$ROOT_TOKEN\" \
+             -dev-listen-address=127.0.0.1:\"$PORT\" -dev-tls -dev-tls-cert-dir=\"$DIR\""
+        } else {
+            "bao server -dev -dev-no-store-token -dev-root-token-id=\"$ROOT_TOKEN\" \
+             -dev-listen-address=127.0.0.1:\"$PORT\""
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = server.shell.try_wait() {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                return Err(format!("bao exited: {}", text.lines().rev().take(5).collect::<Vec<_>>().join(" | ")));
+        // The shell text holds constants only; the port and directory come from its environment.
+        let command = command.replace("$ROOT_TOKEN", ROOT_TOKEN);
+        // The dev server also listens on the next port (its cluster address).
+        let spec = ServerSpec {
+            name: "bao",
+            command: &command,
+            port_pair: true,
+            ready_within: Duration::from_secs(30),
+            attempts: 5,
+        };
+        let endpoints = |server: &LocalServer| {
+            let scheme = if tls { "https" } else { "http" };
+            let address = format!("{scheme}://127.0.0.1:{}", server.port());
+            let ca_file = tls.then(|| server.dir().join("vault-ca.pem"));
+            (address, ca_file)
+        };
+        let ready = |server: &LocalServer| {
+            let (address, ca_file) = endpoints(server);
+            match &ca_file {
+                // A TLS server is ready when it wrote its CA and answers `bao status`.
+                Some(ca) => ca.exists() && bao_cli(&address, server.dir(), Some(ca), ROOT_TOKEN, &["status"]).is_ok(),
+                None => matches!(http(server.port(), "GET", "sys/health", None), Ok((200, _))),
             }
-            if server.is_ready() {
-                return Ok(server);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Err("bao did not answer within 30 s".to_owned())
-    }
-
-    fn is_ready(&self) -> bool {
-        match &self.ca_file {
-            // A TLS server is ready when it wrote its CA and answers `bao status`.
-            Some(ca) => ca.exists() && self.bao(&["status"]).is_ok(),
-            None => matches!(self.http("GET", "sys/health", None), Ok((200, _))),
-        }
+        };
+        let server = LocalServer::start(&spec, ready).unwrap_or_else(|e| panic!("{e}"));
+        let (address, ca_file) = endpoints(&server);
+        Some(BaoServer { address, ca_file, server })
     }
 
     /// The server's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        self.server.log()
     }
 
     /// A directory that lives as long as the server.
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.server.dir()
     }
 
     /// One plain-HTTP request to the API with the root token: (status, JSON body or null).
     pub fn http(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
-        stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-        let body = body.map(Value::to_string).unwrap_or_default();
-        let request = format!(
-            "{method} /v1/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: {ROOT_TOKEN}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).map_err(|e| e.to_string())?;
-        let answer = String::from_utf8_lossy(&answer);
-        let (head, rest) = answer.split_once("\r\n\r\n").ok_or("no HTTP head")?;
-        let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or("no status")?;
-        let rest = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-            dechunk(rest)
-        } else {
-            rest.to_owned()
-        };
-        let json = if rest.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&rest).map_err(|e| e.to_string())?
-        };
-        Ok((status, json))
+        http(self.server.port(), method, path, body)
     }
 
     /// An API request with the root token that must succeed; returns the JSON body.
@@ -177,22 +105,7 @@ impl BaoServer {
 
     /// Runs the `bao` command line with `token`.
     pub fn bao_with_token(&self, token: &str, args: &[&str]) -> Result<String, String> {
-        let mut command = Command::new("bao");
-        command
-            .args(args)
-            .env("BAO_ADDR", &self.address)
-            .env("BAO_TOKEN", token)
-            .env_remove("BAO_NAMESPACE")
-            .env("HOME", self.dir.path());
-        if let Some(ca) = &self.ca_file {
-            command.env("BAO_CACERT", ca);
-        }
-        let output = command.output().map_err(|e| format!("cannot run bao: {e}"))?;
-        if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-        } else {
-            Err(format!("bao {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()))
-        }
+        bao_cli(&self.address, self.server.dir(), self.ca_file.as_deref(), token, args)
     }
 
     /// Mounts a KV engine of `version` at `path`.
@@ -236,18 +149,41 @@ impl BaoServer {
     }
 }
 
-impl Drop for BaoServer {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.shell.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.shell.kill();
-        let _ = self.shell.wait();
+/// One plain-HTTP request to 127.0.0.1:`port` with the root token: (status, JSON body or null).
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let request = format!(
+        "{method} /v1/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: {ROOT_TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).map_err(|e| e.to_string())?;
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, rest) = answer.split_once("\r\n\r\n").ok_or("no HTTP head")?;
+    let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or("no status")?;
+    let rest =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_owned() };
+    let json =
+        if rest.trim().is_empty() { Value::Null } else { serde_json::from_str(&rest).map_err(|e| e.to_string())? };
+    Ok((status, json))
+}
+
+/// Runs the `bao` command line against `address` with `token`; its stdout.
+fn bao_cli(address: &str, home: &Path, ca_file: Option<&Path>, token: &str, args: &[&str]) -> Result<String, String> {
+    let mut command = Command::new("bao");
+    command.args(args).env("BAO_ADDR", address).env("BAO_TOKEN", token).env_remove("BAO_NAMESPACE").env("HOME", home);
+    if let Some(ca) = ca_file {
+        command.env("BAO_CACERT", ca);
+    }
+    let output = command.output().map_err(|e| format!("cannot run bao: {e}"))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(format!("bao {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()))
     }
 }
 
