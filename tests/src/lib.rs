@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use hush_backend_behavior::local_server::{LocalServer, ServerSpec, program_on_path};
 use hush_client::{ClientOptions, HushClient, Session};
 use hush_config::HushConfig;
 use hush_core::{GrantScope, Namespace, TenantId};
@@ -100,58 +101,34 @@ impl Drop for NatsServer {
 }
 
 /// An OpenBao dev server (`bao server -dev`, root token `root`) on a free loopback port,
-/// killed on drop.
+/// gone with the test.
 #[derive(Debug)]
 pub struct BaoServer {
-    child: Child,
     /// `http://127.0.0.1:<port>`
     pub address: String,
-    home: TempDir,
+    server: LocalServer,
 }
 
 impl BaoServer {
     /// Starts one, or says why not.
     pub fn start() -> Result<BaoServer, String> {
-        let path = std::env::var_os("PATH").ok_or("no PATH")?;
-        let binary = std::env::split_paths(&path)
-            .map(|dir| dir.join("bao"))
-            .find(|p| p.is_file())
-            .ok_or("bao not found on PATH (run scripts/services.sh)")?;
-        let home = tempfile::tempdir().map_err(|e| e.to_string())?;
-        for _ in 0..5 {
-            // The dev server also listens on the next port (cluster): both must be free.
-            let port = free_port();
-            if port == 0 || TcpListener::bind(("127.0.0.1", port + 1)).is_err() {
-                continue;
-            }
-            let mut child = Command::new(&binary)
-                .args(["server", "-dev", "-dev-root-token-id=root", "-dev-no-store-token"])
-                .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-                .env("HOME", home.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-            let address = format!("http://127.0.0.1:{port}");
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // a port was taken meanwhile: try another pair
-                }
-                if bao_cli(&address, home.path(), &["status"]).is_ok() {
-                    return Ok(BaoServer { child, address, home });
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        Err("bao server -dev did not start".into())
+        program_on_path("bao").ok_or("bao not found on PATH (run scripts/services.sh)")?;
+        let spec = ServerSpec {
+            name: "bao",
+            command: "bao server -dev -dev-root-token-id=root -dev-no-store-token -dev-listen-address=127.0.0.1:\"$PORT\"",
+            // The dev server also listens on the next port (its cluster address).
+            port_pair: true,
+            ready_within: Duration::from_secs(30),
+            attempts: 5,
+        };
+        let address = |server: &LocalServer| format!("http://127.0.0.1:{}", server.port());
+        let server = LocalServer::start(&spec, |server| bao_cli(&address(server), server.dir(), &["status"]).is_ok())?;
+        Ok(BaoServer { address: address(&server), server })
     }
 
     /// Runs the `bao` command line against this server with the root token; its stdout.
     pub fn cli(&self, args: &[&str]) -> Result<String, String> {
-        bao_cli(&self.address, self.home.path(), args)
+        bao_cli(&self.address, self.server.dir(), args)
     }
 }
 
@@ -167,13 +144,6 @@ fn bao_cli(address: &str, home: &Path, args: &[&str]) -> Result<String, String> 
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
         Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
-impl Drop for BaoServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
