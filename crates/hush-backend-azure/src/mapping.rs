@@ -176,17 +176,10 @@ pub fn parse_secret_name(prefix: &str, vault_name: &str) -> Option<(Scope, Secre
 
 #[cfg(test)]
 mod tests {
+    use hush_backend_behavior::keys::{self, name, scope};
     use proptest::prelude::*;
 
     use super::*;
-
-    fn scope(tenant: &str, namespace: &str) -> Scope {
-        Scope::new(TenantId::new(tenant).unwrap(), Namespace::new(namespace).unwrap())
-    }
-
-    fn name(text: &str) -> SecretName {
-        SecretName::new(text).unwrap()
-    }
 
     #[test]
     fn the_documented_example() {
@@ -232,19 +225,14 @@ mod tests {
         assert_eq!(parse_secret_name("Hush-", "HUSH-T-XA-XN"), Some((scope("t", "a"), name("n"))));
     }
 
-    fn token() -> impl Strategy<Value = String> {
+    fn token() -> impl Strategy<Value = String> + Clone {
         // Mostly short, from a small alphabet with both cases, so distinct inputs often look
         // alike; sometimes long, so hashed names are exercised too.
         prop_oneof![4 => "[aAbB0_-]{1,4}", 1 => "[aAbB0_-]{30,60}"]
     }
 
-    fn namespace() -> impl Strategy<Value = Namespace> {
-        prop::collection::vec(token(), 1..4).prop_map(|s| Namespace::from_segments(s).unwrap())
-    }
-
     fn secret() -> impl Strategy<Value = (Scope, SecretName)> {
-        (token(), namespace(), token())
-            .prop_map(|(t, ns, n)| (Scope::new(TenantId::new(t).unwrap(), ns), SecretName::new(n).unwrap()))
+        keys::secrets(token())
     }
 
     fn prefix() -> impl Strategy<Value = String> {

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod context;
+pub mod keys;
 pub mod local_server;
 mod report;
 mod trial;

@@ -259,19 +259,12 @@ pub fn tags_of(labels: &std::collections::HashMap<String, String>) -> Tags {
 
 #[cfg(test)]
 mod tests {
+    use hush_backend_behavior::keys::{self, name, scope};
     use std::collections::HashMap;
 
     use proptest::prelude::*;
 
     use super::*;
-
-    fn scope(tenant: &str, namespace: &str) -> Scope {
-        Scope::new(TenantId::new(tenant).unwrap(), Namespace::new(namespace).unwrap())
-    }
-
-    fn name(text: &str) -> SecretName {
-        SecretName::new(text).unwrap()
-    }
 
     fn parse(prefix: &str, key: &SecretKey) -> Option<(Scope, SecretName)> {
         let labels: HashMap<String, String> = key.labels.clone().into_iter().collect();
@@ -354,18 +347,13 @@ mod tests {
         assert_eq!(lower_unescape("_1"), None);
     }
 
-    fn token() -> impl Strategy<Value = String> {
+    fn token() -> impl Strategy<Value = String> + Clone {
         // A tiny alphabet heavy in the characters the escaping is about.
         "[aB_-]{1,4}"
     }
 
-    fn namespace() -> impl Strategy<Value = Namespace> {
-        prop::collection::vec(token(), 1..5).prop_map(|s| Namespace::from_segments(s).unwrap())
-    }
-
     fn secret() -> impl Strategy<Value = (Scope, SecretName)> {
-        (token(), namespace(), token())
-            .prop_map(|(t, ns, n)| (Scope::new(TenantId::new(t).unwrap(), ns), SecretName::new(n).unwrap()))
+        keys::secrets(token())
     }
 
     fn long_secret() -> impl Strategy<Value = (Scope, SecretName)> {

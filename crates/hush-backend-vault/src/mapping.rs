@@ -74,17 +74,10 @@ pub fn api_path(mount: &str, engine_version: u8, path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use hush_backend_behavior::keys::{self, name, scope};
     use proptest::prelude::*;
 
     use super::*;
-
-    fn scope(tenant: &str, namespace: &str) -> Scope {
-        Scope::new(TenantId::new(tenant).unwrap(), Namespace::new(namespace).unwrap())
-    }
-
-    fn name(text: &str) -> SecretName {
-        SecretName::new(text).unwrap()
-    }
 
     #[test]
     fn the_documented_example() {
@@ -115,18 +108,17 @@ mod tests {
         assert_eq!(parse_secret_path("", "acme/a/"), None);
     }
 
-    fn token() -> impl Strategy<Value = String> {
+    fn token() -> impl Strategy<Value = String> + Clone {
         // Short, from a tiny alphabet, so distinct inputs often share parts.
         "[ab_-]{1,3}"
     }
 
     fn namespace() -> impl Strategy<Value = Namespace> {
-        prop::collection::vec(token(), 1..5).prop_map(|s| Namespace::from_segments(s).unwrap())
+        keys::namespaces(token())
     }
 
     fn secret() -> impl Strategy<Value = (Scope, SecretName)> {
-        (token(), namespace(), token())
-            .prop_map(|(t, ns, n)| (Scope::new(TenantId::new(t).unwrap(), ns), SecretName::new(n).unwrap()))
+        keys::secrets(token())
     }
 
     fn prefix() -> impl Strategy<Value = String> {
