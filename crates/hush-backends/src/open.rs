@@ -51,49 +51,41 @@ pub(crate) fn option_problems(name: &str, backend: &BackendConfig) -> Vec<Config
         #[cfg(feature = "env")]
         hush_backend_env::KIND => backend.parse_options::<hush_backend_env::EnvConfig>(name).err().unwrap_or_default(),
         #[cfg(feature = "vault")]
-        hush_backend_vault::KIND => match vault_options(backend, name) {
-            Ok(options) => options
-                .problems()
-                .into_iter()
-                .map(|problem| {
-                    let key: Vec<&str> = ["backends", name].into_iter().chain(problem.key).collect();
-                    ConfigProblem::new(&key, problem.message)
-                })
-                .collect(),
-            Err(problems) => problems,
-        },
+        hush_backend_vault::KIND => vault_options(backend, name).map_or_else(
+            |problems| problems,
+            |options| under_backend(name, options.problems().into_iter().map(|p| (p.key, p.message))),
+        ),
         #[cfg(feature = "aws")]
-        hush_backend_aws::KIND => match aws_options(backend, name) {
-            Ok(options) => options
-                .problems()
-                .into_iter()
-                .map(|problem| ConfigProblem::new(&["backends", name, problem.key], problem.message))
-                .collect(),
-            Err(problems) => problems,
-        },
+        hush_backend_aws::KIND => aws_options(backend, name).map_or_else(
+            |problems| problems,
+            |options| under_backend(name, options.problems().into_iter().map(|p| ([p.key], p.message))),
+        ),
         #[cfg(feature = "azure")]
-        hush_backend_azure::KIND => match azure_options(backend, name) {
-            Ok(options) => options
-                .problems()
-                .into_iter()
-                .map(|problem| {
-                    let key: Vec<&str> = ["backends", name].into_iter().chain(problem.key).collect();
-                    ConfigProblem::new(&key, problem.message)
-                })
-                .collect(),
-            Err(problems) => problems,
-        },
+        hush_backend_azure::KIND => azure_options(backend, name).map_or_else(
+            |problems| problems,
+            |options| under_backend(name, options.problems().into_iter().map(|p| (p.key, p.message))),
+        ),
         #[cfg(feature = "gcp")]
-        hush_backend_gcp::KIND => match gcp_options(backend, name) {
-            Ok(options) => options
-                .problems()
-                .into_iter()
-                .map(|problem| ConfigProblem::new(&["backends", name, problem.key], problem.message))
-                .collect(),
-            Err(problems) => problems,
-        },
+        hush_backend_gcp::KIND => gcp_options(backend, name).map_or_else(
+            |problems| problems,
+            |options| under_backend(name, options.problems().into_iter().map(|p| ([p.key], p.message))),
+        ),
         _ => Vec::new(),
     }
+}
+
+/// A backend's own config problems, each under `backends.<name>` with its key path.
+fn under_backend<'a, K>(name: &'a str, problems: impl IntoIterator<Item = (K, String)>) -> Vec<ConfigProblem>
+where
+    K: IntoIterator<Item = &'a str>,
+{
+    problems
+        .into_iter()
+        .map(|(key, message)| {
+            let path: Vec<&str> = ["backends", name].into_iter().chain(key).collect();
+            ConfigProblem::new(&path, message)
+        })
+        .collect()
 }
 
 /// `sqlite://relative.db` is relative to the config file's directory, like every other path.
