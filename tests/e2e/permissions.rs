@@ -9,6 +9,9 @@ use hush_core::{ErrorKind, GrantScope, SecretValue, Tags};
 use hush_e2e::{NatsServer, Stack, now};
 
 const CONFIG: &str = r#"
+[resolver]
+reply_prefixes = ["_INBOX_admin", "_INBOX_worker_acme"]
+
 [backends.local]
 kind = "sql"
 url = "sqlite://{dir}/local.db"
@@ -42,7 +45,10 @@ async fn a_worker_is_confined_to_its_tenant_and_its_own_inbox() {
     let hushd_url = nats.url.replace("nats://", "nats://hushd:hp@");
     let mut stack = Stack::with_nats(nats, &hushd_url, CONFIG).expect("the stack starts");
     stack.probe_url = user_url(&stack, "admin", "ap");
-    let _replica = stack.replica().await;
+    // hushd's own inbox, as config/docker.toml sets it: the conf lets the hushd user read only it.
+    let mut config = stack.config();
+    config.nats.inbox_prefix = Some("_INBOX_hushd".into());
+    let _replica = stack.replica_with(config).await;
 
     // The operator writes through the admin user, on its own inbox prefix.
     let admin = client_as(&stack, "admin", "ap", "_INBOX_admin").await;

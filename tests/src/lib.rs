@@ -2,8 +2,10 @@
 //! temporary directory, a config file, and resolver replicas running in-process exactly as
 //! `hushd` runs them.
 //!
-//! Tests that cannot find `nats-server` print `skipped: <reason>` and return; they never
-//! pass silently in CI, where `scripts/services.sh` installs it.
+//! Tests that cannot find `nats-server` print `skipped: <reason>` and return when run by hand;
+//! under `CI=true` (how `.ci/run` runs them) they fail with the reason instead.
+//!
+//! [`RawClient`] builds requests by hand, as an attacker on NATS or a buggy client would.
 
 #![deny(missing_docs)]
 
@@ -16,14 +18,26 @@ use hush_backend_behavior::local_server::{LocalServer, ServerSpec, program_on_pa
 use hush_client::{ClientOptions, HushClient, Session};
 use hush_config::HushConfig;
 use hush_core::{GrantScope, Namespace, TenantId};
-use hush_crypto::{GrantIssuer, GrantRequest, KeyRing, ResolverKeyPair};
+use hush_crypto::{
+    ClientKeyPair, GrantIssuer, GrantRequest, KeyRing, RequestMacInput, ResolverKeyPair, TransportKey,
+    random_request_id, resolver_key_id,
+};
+use hush_proto::PROTOCOL_VERSION;
+use hush_proto::message::{RequestBody, RequestEnvelope, ResponseEnvelope};
 use hush_resolver::Resolver;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// Prints the skip line the CI log shows.
+/// Says why a test cannot run: fails it under `CI=true`, else prints `skipped: <reason>`.
+///
+/// # Panics
+///
+/// Under `CI=true`: a test whose server is unavailable must not pass there.
 pub fn skip(reason: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{reason} (under CI=true a test whose server is unavailable fails)");
+    }
     eprintln!("skipped: {reason}");
 }
 
@@ -247,10 +261,12 @@ impl Stack {
         self.replica_with(self.config()).await
     }
 
-    /// Starts a replica with a given config.
+    /// Starts a replica with a given config, recording admin request ids in the stack's
+    /// JetStream bucket as hushd does.
     pub async fn replica_with(&self, config: HushConfig) -> Replica {
-        let resolver = hushd::build_resolver(&config).await.expect("the resolver builds");
         let client = hushd::connect_nats(&config).await.expect("NATS is reachable");
+        let ledger = hushd::open_replay_ledger(&client, &config).await.expect("the replay ledger opens");
+        let resolver = hushd::build_resolver(&config, ledger).await.expect("the resolver builds");
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = resolver.clone();
         let task = tokio::spawn(async move {
@@ -330,5 +346,85 @@ impl Stack {
     /// The stack's directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// A client that builds its requests by hand, with its own key pair.
+    pub async fn raw_client(&self) -> RawClient {
+        RawClient::connect(&self.nats.url, self.resolver_public, ClientKeyPair::generate()).await
+    }
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Requests built by hand: the envelope as the real client builds it, which a test may then
+/// edit, re-authenticate with another key, or send as captured bytes.
+#[derive(Debug)]
+pub struct RawClient {
+    /// Its key pair.
+    pub keys: ClientKeyPair,
+    /// The transport key it shares with the resolver.
+    pub transport: TransportKey,
+    /// Its NATS connection (plain async-nats: no hush code in the way).
+    pub nats: async_nats::Client,
+    resolver_key_id: [u8; 8],
+}
+
+impl RawClient {
+    /// Connects with `keys`, pinning `resolver_public`.
+    pub async fn connect(url: &str, resolver_public: [u8; 32], keys: ClientKeyPair) -> RawClient {
+        let transport = keys.transport_key(&resolver_public).expect("a usable resolver key");
+        let nats = async_nats::ConnectOptions::new()
+            .request_timeout(Some(Duration::from_secs(5)))
+            .connect(url)
+            .await
+            .expect("NATS is reachable");
+        RawClient { keys, transport, nats, resolver_key_id: resolver_key_id(&resolver_public) }
+    }
+
+    /// An envelope with a fresh id, sent now, authenticated with this client's key.
+    pub fn envelope(&self, subject: &str, grant: &str, body: RequestBody) -> RequestEnvelope {
+        self.envelope_with_id(subject, grant, random_request_id(), body)
+    }
+
+    /// [`envelope`](Self::envelope) with a chosen request id (a put's value is sealed to it).
+    pub fn envelope_with_id(
+        &self,
+        subject: &str,
+        grant: &str,
+        request_id: [u8; 16],
+        body: RequestBody,
+    ) -> RequestEnvelope {
+        let mut envelope = RequestEnvelope {
+            version: PROTOCOL_VERSION,
+            request_id,
+            client_key: self.keys.public(),
+            resolver_key_id: self.resolver_key_id,
+            grant: grant.to_owned(),
+            sent_at_ms: now_ms(),
+            body,
+            mac: [0; 32],
+        };
+        self.authenticate(&mut envelope, subject);
+        envelope
+    }
+
+    /// Sets the envelope's MAC with this client's key (after a test edited it).
+    pub fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str) {
+        let body = envelope.encoded_body().expect("the body encodes");
+        envelope.mac = self.transport.request_mac(&RequestMacInput::of(envelope, subject, &body));
+    }
+
+    /// Sends an envelope and decodes the answer.
+    pub async fn send(&self, subject: &str, envelope: &RequestEnvelope) -> ResponseEnvelope {
+        self.send_bytes(subject, envelope.encode().expect("the envelope encodes")).await
+    }
+
+    /// Sends raw bytes (a captured request) and decodes the answer.
+    pub async fn send_bytes(&self, subject: &str, payload: Vec<u8>) -> ResponseEnvelope {
+        let reply = self.nats.request(subject.to_owned(), payload.into()).await.expect("the resolver answers");
+        ResponseEnvelope::decode(&reply.payload).expect("the reply is a hush response")
     }
 }

@@ -84,6 +84,13 @@ pub enum KeysCommand {
     },
     /// Add a new key to the at-rest key ring; then run `hush rekey`.
     RotateAtRest,
+    /// Write a persistent client key pair: PATH.key (X25519 private key, 0600) and PATH.pub
+    /// (base64, what `hush grant --bind-key` takes). Point a worker's or the CLI's
+    /// `keys.client_key` at PATH.key, and bind its grants to PATH.pub. Refuses to overwrite.
+    Client {
+        /// Where to write: PATH.key and PATH.pub.
+        path: PathBuf,
+    },
 }
 
 /// Where a secret lives.
@@ -115,8 +122,10 @@ pub struct GrantArgs {
     /// Execution id to record in audit events.
     #[arg(long)]
     pub execution: Option<String>,
-    /// Bind the grant to this X25519 public key (base64): it is then useless to anyone else.
-    #[arg(long)]
+    /// Bind the grant to this client's X25519 public key (base64: the content of PATH.pub from
+    /// `hush keys client PATH`): it is then useless to anyone without the private key.
+    /// Resolvers refuse unbound grants unless `require_bound_grants = false`.
+    #[arg(long, value_name = "BASE64")]
     pub bind_key: Option<String>,
 }
 
@@ -242,6 +251,7 @@ impl Cli {
         match self.command {
             Command::Keys(KeysCommand::Init { dir }) => crate::keys::init(&dir),
             Command::Keys(KeysCommand::RotateAtRest) => crate::keys::rotate_at_rest(config),
+            Command::Keys(KeysCommand::Client { path }) => crate::keys::client(&path),
             Command::Grant(args) => crate::ops::grant(config, args),
             Command::Put(args) => crate::ops::put(config, grant, args).await,
             Command::Get(args) => crate::ops::get(config, grant, args).await,

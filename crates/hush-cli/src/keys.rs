@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use hush_core::{Error, ErrorKind};
-use hush_crypto::{GrantIssuer, KeyRing, ResolverKeyPair};
+use hush_crypto::{ClientKeyPair, GrantIssuer, KeyRing, ResolverKeyPair};
 
 use crate::setup;
 
@@ -38,6 +38,26 @@ pub fn init(dir: &Path) -> anyhow::Result<()> {
     println!("issuer_public_keys = [\"{shown}/issuer.pub\"]");
     println!("issuer_key = \"{shown}/issuer.key\"");
     println!("at_rest = \"{shown}/at-rest.keyring\"");
+    Ok(())
+}
+
+/// Writes a persistent client key pair: `PATH.key` (0600) and `PATH.pub` (base64).
+pub fn client(path: &Path) -> anyhow::Result<()> {
+    let with_suffix = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    let (secret, public) = (with_suffix(".key"), with_suffix(".pub"));
+    ClientKeyPair::generate().save_new(&secret, &public).map_err(Error::from)?;
+    println!("wrote {} (private, 0600) and {}", secret.display(), public.display());
+    println!();
+    println!("# in the worker's (or the CLI's) config:");
+    println!("[keys]");
+    println!("client_key = \"{}\"", secret.display());
+    println!();
+    println!("# and bind its grants to it:");
+    println!("hush grant -t TENANT -n NAMESPACE --bind-key \"$(cat {})\"", public.display());
     Ok(())
 }
 

@@ -115,7 +115,14 @@ pub fn grant(config: &std::path::Path, args: GrantArgs) -> anyhow::Result<()> {
         .into());
     }
     let cnf = match &args.bind_key {
-        None => None,
+        None => {
+            eprintln!(
+                "hush: warning: this grant is not bound to a client key (--bind-key): resolvers that require \
+                 bound grants (resolver.require_bound_grants, on by default) refuse it, and anyone who sees it \
+                 can use it"
+            );
+            None
+        }
         Some(text) => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(text.trim())

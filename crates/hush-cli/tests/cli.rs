@@ -142,22 +142,77 @@ async fn grants_from_the_environment_are_used_and_checked() {
     let c = c.as_path();
     assert_eq!(code(&hush(c, &["put", "-t", "acme", "-n", "company", "TOKEN", "--value", "t0k"], None, &[]).await), 0);
 
-    let grant =
-        hush(c, &["grant", "-t", "acme", "-n", "company.etl", "--ttl", "10m", "--execution", "run-1"], None, &[]).await;
+    // A worker's persistent key pair, as the README's worked example makes it.
+    let worker = stack.path().join("worker");
+    let keys = hush(c, &["keys", "client", worker.to_str().unwrap()], None, &[]).await;
+    assert_eq!(code(&keys), 0, "{}", stderr(&keys));
+    assert!(stdout(&keys).contains("client_key = "), "{}", stdout(&keys));
+    use std::os::unix::fs::PermissionsExt;
+    let private = stack.path().join("worker.key");
+    assert_eq!(std::fs::metadata(&private).unwrap().permissions().mode() & 0o777, 0o600);
+    let public = std::fs::read_to_string(stack.path().join("worker.pub")).unwrap();
+    let again = hush(c, &["keys", "client", worker.to_str().unwrap()], None, &[]).await;
+    assert_eq!(code(&again), 7, "never overwrites: {}", stderr(&again));
+    let as_worker = [("HUSH_KEYS__CLIENT_KEY", private.to_str().unwrap())];
+
+    // An unbound grant is still printed, with a warning, and the resolver refuses it.
+    let unbound = hush(c, &["grant", "-t", "acme", "-n", "company.etl"], None, &[]).await;
+    assert_eq!(code(&unbound), 0, "{}", stderr(&unbound));
+    assert!(stderr(&unbound).contains("warning: this grant is not bound"), "{}", stderr(&unbound));
+    let unbound = stdout(&unbound).trim().to_owned();
+    let refused = hush(c, &["get", "TOKEN"], None, &[("HUSH_GRANT", &unbound), as_worker[0]]).await;
+    assert_eq!(code(&refused), 4, "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("not bound to a client key"), "{}", stderr(&refused));
+
+    let grant = hush(
+        c,
+        &[
+            "grant",
+            "-t",
+            "acme",
+            "-n",
+            "company.etl",
+            "--ttl",
+            "10m",
+            "--execution",
+            "run-1",
+            "--bind-key",
+            public.trim(),
+        ],
+        None,
+        &[],
+    )
+    .await;
     assert_eq!(code(&grant), 0, "{}", stderr(&grant));
+    assert!(!stderr(&grant).contains("warning"), "{}", stderr(&grant));
     let token = stdout(&grant).trim().to_owned();
     assert!(token.starts_with("hush1."), "{token}");
 
-    let get = hush(c, &["get", "TOKEN"], None, &[("HUSH_GRANT", &token)]).await;
+    let get = hush(c, &["get", "TOKEN"], None, &[("HUSH_GRANT", &token), as_worker[0]]).await;
     assert_eq!((code(&get), stdout(&get).as_str()), (0, "t0k"), "{}", stderr(&get));
-    let write = hush(c, &["put", "X", "--value", "v"], None, &[("HUSH_GRANT", &token)]).await;
+    // Without the worker's private key the bound grant is useless.
+    let stolen = hush(c, &["get", "TOKEN"], None, &[("HUSH_GRANT", &token)]).await;
+    assert_eq!(code(&stolen), 4, "{}", stderr(&stolen));
+    let write = hush(c, &["put", "X", "--value", "v"], None, &[("HUSH_GRANT", &token), as_worker[0]]).await;
     assert_eq!(code(&write), 4, "a read grant cannot write: {}", stderr(&write));
-    let mismatch = hush(c, &["get", "-t", "acme", "-n", "company", "TOKEN"], None, &[("HUSH_GRANT", &token)]).await;
+    let mismatch =
+        hush(c, &["get", "-t", "acme", "-n", "company", "TOKEN"], None, &[("HUSH_GRANT", &token), as_worker[0]]).await;
     assert_eq!(code(&mismatch), 2, "{}", stderr(&mismatch));
     let garbage = hush(c, &["--grant", "hush1.nope.nope", "get", "TOKEN"], None, &[]).await;
     assert_eq!(code(&garbage), 4, "{}", stderr(&garbage));
     let too_long = hush(c, &["grant", "-t", "acme", "-n", "company", "--ttl", "30d"], None, &[]).await;
     assert_eq!(code(&too_long), 7, "{}", stderr(&too_long));
+
+    // A private key file that others may read is refused, naming the fix.
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let loose = hush(c, &["get", "TOKEN"], None, &[("HUSH_GRANT", &token), as_worker[0]]).await;
+    assert_eq!(code(&loose), 7, "{}", stderr(&loose));
+    assert!(stderr(&loose).contains(&format!("run `chmod 600 {}`", private.display())), "{}", stderr(&loose));
+    let issuer = stack.path().join("keys/issuer.key");
+    std::fs::set_permissions(&issuer, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let put = hush(c, &["put", "-t", "acme", "-n", "company", "Y", "--value", "v"], None, &[]).await;
+    assert_eq!(code(&put), 7, "{}", stderr(&put));
+    assert!(stderr(&put).contains("accessible by group or others (mode 0640)"), "{}", stderr(&put));
 }
 
 #[tokio::test]
@@ -255,6 +310,7 @@ async fn every_command_has_help_with_exit_codes() {
         vec!["--help"],
         vec!["keys", "--help"],
         vec!["keys", "init", "--help"],
+        vec!["keys", "client", "--help"],
         vec!["grant", "--help"],
         vec!["put", "--help"],
         vec!["get", "--help"],

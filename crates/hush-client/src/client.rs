@@ -6,29 +6,39 @@ use std::time::Duration;
 use async_nats::RequestErrorKind;
 use hush_config::HushConfig;
 use hush_core::{Error, ErrorKind, Result};
-use hush_crypto::{ClientKeyPair, TransportKey, load_public_key, random_request_id, resolver_key_id};
+use hush_crypto::{ClientKeyPair, RequestMacInput, TransportKey, load_public_key, random_request_id, resolver_key_id};
 use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
 
 use crate::nats::NatsOptions;
 use crate::session::Session;
 
-/// How to reach the resolvers: NATS, and the pinned resolver keys.
+/// How to reach the resolvers: NATS, the pinned resolver keys, and this client's key pair.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// The NATS connection.
     pub nats: NatsOptions,
     /// Pinned resolver public keys; values are sealed to the first.
     pub resolver_public_keys: Vec<[u8; 32]>,
+    /// This client's persistent key pair (`hush keys client PATH`), so grants can be bound to
+    /// it before the client starts; `None`: a fresh key pair for this process.
+    pub client_key: Option<Arc<ClientKeyPair>>,
 }
 
 impl ClientOptions {
-    /// Options with defaults: 5 s request and connect timeouts.
+    /// Options with defaults: 5 s request and connect timeouts, a fresh key pair.
     pub fn new(nats_url: impl Into<String>, resolver_public_keys: Vec<[u8; 32]>) -> Self {
-        Self { nats: NatsOptions::new(nats_url), resolver_public_keys }
+        Self { nats: NatsOptions::new(nats_url), resolver_public_keys, client_key: None }
     }
 
-    /// Options from hush's config: `[nats]`, and the pinned key `keys.resolver_public_key`.
+    /// With a persistent key pair.
+    pub fn with_client_key(mut self, key: ClientKeyPair) -> Self {
+        self.client_key = Some(Arc::new(key));
+        self
+    }
+
+    /// Options from hush's config: `[nats]`, the pinned key `keys.resolver_public_key`, and
+    /// the key pair `keys.client_key` when set.
     pub fn from_config(config: &HushConfig, connection_name: &str) -> Result<Self> {
         let path = config.keys.resolver_public_key.as_ref().ok_or_else(|| {
             Error::new(
@@ -36,10 +46,20 @@ impl ClientOptions {
                 "keys.resolver_public_key is not set: the client cannot pin the resolver",
             )
         })?;
-        let key = load_public_key(path).map_err(|e| {
-            Error::new(ErrorKind::ConfigInvalid, format!("keys.resolver_public_key {}: {e}", path.display()))
-        })?;
-        Ok(Self { nats: NatsOptions::from_config(&config.nats, connection_name), resolver_public_keys: vec![key] })
+        let key = load_public_key(path)
+            .map_err(|e| Error::new(ErrorKind::ConfigInvalid, format!("keys.resolver_public_key: {e}")))?;
+        let client_key = match &config.keys.client_key {
+            Some(path) => Some(Arc::new(
+                ClientKeyPair::load(path)
+                    .map_err(|e| Error::new(ErrorKind::ConfigInvalid, format!("keys.client_key: {e}")))?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            nats: NatsOptions::from_config(&config.nats, connection_name),
+            resolver_public_keys: vec![key],
+            client_key,
+        })
     }
 }
 
@@ -52,10 +72,14 @@ pub struct HushClient {
 #[derive(Debug)]
 struct Inner {
     nats: async_nats::Client,
-    keys: ClientKeyPair,
+    keys: Arc<ClientKeyPair>,
     resolver_key_id: [u8; 8],
     transport: TransportKey,
     request_timeout: Duration,
+}
+
+fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 fn unavailable(e: impl std::fmt::Display) -> Error {
@@ -66,19 +90,29 @@ impl HushClient {
     /// Connects to NATS and derives the transport key with the first pinned resolver key.
     pub async fn connect(options: ClientOptions) -> Result<HushClient> {
         let nats = options.nats.connect().await?;
-        Self::with_nats(nats, &options.resolver_public_keys, options.nats.request_timeout)
+        let keys = options.client_key.clone().unwrap_or_else(|| Arc::new(ClientKeyPair::generate()));
+        Self::with_nats_and_key(nats, &options.resolver_public_keys, keys, options.nats.request_timeout)
     }
 
-    /// A client over an existing NATS connection.
+    /// A client over an existing NATS connection, with a fresh key pair.
     pub fn with_nats(
         nats: async_nats::Client,
         resolver_public_keys: &[[u8; 32]],
         request_timeout: Duration,
     ) -> Result<HushClient> {
+        Self::with_nats_and_key(nats, resolver_public_keys, Arc::new(ClientKeyPair::generate()), request_timeout)
+    }
+
+    /// A client over an existing NATS connection, with the given key pair.
+    pub fn with_nats_and_key(
+        nats: async_nats::Client,
+        resolver_public_keys: &[[u8; 32]],
+        keys: Arc<ClientKeyPair>,
+        request_timeout: Duration,
+    ) -> Result<HushClient> {
         let resolver_public = resolver_public_keys
             .first()
             .ok_or_else(|| Error::new(ErrorKind::ConfigInvalid, "no resolver public key is pinned"))?;
-        let keys = ClientKeyPair::generate();
         let transport = keys.transport_key(resolver_public).map_err(|e| {
             Error::new(ErrorKind::ConfigInvalid, format!("the pinned resolver public key is unusable: {e}"))
         })?;
@@ -132,14 +166,18 @@ impl HushClient {
     ) -> Result<(ResponseBody, [u8; 16])> {
         let request_id = random_request_id();
         let body = body(&request_id);
-        let envelope = RequestEnvelope {
+        let mut envelope = RequestEnvelope {
             version: PROTOCOL_VERSION,
             request_id,
             client_key: self.inner.keys.public(),
             resolver_key_id: self.inner.resolver_key_id,
             grant: grant.to_owned(),
+            sent_at_ms: unix_now_ms(),
             body,
+            mac: [0; 32],
         };
+        let encoded_body = envelope.encoded_body().map_err(|e| Error::invalid_input(e.to_string()))?;
+        envelope.mac = self.inner.transport.request_mac(&RequestMacInput::of(&envelope, &subject, &encoded_body));
         let payload = envelope.encode().map_err(|e| Error::invalid_input(e.to_string()))?;
         let reply = self.inner.nats.request(subject.clone(), payload.into()).await.map_err(|e| match e.kind() {
             RequestErrorKind::NoResponders => Error::unavailable(format!("no hush resolver is serving {subject}")),

@@ -1,6 +1,7 @@
 //! A session: one grant's reads and writes, and the masker that learns what it read.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use hush_core::{
     Error, ErrorKind, GrantClaims, ListFilter, Namespace, Result, SecretMeta, SecretValue, Tags, TenantId,
@@ -8,7 +9,8 @@ use hush_core::{
 use hush_crypto::{Direction, SealAad, decode_claims_unverified};
 use hush_proto::MAX_ITEMS_PER_REQUEST;
 use hush_proto::message::{
-    DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, RequestBody, ResponseBody, sealed_item_label,
+    DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, RequestBody, ResponseBody, redact_grant,
+    sealed_item_label,
 };
 use hush_proto::subject::{self, AdminOp};
 
@@ -65,13 +67,27 @@ pub struct Resolved {
 }
 
 /// Reads and writes for one grant. Cheap to clone; clones share the masker.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the grant as `hush1.***`.
+#[derive(Clone)]
 pub struct Session {
     client: HushClient,
     grant: String,
     tenant: TenantId,
     namespace: Namespace,
     masker: Masker,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("client", &self.client)
+            .field("grant", &redact_grant(&self.grant))
+            .field("tenant", &self.tenant)
+            .field("namespace", &self.namespace)
+            .field("masker", &self.masker)
+            .finish()
+    }
 }
 
 impl Session {

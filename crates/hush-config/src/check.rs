@@ -47,6 +47,7 @@ impl HushConfig {
             ("resolver_public_key", &keys.resolver_public_key),
             ("issuer_key", &keys.issuer_key),
             ("at_rest", &keys.at_rest),
+            ("client_key", &keys.client_key),
         ];
         for (name, path) in single {
             if let Some(path) = path {
@@ -100,6 +101,29 @@ impl HushConfig {
         if !is_token(&resolver.service_name) {
             found.add(&["resolver", "service_name"], "must be 1 or more letters, digits, '_' or '-'");
         }
+        positive(&["resolver", "replay_window"], resolver.replay_window, found);
+        positive(&["resolver", "read_budget_window"], resolver.read_budget_window, found);
+        if resolver.max_backend_reads_per_grant == 0 {
+            found.add(&["resolver", "max_backend_reads_per_grant"], "must be greater than 0");
+        }
+        if !is_token(&resolver.replay_bucket) {
+            found.add(
+                &["resolver", "replay_bucket"],
+                "must be 1 or more letters, digits, '_' or '-' (a JetStream bucket name)",
+            );
+        }
+        for (i, prefix) in resolver.reply_prefixes.iter().enumerate() {
+            let at = ["resolver", "reply_prefixes", &i.to_string()];
+            let trimmed = prefix.trim_end_matches('.');
+            if trimmed.is_empty() || trimmed.contains(['*', '>', ' ']) || trimmed.split('.').any(str::is_empty) {
+                found.add(&at, format!("{prefix:?} is not a NATS subject prefix"));
+            } else if trimmed == "hush" || trimmed.starts_with("hush.") || trimmed.starts_with('$') {
+                found.add(
+                    &at,
+                    format!("{prefix:?} would let requests make hushd publish onto hush's own or NATS system subjects"),
+                );
+            }
+        }
     }
 
     fn check_backends(&self, known_kinds: &[&str], found: &mut Found) {
@@ -151,6 +175,9 @@ impl HushConfig {
                 }
             }
             check_tags(&["tenants", id, "filter_tags"], &tenant.filter_tags, found);
+            for (i, path) in tenant.issuer_public_keys.iter().enumerate() {
+                check_file(&["tenants", id, "issuer_public_keys", &i.to_string()], path, found);
+            }
             for (namespace, binding) in &tenant.namespaces {
                 let at = ["tenants", id.as_str(), "namespaces", namespace.as_str()];
                 if let Err(e) = Namespace::new(namespace.as_str()) {
@@ -222,8 +249,13 @@ fn check_nats(nats: &NatsConfig, found: &mut Found) {
     positive(&["nats", "connect_timeout"], nats.connect_timeout, found);
 }
 
+/// A file the process must read exists, is a file, and opens (its content is the business of
+/// the crate that uses it).
 fn check_file(at: &[&str], path: &Path, found: &mut Found) {
     if path.is_file() {
+        if let Err(e) = std::fs::File::open(path) {
+            found.add(at, format!("{} is unreadable: {e}", path.display()));
+        }
         return;
     }
     let what = if path.exists() { "is not a file" } else { "does not exist" };

@@ -138,11 +138,20 @@ impl HushConfig {
         let base = self.base_dir.clone();
         let resolve = |p: &mut PathBuf| *p = base.join(&*p);
         let keys = &mut self.keys;
-        [&mut keys.resolver_key, &mut keys.resolver_public_key, &mut keys.issuer_key, &mut keys.at_rest]
-            .into_iter()
-            .flatten()
-            .for_each(resolve);
+        [
+            &mut keys.resolver_key,
+            &mut keys.resolver_public_key,
+            &mut keys.issuer_key,
+            &mut keys.at_rest,
+            &mut keys.client_key,
+        ]
+        .into_iter()
+        .flatten()
+        .for_each(resolve);
         keys.issuer_public_keys.iter_mut().for_each(resolve);
+        for tenant in self.tenants.values_mut() {
+            tenant.issuer_public_keys.iter_mut().for_each(resolve);
+        }
         self.nats.credentials.iter_mut().for_each(resolve);
         if let Some(tls) = &mut self.nats.tls {
             [&mut tls.ca, &mut tls.cert, &mut tls.key].into_iter().flatten().for_each(resolve);

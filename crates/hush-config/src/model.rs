@@ -170,6 +170,10 @@ pub struct KeysConfig {
     pub issuer_key: Option<PathBuf>,
     /// The key ring of backends that seal values at rest.
     pub at_rest: Option<PathBuf>,
+    /// This client's persistent X25519 private key (`hush keys client PATH` writes
+    /// `PATH.key`): workers and the CLI send requests with it, so grants can be bound to its
+    /// public key (`PATH.pub`). Unset: a fresh key pair per process.
+    pub client_key: Option<PathBuf>,
 }
 
 /// `[cache]`: the resolver's in-memory secret cache (DESIGN.md section 5).
@@ -231,6 +235,26 @@ pub struct ResolverConfig {
     /// and one thread avoids cross-thread wake-ups (measured: 11 µs of CPU per cached request
     /// on one thread, 30 µs on two). Scale out with replicas in the queue group.
     pub worker_threads: usize,
+    /// Refuse grants that are not bound to the client key (`cnf`). Default true; a tenant may
+    /// override it (`tenants.<id>.require_bound_grants`).
+    pub require_bound_grants: bool,
+    /// How far an admin request's send time may be from hushd's clock, clock skew included.
+    /// Default 60 s.
+    #[serde(with = "humantime_serde")]
+    pub replay_window: Duration,
+    /// The JetStream key-value bucket where replicas record the ids of admin requests
+    /// (replay protection across replicas and restarts). Default `hush_replay`.
+    pub replay_bucket: String,
+    /// Reply inbox prefixes hushd answers to besides `_INBOX` (each client's
+    /// `nats.inbox_prefix`, e.g. `_INBOX_acme`). Requests with any other reply subject are
+    /// dropped.
+    pub reply_prefixes: Vec<String>,
+    /// Backend reads one grant may cause per `read_budget_window` (cache hits are free); past
+    /// it, its reads that would reach a backend are `rate_limited`. Default 10 000.
+    pub max_backend_reads_per_grant: u64,
+    /// The window of `max_backend_reads_per_grant`. Default 60 s.
+    #[serde(with = "humantime_serde")]
+    pub read_budget_window: Duration,
 }
 
 impl Default for ResolverConfig {
@@ -243,6 +267,12 @@ impl Default for ResolverConfig {
             audit: true,
             request_timeout: Duration::from_secs(10),
             worker_threads: 1,
+            require_bound_grants: true,
+            replay_window: Duration::from_secs(60),
+            replay_bucket: "hush_replay".to_owned(),
+            reply_prefixes: Vec::new(),
+            max_backend_reads_per_grant: 10_000,
+            read_budget_window: Duration::from_secs(60),
         }
     }
 }
@@ -347,6 +377,11 @@ pub struct TenantConfig {
     pub filter_tags: BTreeMap<String, String>,
     /// Overrides by namespace (`"company.team"`), each inherited by its descendants.
     pub namespaces: BTreeMap<String, BindingConfig>,
+    /// Overrides `resolver.require_bound_grants` for this tenant.
+    pub require_bound_grants: Option<bool>,
+    /// Ed25519 public key files of the issuers that may mint grants for this tenant, in place
+    /// of `keys.issuer_public_keys`. Empty: the default issuers.
+    pub issuer_public_keys: Vec<PathBuf>,
 }
 
 impl TenantConfig {

@@ -28,6 +28,28 @@ impl<B> TenantBindings<B> {
     pub fn effective(&self, namespace: &Namespace) -> Option<&B> {
         namespace.lineage().find_map(|ns| self.overrides.get(&ns)).or(self.default.as_ref())
     }
+
+    /// What a recursive list of `namespace` reads: `namespace` with its effective binding,
+    /// then every override strictly below it with its own, as `(root, binding)`. A secret found
+    /// under a root belongs to that root's listing only when [`served_from`](Self::served_from)
+    /// says so, so an override's read-only flag and tag filter apply to a recursive list as to
+    /// a direct one.
+    pub fn subtree(&self, namespace: &Namespace) -> Vec<(Namespace, &B)> {
+        let mut roots: Vec<(Namespace, &B)> =
+            self.effective(namespace).map(|b| (namespace.clone(), b)).into_iter().collect();
+        let mut below: Vec<(&Namespace, &B)> =
+            self.overrides.iter().filter(|(ns, _)| *ns != namespace && namespace.is_self_or_ancestor_of(ns)).collect();
+        below.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        roots.extend(below.into_iter().map(|(ns, b)| (ns.clone(), b)));
+        roots
+    }
+
+    /// Whether `candidate` is served from the listing root `root`: it is `root` or below it,
+    /// and no override lies strictly below `root` on its way down to `candidate`.
+    pub fn served_from(&self, root: &Namespace, candidate: &Namespace) -> bool {
+        root.is_self_or_ancestor_of(candidate)
+            && candidate.lineage().take_while(|ns| ns != root).all(|ns| !self.overrides.contains_key(&ns))
+    }
 }
 
 /// Bindings of every tenant.
@@ -64,6 +86,11 @@ impl<B> BindingTree<B> {
         self.tenants.get(tenant)?.effective(namespace)
     }
 
+    /// One tenant's bindings.
+    pub fn tenant(&self, tenant: &TenantId) -> Option<&TenantBindings<B>> {
+        self.tenants.get(tenant)
+    }
+
     /// Every tenant with its bindings.
     pub fn tenants(&self) -> impl Iterator<Item = (&TenantId, &TenantBindings<B>)> {
         self.tenants.iter()
@@ -93,6 +120,36 @@ mod tests {
         assert_eq!(tree.effective(&tenant, &ns("company.team.etl.deep.x")), Some(&"aws"));
         assert_eq!(tree.effective(&tenant, &ns("company.teamwork")), Some(&"local"));
         assert_eq!(tree.effective(&tenant, &ns("other")), Some(&"local"));
+    }
+
+    #[test]
+    fn a_recursive_list_reads_each_subtree_through_its_own_binding() {
+        let mut acme = TenantBindings { default: Some("local"), ..Default::default() };
+        acme.overrides.insert(ns("company.payments"), "filtered");
+        acme.overrides.insert(ns("company.payments.eu.deep"), "aws");
+        acme.overrides.insert(ns("other"), "vault");
+        let roots = acme.subtree(&ns("company"));
+        assert_eq!(
+            roots,
+            vec![
+                (ns("company"), &"local"),
+                (ns("company.payments"), &"filtered"),
+                (ns("company.payments.eu.deep"), &"aws")
+            ]
+        );
+        let roots = acme.subtree(&ns("company.payments.eu"));
+        assert_eq!(roots, vec![(ns("company.payments.eu"), &"filtered"), (ns("company.payments.eu.deep"), &"aws")]);
+
+        assert!(acme.served_from(&ns("company"), &ns("company")));
+        assert!(acme.served_from(&ns("company"), &ns("company.team.etl")));
+        assert!(!acme.served_from(&ns("company"), &ns("company.payments")));
+        assert!(!acme.served_from(&ns("company"), &ns("company.payments.eu")));
+        assert!(acme.served_from(&ns("company.payments"), &ns("company.payments.eu")));
+        assert!(!acme.served_from(&ns("company.payments"), &ns("company.payments.eu.deep.x")));
+        assert!(acme.served_from(&ns("company.payments.eu.deep"), &ns("company.payments.eu.deep.x")));
+        assert!(!acme.served_from(&ns("company"), &ns("other")));
+        // A listing root inside an override subtree is served from itself.
+        assert!(acme.served_from(&ns("company.payments.eu"), &ns("company.payments.eu.x")));
     }
 
     #[test]

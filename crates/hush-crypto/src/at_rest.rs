@@ -15,7 +15,7 @@ use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
 use crate::error::CryptoError;
-use crate::key_file::{read_capped, replace_private_file, write_new_file};
+use crate::key_file::{read_private_capped, replace_private_file, write_new_file};
 use crate::length_prefix;
 
 /// Label that starts every at-rest AAD.
@@ -71,7 +71,7 @@ impl KeyRing {
     /// records, a duplicate key id, and ids outside `1..=MAX_KEY_ID`.
     pub fn load(path: &Path) -> Result<KeyRing, CryptoError> {
         let bad = |reason: String| CryptoError::KeyFile { path: path.to_owned(), reason };
-        let bytes = read_capped(path, MAX_FILE_BYTES)?;
+        let bytes = read_private_capped(path, MAX_FILE_BYTES)?;
         if bytes.is_empty() {
             return Err(bad("empty key ring".into()));
         }
@@ -324,7 +324,7 @@ mod tests {
         ];
         for (name, bytes, want) in cases {
             let path = dir.path().join(name);
-            std::fs::write(&path, &bytes).unwrap();
+            crate::write_new_file(&path, &bytes, true).unwrap();
             match KeyRing::load(&path) {
                 Err(CryptoError::KeyFile { reason, .. }) => assert!(reason.starts_with(want), "{name}: {reason}"),
                 other => panic!("{name}: {other:?}"),

@@ -19,6 +19,14 @@ pub enum CryptoError {
         /// What is wrong with it (never its content).
         reason: String,
     },
+    /// A private key file that group or others may access: refused, as OpenSSH does.
+    #[error("key file {} is accessible by group or others (mode {mode:04o}): run `chmod 600 {}`", path.display(), path.display())]
+    KeyFileMode {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// A key file to be created already exists; hush never overwrites a key.
     #[error("{} already exists; refusing to overwrite a key file", .0.display())]
     Exists(PathBuf),
@@ -37,6 +45,9 @@ pub enum CryptoError {
     /// A sealed value failed to open: wrong key, wrong AAD, or tampered bytes.
     #[error("sealed value failed to open")]
     Open,
+    /// A request's or a change event's MAC does not match: it was edited, or made without the key.
+    #[error("the message authentication code does not match")]
+    BadMac,
     /// A value could not be sealed (it exceeds AES-GCM's 64 GiB limit).
     #[error("value is too large to seal")]
     Seal,
@@ -69,11 +80,13 @@ impl From<CryptoError> for Error {
     fn from(e: CryptoError) -> Self {
         let kind = match &e {
             CryptoError::KeyFile { .. }
+            | CryptoError::KeyFileMode { .. }
             | CryptoError::Exists(_)
             | CryptoError::BadIssuerKey { .. }
             | CryptoError::DuplicateIssuerKeyId { .. }
             | CryptoError::NoIssuerKeys
             | CryptoError::UnknownKeyId(_) => ErrorKind::ConfigInvalid,
+            CryptoError::BadMac => ErrorKind::Unauthorized,
             CryptoError::BadKeyLength | CryptoError::Open | CryptoError::Seal | CryptoError::NonContributory => {
                 ErrorKind::InvalidInput
             }
@@ -121,6 +134,12 @@ pub enum GrantError {
     /// The grant is bound (`cnf`) to another client key.
     #[error("grant is bound to another client key")]
     KeyBindingMismatch,
+    /// The grant is not bound to a client key (`cnf`), and the resolver requires binding for
+    /// its tenant.
+    #[error(
+        "grant is not bound to a client key, and this resolver requires bound grants (mint it with `hush grant --bind-key`)"
+    )]
+    NotBound,
     /// The execution id is longer than 128 characters.
     #[error("grant execution id is longer than 128 characters")]
     ExecutionIdTooLong,

@@ -5,7 +5,7 @@
 //! padding. [`GrantVerifier::verify`] checks form, issuer, signature (`verify_strict`) and
 //! time; [`GrantVerifier::authorize`] adds tenant, namespace, scope and key binding.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{CryptoError, GrantError};
 use crate::fingerprint::{key_id_hex, key_id_of};
-use crate::key_file::{read_key32, write_key_pair};
+use crate::key_file::{read_key32, read_private_key32, write_key_pair};
 use crate::length_prefix;
 
 /// First part of every token.
@@ -77,9 +77,10 @@ impl GrantIssuer {
         Self { signing: SigningKey::generate(&mut OsRng) }
     }
 
-    /// Reads a secret key file: one line of base64 holding the 32-byte Ed25519 seed.
+    /// Reads a secret key file: one line of base64 holding the 32-byte Ed25519 seed; refused
+    /// when group or others may access it.
     pub fn load(path: &Path) -> Result<Self, CryptoError> {
-        let seed = read_key32(path)?;
+        let seed = read_private_key32(path)?;
         Ok(Self { signing: SigningKey::from_bytes(&seed) })
     }
 
@@ -187,14 +188,23 @@ pub struct GrantNeed<'a> {
     pub scope: GrantScope,
     /// The X25519 public key of the request envelope.
     pub client_key: &'a [u8; 32],
+    /// Whether the grant must be bound to a client key (`cnf`): the resolver's
+    /// `require_bound_grants` for the tenant.
+    pub require_bound: bool,
 }
 
 /// Checks grant tokens against the trusted issuer keys.
+///
+/// Issuer trust may be narrowed per tenant ([`with_tenant_issuers`](Self::with_tenant_issuers)):
+/// a grant for a tenant with its own list must come from one of those issuers; a grant for
+/// any other tenant from one of the default issuers.
 ///
 /// `Debug` prints the issuer key ids and the maximum lifetime.
 #[derive(Clone)]
 pub struct GrantVerifier {
     keys: BTreeMap<[u8; 8], VerifyingKey>,
+    default_issuers: BTreeSet<[u8; 8]>,
+    tenant_issuers: BTreeMap<TenantId, BTreeSet<[u8; 8]>>,
     max_lifetime: Duration,
 }
 
@@ -208,43 +218,84 @@ impl GrantVerifier {
         if issuer_public_keys.is_empty() {
             return Err(CryptoError::NoIssuerKeys);
         }
-        let mut keys: BTreeMap<[u8; 8], (usize, VerifyingKey)> = BTreeMap::new();
+        let mut verifier = Self {
+            keys: BTreeMap::new(),
+            default_issuers: BTreeSet::new(),
+            tenant_issuers: BTreeMap::new(),
+            max_lifetime,
+        };
+        verifier.default_issuers = verifier.add_keys(issuer_public_keys)?;
+        Ok(verifier)
+    }
+
+    /// A verifier whose default issuer list may be empty, for configurations where every
+    /// tenant names its own issuers; add them with [`with_tenant_issuers`](Self::with_tenant_issuers).
+    pub fn without_default_issuers(max_lifetime: Duration) -> Self {
+        Self { keys: BTreeMap::new(), default_issuers: BTreeSet::new(), tenant_issuers: BTreeMap::new(), max_lifetime }
+    }
+
+    /// Narrows who may mint grants for `tenant` to `issuer_public_keys` (in place of the
+    /// default issuers). Refuses an empty list and the keys [`new`](Self::new) refuses.
+    pub fn with_tenant_issuers(
+        mut self,
+        tenant: TenantId,
+        issuer_public_keys: &[[u8; 32]],
+    ) -> Result<Self, CryptoError> {
+        if issuer_public_keys.is_empty() {
+            return Err(CryptoError::NoIssuerKeys);
+        }
+        let ids = self.add_keys(issuer_public_keys)?;
+        self.tenant_issuers.insert(tenant, ids);
+        Ok(self)
+    }
+
+    /// Adds keys to the known keys; returns their ids. A key listed twice counts once; two
+    /// different keys with one id are refused (indexes are positions in `issuer_public_keys`).
+    fn add_keys(&mut self, issuer_public_keys: &[[u8; 32]]) -> Result<BTreeSet<[u8; 8]>, CryptoError> {
+        let mut ids = BTreeSet::new();
+        let mut first_index: BTreeMap<[u8; 8], usize> = BTreeMap::new();
         for (index, bytes) in issuer_public_keys.iter().enumerate() {
             let key = VerifyingKey::from_bytes(bytes).map_err(|_| CryptoError::BadIssuerKey { index })?;
             if key.is_weak() {
                 return Err(CryptoError::BadIssuerKey { index });
             }
-            match keys.get(&key_id_of(bytes)) {
-                Some((_, known)) if known == &key => {}
-                Some((first, _)) => return Err(CryptoError::DuplicateIssuerKeyId { first: *first, second: index }),
+            let id = key_id_of(bytes);
+            match self.keys.get(&id) {
+                Some(known) if known == &key => {}
+                Some(_) => {
+                    let first = first_index.get(&id).copied().unwrap_or(index);
+                    return Err(CryptoError::DuplicateIssuerKeyId { first, second: index });
+                }
                 None => {
-                    keys.insert(key_id_of(bytes), (index, key));
+                    self.keys.insert(id, key);
                 }
             }
+            first_index.entry(id).or_insert(index);
+            ids.insert(id);
         }
-        Ok(Self { keys: keys.into_iter().map(|(id, (_, key))| (id, key)).collect(), max_lifetime })
+        Ok(ids)
     }
 
     /// A verifier trusting the public key files at `paths` (one line of base64 each).
     pub fn load(paths: &[PathBuf], max_lifetime: Duration) -> Result<Self, CryptoError> {
-        let keys = paths.iter().map(|p| read_key32(p).map(|k| *k)).collect::<Result<Vec<_>, _>>()?;
-        let at = |index: usize, reason: &str| CryptoError::KeyFile {
-            path: paths.get(index).cloned().unwrap_or_default(),
-            reason: reason.to_owned(),
-        };
-        Self::new(&keys, max_lifetime).map_err(|e| match e {
-            CryptoError::BadIssuerKey { index } => at(index, "not a valid Ed25519 public key"),
-            CryptoError::DuplicateIssuerKeyId { first, second } => {
-                let first = paths.get(first).map(|p| p.display().to_string()).unwrap_or_default();
-                at(second, &format!("has the key id of a different key, {first}"))
-            }
-            other => other,
-        })
+        let keys = read_public_keys(paths)?;
+        Self::new(&keys, max_lifetime).map_err(|e| name_key_file(e, paths))
     }
 
-    /// The ids of the trusted issuer keys.
+    /// [`with_tenant_issuers`](Self::with_tenant_issuers) with public key files.
+    pub fn load_tenant_issuers(self, tenant: TenantId, paths: &[PathBuf]) -> Result<Self, CryptoError> {
+        let keys = read_public_keys(paths)?;
+        self.with_tenant_issuers(tenant, &keys).map_err(|e| name_key_file(e, paths))
+    }
+
+    /// The ids of every known issuer key (default and per-tenant).
     pub fn key_ids(&self) -> Vec<[u8; 8]> {
         self.keys.keys().copied().collect()
+    }
+
+    /// Whether a grant for `tenant` signed by key `issuer_key_id` would be trusted.
+    pub fn trusts(&self, tenant: &TenantId, issuer_key_id: &[u8; 8]) -> bool {
+        self.tenant_issuers.get(tenant).unwrap_or(&self.default_issuers).contains(issuer_key_id)
     }
 
     /// The longest grant lifetime accepted.
@@ -253,12 +304,15 @@ impl GrantVerifier {
     }
 
     /// Checks a token's form, issuer, signature and times at `now` (unix seconds):
-    /// at most 4096 characters; claims version 1; issuer key id configured;
-    /// `verify_strict`; `issued_at - 60 ≤ now ≤ expires_at`; lifetime within the maximum;
-    /// execution id at most 128 characters.
+    /// at most 4096 characters; claims version 1; issuer key id trusted for the grant's
+    /// tenant; `verify_strict`; `issued_at - 60 ≤ now ≤ expires_at`; lifetime within the
+    /// maximum; execution id at most 128 characters.
     pub fn verify(&self, token: &str, now: i64) -> Result<GrantClaims, GrantError> {
         let parsed = parse(token)?;
         let claims = parsed.claims;
+        if !self.trusts(&claims.tenant, &claims.issuer_key_id) {
+            return Err(GrantError::UnknownIssuer);
+        }
         let key = self.keys.get(&claims.issuer_key_id).ok_or(GrantError::UnknownIssuer)?;
         key.verify_strict(&signed_message(&parsed.claims_bytes), &parsed.signature)
             .map_err(|_| GrantError::BadSignature)?;
@@ -307,17 +361,48 @@ impl GrantNeed<'_> {
         if !claims.scope.allows(self.scope) {
             return Err(GrantError::ScopeInsufficient);
         }
-        if claims.cnf.is_some_and(|cnf| &cnf != self.client_key) {
-            return Err(GrantError::KeyBindingMismatch);
+        match claims.cnf {
+            Some(cnf) if &cnf != self.client_key => return Err(GrantError::KeyBindingMismatch),
+            None if self.require_bound => return Err(GrantError::NotBound),
+            _ => {}
         }
         Ok(())
     }
 }
 
+fn read_public_keys(paths: &[PathBuf]) -> Result<Vec<[u8; 32]>, CryptoError> {
+    paths.iter().map(|p| read_key32(p).map(|k| *k)).collect()
+}
+
+/// Names the file behind a key-list error.
+fn name_key_file(e: CryptoError, paths: &[PathBuf]) -> CryptoError {
+    let at = |index: usize, reason: &str| CryptoError::KeyFile {
+        path: paths.get(index).cloned().unwrap_or_default(),
+        reason: reason.to_owned(),
+    };
+    match e {
+        CryptoError::BadIssuerKey { index } => at(index, "not a valid Ed25519 public key"),
+        CryptoError::DuplicateIssuerKeyId { first, second } => {
+            let first = paths.get(first).map(|p| p.display().to_string()).unwrap_or_default();
+            at(second, &format!("has the key id of a different key, {first}"))
+        }
+        other => other,
+    }
+}
+
 impl fmt::Debug for GrantVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ids: Vec<String> = self.keys.keys().map(key_id_hex).collect();
-        f.debug_struct("GrantVerifier").field("issuer_key_ids", &ids).field("max_lifetime", &self.max_lifetime).finish()
+        let ids: Vec<String> = self.default_issuers.iter().map(key_id_hex).collect();
+        let tenants: BTreeMap<&str, Vec<String>> = self
+            .tenant_issuers
+            .iter()
+            .map(|(tenant, ids)| (tenant.as_str(), ids.iter().map(key_id_hex).collect()))
+            .collect();
+        f.debug_struct("GrantVerifier")
+            .field("issuer_key_ids", &ids)
+            .field("tenant_issuer_key_ids", &tenants)
+            .field("max_lifetime", &self.max_lifetime)
+            .finish()
     }
 }
 
@@ -355,7 +440,7 @@ mod tests {
     }
 
     fn need<'a>(t: &'a TenantId, n: &'a Namespace, scope: GrantScope, key: &'a [u8; 32]) -> GrantNeed<'a> {
-        GrantNeed { tenant: t, namespace: n, scope, client_key: key }
+        GrantNeed { tenant: t, namespace: n, scope, client_key: key, require_bound: false }
     }
 
     #[test]
@@ -444,6 +529,45 @@ mod tests {
     }
 
     #[test]
+    fn a_tenant_with_its_own_issuers_trusts_only_them() {
+        let platform = GrantIssuer::generate();
+        let acme_issuer = GrantIssuer::generate();
+        let v = GrantVerifier::new(&[platform.public()], DAY)
+            .unwrap()
+            .with_tenant_issuers(tenant("acme"), &[acme_issuer.public()])
+            .unwrap();
+        let for_tenant =
+            |issuer: &GrantIssuer, t: &str| issuer.issue(&GrantRequest { tenant: tenant(t), ..request() }).unwrap();
+        assert!(v.verify(&for_tenant(&acme_issuer, "acme"), NOW).is_ok());
+        assert_eq!(
+            v.verify(&for_tenant(&platform, "acme"), NOW),
+            Err(GrantError::UnknownIssuer),
+            "default issuer, narrowed tenant"
+        );
+        assert!(v.verify(&for_tenant(&platform, "globex"), NOW).is_ok(), "other tenants keep the default issuers");
+        assert_eq!(
+            v.verify(&for_tenant(&acme_issuer, "globex"), NOW),
+            Err(GrantError::UnknownIssuer),
+            "a tenant's issuer mints for it only"
+        );
+        assert!(v.trusts(&tenant("acme"), &acme_issuer.key_id()));
+        assert!(!v.trusts(&tenant("acme"), &platform.key_id()));
+
+        // Only tenant lists, no default: tenants without a list trust nobody.
+        let only = GrantVerifier::without_default_issuers(DAY)
+            .with_tenant_issuers(tenant("acme"), &[acme_issuer.public()])
+            .unwrap();
+        assert!(only.verify(&for_tenant(&acme_issuer, "acme"), NOW).is_ok());
+        assert_eq!(only.verify(&for_tenant(&acme_issuer, "globex"), NOW), Err(GrantError::UnknownIssuer));
+        assert!(matches!(
+            GrantVerifier::without_default_issuers(DAY).with_tenant_issuers(tenant("acme"), &[]),
+            Err(CryptoError::NoIssuerKeys)
+        ));
+        let shown = format!("{v:?}");
+        assert!(shown.contains("acme") && shown.contains(&key_id_hex(&acme_issuer.key_id())), "{shown}");
+    }
+
+    #[test]
     fn time_window_is_enforced() {
         let issuer = GrantIssuer::generate();
         let v = verifier(&issuer);
@@ -493,6 +617,11 @@ mod tests {
         let admin = issuer.issue(&GrantRequest { scope: GrantScope::Admin, ..request() }).unwrap();
         assert!(v.authorize(&admin, &need(&acme, &etl, GrantScope::Admin, &other_key), NOW).is_ok(), "no cnf: any key");
         assert!(v.authorize(&admin, &need(&acme, &etl, GrantScope::Read, &other_key), NOW).is_ok());
+        // A resolver that requires bound grants refuses the unbound one and takes the bound one.
+        let strict = GrantNeed { require_bound: true, ..need(&acme, &etl, GrantScope::Admin, &other_key) };
+        assert_eq!(v.authorize(&admin, &strict, NOW), Err(GrantError::NotBound));
+        let strict_read = GrantNeed { require_bound: true, ..need(&acme, &etl, GrantScope::Read, &client_key) };
+        assert!(v.authorize(&read, &strict_read, NOW).is_ok());
         // Verification failures come first.
         assert_eq!(
             v.authorize(&read, &need(&acme, &etl, GrantScope::Read, &client_key), NOW + 4000),

@@ -1,4 +1,5 @@
-//! Key files: created once and never overwritten, private ones with mode 0600.
+//! Key files: created once and never overwritten, private ones with mode 0600, and refused
+//! when group or others may access them (as OpenSSH refuses a private key it finds so).
 //!
 //! A text key file (X25519 or Ed25519 key, secret or public) is one line: the 32 key bytes
 //! in standard base64 with padding, then `\n`. The at-rest key ring is binary (see
@@ -81,8 +82,34 @@ fn sync_parent_dir(path: &Path) {
 
 /// Reads at most `cap` bytes of `path` into a zeroizing buffer; a longer file is an error.
 pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let file = File::open(path)
+        .map_err(|e| CryptoError::KeyFile { path: path.to_owned(), reason: format!("cannot read: {e}") })?;
+    read_open_capped(path, file, cap)
+}
+
+/// Like [`read_capped`] for a private key file: refused with [`CryptoError::KeyFileMode`] when
+/// group or others have any access to it. The mode is read from the opened file, so it is the
+/// mode of the file actually read.
+pub(crate) fn read_private_capped(path: &Path, cap: u64) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let file = File::open(path)
+        .map_err(|e| CryptoError::KeyFile { path: path.to_owned(), reason: format!("cannot read: {e}") })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file
+            .metadata()
+            .map_err(|e| CryptoError::KeyFile { path: path.to_owned(), reason: format!("cannot read: {e}") })?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(CryptoError::KeyFileMode { path: path.to_owned(), mode: mode & 0o7777 });
+        }
+    }
+    read_open_capped(path, file, cap)
+}
+
+fn read_open_capped(path: &Path, file: File, cap: u64) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let key_file = |reason: String| CryptoError::KeyFile { path: path.to_owned(), reason };
-    let file = File::open(path).map_err(|e| key_file(format!("cannot read: {e}")))?;
     let capacity = usize::try_from(cap + 1).unwrap_or(usize::MAX);
     let mut buf = Zeroizing::new(Vec::with_capacity(capacity));
     file.take(cap + 1).read_to_end(&mut buf).map_err(|e| key_file(format!("cannot read: {e}")))?;
@@ -92,13 +119,22 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Zeroizing<Vec<u8>>, C
     Ok(buf)
 }
 
-/// Reads a text key file: one line of standard base64 holding exactly 32 bytes.
+/// Reads a public text key file: one line of standard base64 holding exactly 32 bytes.
 ///
 /// Surrounding whitespace (the trailing `\n`) is ignored. Anything else is a
 /// [`CryptoError::KeyFile`] whose reason says what is wrong, never what the file holds.
 pub fn read_key32(path: &Path) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    parse_key32(path, &read_capped(path, MAX_TEXT_KEY_FILE_BYTES)?)
+}
+
+/// Reads a private text key file like [`read_key32`], refusing it first when group or others
+/// may access it ([`CryptoError::KeyFileMode`]).
+pub fn read_private_key32(path: &Path) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    parse_key32(path, &read_private_capped(path, MAX_TEXT_KEY_FILE_BYTES)?)
+}
+
+fn parse_key32(path: &Path, text: &[u8]) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
     let key_file = |reason: &str| CryptoError::KeyFile { path: path.to_owned(), reason: reason.to_owned() };
-    let text = read_capped(path, MAX_TEXT_KEY_FILE_BYTES)?;
     let trimmed = text.trim_ascii();
     if trimmed.is_empty() {
         return Err(key_file("empty"));
@@ -165,6 +201,28 @@ mod tests {
         assert_eq!(text, format!("{}\n", STANDARD.encode(key)));
         #[cfg(unix)]
         assert_eq!(mode(&path), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_key_files_others_may_read_are_refused_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("resolver.key");
+        write_key32(&path, &[7u8; 32], true).unwrap();
+        assert_eq!(*read_private_key32(&path).unwrap(), [7u8; 32]);
+        for loose in [0o644, 0o640, 0o604, 0o620, 0o601, 0o610] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(loose)).unwrap();
+            let err = read_private_key32(&path).unwrap_err();
+            assert!(matches!(err, CryptoError::KeyFileMode { mode, .. } if mode == loose), "{loose:o}: {err:?}");
+            let shown = err.to_string();
+            assert!(shown.contains(&format!("mode {loose:04o}")), "{shown}");
+            assert!(shown.contains(&format!("run `chmod 600 {}`", path.display())), "{shown}");
+            // A public key file may be world-readable.
+            assert_eq!(*read_key32(&path).unwrap(), [7u8; 32]);
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        assert_eq!(*read_private_key32(&path).unwrap(), [7u8; 32], "0400 is private too");
     }
 
     #[test]

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod at_rest;
+mod change_event;
 mod error;
 mod fingerprint;
 mod grant;
@@ -29,14 +30,15 @@ mod length_prefix;
 mod transport;
 
 pub use at_rest::{KeyRing, MAX_KEY_ID};
+pub use change_event::{ChangeEventKey, ChangeEventMacInput};
 pub use error::{CryptoError, GrantError};
 pub use fingerprint::key_id_hex;
 pub use grant::{
     GrantIssuer, GrantNeed, GrantRequest, GrantVerifier, MAX_EXECUTION_ID_CHARS, MAX_TOKEN_CHARS, NOT_BEFORE_SKEW_SECS,
     TOKEN_PREFIX, decode_claims_unverified,
 };
-pub use key_file::{key32_from_slice, read_key32, write_key32, write_new_file};
+pub use key_file::{key32_from_slice, read_key32, read_private_key32, write_key32, write_new_file};
 pub use transport::{
-    ClientKeyPair, Direction, ResolverKeyPair, SealAad, TransportKey, load_public_key, random_request_id,
-    resolver_key_id,
+    ClientKeyPair, Direction, RequestMacInput, ResolverKeyPair, SealAad, TransportKey, load_public_key,
+    random_request_id, resolver_key_id,
 };

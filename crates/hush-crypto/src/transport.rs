@@ -1,11 +1,16 @@
-//! Transport sealing between a client and the resolver: X25519, HKDF-SHA256, AES-256-GCM.
+//! Transport keys between a client and the resolver: X25519, HKDF-SHA256, AES-256-GCM for
+//! values, HMAC-SHA256 for requests.
 //!
-//! DESIGN.md 4b. `shared = X25519(own secret, peer public)`, refused when non-contributory
-//! (a low-order peer key); `K = HKDF-SHA256(salt = "hush-seal-v1", ikm = shared,
-//! info = lp(client_public) ‖ lp(resolver_public))`. A sealed value is `nonce ‖ ciphertext+tag`
-//! under `K` with AAD `lp("hush-v1") ‖ lp(direction) ‖ lp(request_id) ‖ lp(subject) ‖
-//! lp(name) ‖ lp(version)`, so a value moved to another request, subject, name, version
-//! or direction fails to open.
+//! DESIGN.md 4b and ARCHITECTURE.md "Security". `shared = X25519(own secret, peer public)`,
+//! refused when non-contributory (a low-order peer key); with
+//! `info = lp(client_public) ‖ lp(resolver_public)`:
+//! - `K_seal = HKDF-SHA256(salt = "hush-seal-v1", ikm = shared, info)`. A sealed value is
+//!   `nonce ‖ ciphertext+tag` under `K_seal` with AAD `lp("hush-v1") ‖ lp(direction) ‖
+//!   lp(request_id) ‖ lp(subject) ‖ lp(name) ‖ lp(version)`, so a value moved to another
+//!   request, subject, name, version or direction fails to open.
+//! - `K_mac = HKDF-SHA256(salt = "hush-request-v1", ikm = shared, info)`. A request's MAC is
+//!   HMAC-SHA256 under `K_mac` over [`RequestMacInput`]: only the holder of the client's
+//!   private key (or the resolver's) can make one, so a request proves possession of its key.
 
 use std::fmt;
 use std::path::Path;
@@ -13,19 +18,26 @@ use std::path::Path;
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
 use hush_core::SecretValue;
+use hush_proto::message::RequestEnvelope;
 use rand_core::{OsRng, RngCore};
 use sha2::Sha256;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
+use crate::change_event::ChangeEventKey;
 use crate::error::CryptoError;
 use crate::fingerprint::{key_id_hex, key_id_of};
-use crate::key_file::{read_key32, write_key_pair};
+use crate::key_file::{read_key32, read_private_key32, write_key_pair};
 use crate::length_prefix;
 
-/// HKDF salt of the transport key.
+/// HKDF salt of the sealing key.
 const HKDF_SALT: &[u8] = b"hush-seal-v1";
+/// HKDF salt of the request MAC key.
+const HKDF_SALT_REQUEST_MAC: &[u8] = b"hush-request-v1";
+/// Label that starts every request MAC input.
+const REQUEST_MAC_LABEL: &[u8] = b"hush-req-v1";
 /// Label that starts every transport AAD.
 const AAD_LABEL: &[u8] = b"hush-v1";
 /// AES-GCM nonce length.
@@ -52,10 +64,10 @@ impl ResolverKeyPair {
         Self { secret, public }
     }
 
-    /// Reads the secret key file (one line of base64, see [`read_key32`]); the public key
-    /// is derived from it.
+    /// Reads the secret key file (one line of base64, see [`read_private_key32`]: refused when
+    /// group or others may access it); the public key is derived from it.
     pub fn load(path: &Path) -> Result<Self, CryptoError> {
-        let bytes = read_key32(path)?;
+        let bytes = read_private_key32(path)?;
         Ok(Self::from_secret(StaticSecret::from(*bytes)))
     }
 
@@ -81,6 +93,15 @@ impl ResolverKeyPair {
     pub fn transport_key(&self, client_public: &[u8; 32]) -> Result<TransportKey, CryptoError> {
         derive(&self.secret, client_public, client_public, &self.public)
     }
+
+    /// The key that authenticates change events between replicas holding this key.
+    pub fn change_event_key(&self) -> ChangeEventKey {
+        ChangeEventKey::derive(&self.secret_bytes(), &self.public, self.key_id())
+    }
+
+    pub(crate) fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.secret.to_bytes())
+    }
 }
 
 impl fmt::Debug for ResolverKeyPair {
@@ -99,7 +120,8 @@ pub fn load_public_key(path: &Path) -> Result<[u8; 32], CryptoError> {
     Ok(*read_key32(path)?)
 }
 
-/// A client's X25519 key pair, generated once per process and never stored.
+/// A client's X25519 key pair: generated once per process, or loaded from a key file that
+/// `hush keys client PATH` wrote (so grants can be bound to it ahead of time).
 ///
 /// `Debug` prints the public key's id only.
 pub struct ClientKeyPair {
@@ -113,6 +135,22 @@ impl ClientKeyPair {
         let secret = StaticSecret::random_from_rng(OsRng);
         let public = PublicKey::from(&secret).to_bytes();
         Self { secret, public }
+    }
+
+    /// Reads a client key file (the private key, one line of base64, refused when group or
+    /// others may access it); the public key is derived from it.
+    pub fn load(path: &Path) -> Result<Self, CryptoError> {
+        let bytes = read_private_key32(path)?;
+        let secret = StaticSecret::from(*bytes);
+        let public = PublicKey::from(&secret).to_bytes();
+        Ok(Self { secret, public })
+    }
+
+    /// Writes the private key (mode 0600) and the public key (0644) to new files; refuses to
+    /// overwrite either, and leaves neither behind on failure.
+    pub fn save_new(&self, secret_path: &Path, public_path: &Path) -> Result<(), CryptoError> {
+        let secret = Zeroizing::new(self.secret.to_bytes());
+        write_key_pair(secret_path, &secret, public_path, &self.public)
     }
 
     /// The public key, sent in every request envelope.
@@ -133,7 +171,7 @@ impl fmt::Debug for ClientKeyPair {
     }
 }
 
-/// X25519 with `own` and `peer`, then HKDF-SHA256 into a 32-byte AES key.
+/// X25519 with `own` and `peer`, then HKDF-SHA256 into the sealing and the MAC key.
 fn derive(
     own: &StaticSecret,
     peer: &[u8; 32],
@@ -145,18 +183,85 @@ fn derive(
         return Err(CryptoError::NonContributory);
     }
     let info = length_prefix::concat(&[client_public, resolver_public]);
-    let mut key = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(Some(HKDF_SALT), shared.as_bytes())
-        .expand(&info, &mut *key)
-        .expect("32 bytes is a valid HKDF-SHA256 output length");
-    Ok(TransportKey(Aes256Gcm::new((&*key).into())))
+    let seal = hkdf_key(HKDF_SALT, shared.as_bytes(), &info);
+    let mac = hkdf_key(HKDF_SALT_REQUEST_MAC, shared.as_bytes(), &info);
+    Ok(TransportKey { aead: Aes256Gcm::new((&*seal).into()), mac })
 }
 
-/// The AES-256-GCM key a client and the resolver share; its key schedule is wiped on drop.
+/// `HKDF-SHA256(salt, ikm, info)`, 32 bytes.
+pub(crate) fn hkdf_key(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(Some(salt), ikm)
+        .expand(info, &mut *key)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    key
+}
+
+/// HMAC-SHA256 under `key` of the length-prefixed `fields`.
+pub(crate) fn hmac_fields(key: &[u8; 32], fields: &[&[u8]]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    for field in fields {
+        let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
+        mac.update(&len.to_le_bytes());
+        mac.update(field);
+    }
+    mac
+}
+
+/// The keys a client and the resolver share: AES-256-GCM for values (its key schedule is
+/// wiped on drop) and HMAC-SHA256 for requests (zeroized on drop).
 ///
 /// `Debug` prints `TransportKey(***)`.
 #[derive(Clone)]
-pub struct TransportKey(Aes256Gcm);
+pub struct TransportKey {
+    aead: Aes256Gcm,
+    mac: Zeroizing<[u8; 32]>,
+}
+
+/// What a request's MAC covers (ARCHITECTURE.md "Request authentication"):
+/// `lp("hush-req-v1") ‖ lp(request_id) ‖ lp(subject) ‖ lp(sent_at i64 LE) ‖ lp(grant) ‖
+/// lp(body)`.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestMacInput<'a> {
+    /// The request's 16 random bytes.
+    pub request_id: &'a [u8; 16],
+    /// The NATS subject the request is sent to.
+    pub subject: &'a str,
+    /// When the client sent it, unix milliseconds.
+    pub sent_at_ms: i64,
+    /// The grant token.
+    pub grant: &'a str,
+    /// The encoded request body.
+    pub body: &'a [u8],
+}
+
+impl<'a> RequestMacInput<'a> {
+    /// The MAC input of `envelope` sent to `subject`, whose body encodes to `body`
+    /// ([`RequestEnvelope::encoded_body`]).
+    pub fn of(envelope: &'a RequestEnvelope, subject: &'a str, body: &'a [u8]) -> Self {
+        Self {
+            request_id: &envelope.request_id,
+            subject,
+            sent_at_ms: envelope.sent_at_ms,
+            grant: &envelope.grant,
+            body,
+        }
+    }
+
+    fn mac(&self, key: &[u8; 32]) -> Hmac<Sha256> {
+        hmac_fields(
+            key,
+            &[
+                REQUEST_MAC_LABEL,
+                self.request_id,
+                self.subject.as_bytes(),
+                &self.sent_at_ms.to_le_bytes(),
+                self.grant.as_bytes(),
+                self.body,
+            ],
+        )
+    }
+}
 
 impl fmt::Debug for TransportKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -211,6 +316,16 @@ impl SealAad<'_> {
 }
 
 impl TransportKey {
+    /// The MAC of a request: HMAC-SHA256 under `K_mac` over `input`.
+    pub fn request_mac(&self, input: &RequestMacInput<'_>) -> [u8; 32] {
+        input.mac(&self.mac).finalize().into_bytes().into()
+    }
+
+    /// Checks a request's MAC in constant time; [`CryptoError::BadMac`] when it does not match.
+    pub fn verify_request_mac(&self, input: &RequestMacInput<'_>, mac: &[u8; 32]) -> Result<(), CryptoError> {
+        input.mac(&self.mac).verify_slice(mac).map_err(|_| CryptoError::BadMac)
+    }
+
     /// Seals `value` with a fresh random nonce: returns `nonce (12) ‖ ciphertext ‖ tag (16)`.
     ///
     /// # Panics
@@ -225,7 +340,7 @@ impl TransportKey {
         out.extend_from_slice(&nonce);
         out.extend_from_slice(value);
         let tag = self
-            .0
+            .aead
             .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad.to_bytes(), &mut out[NONCE_LEN..])
             .expect("AES-GCM refuses only plaintexts over 64 GiB; hush messages are capped at 1 MiB");
         out.extend_from_slice(&tag);
@@ -241,7 +356,7 @@ impl TransportKey {
         let (nonce, rest) = sealed.split_at(NONCE_LEN);
         let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
         let mut plaintext = Zeroizing::new(body.to_vec());
-        self.0
+        self.aead
             .decrypt_in_place_detached(Nonce::from_slice(nonce), &aad.to_bytes(), &mut plaintext, tag.into())
             .map_err(|_| CryptoError::Open)?;
         Ok(SecretValue::new(std::mem::take(&mut *plaintext)))
@@ -297,10 +412,70 @@ mod tests {
         info.extend_from_slice(&resolver.public());
         let mut k = [0u8; 32];
         Hkdf::<Sha256>::new(Some(b"hush-seal-v1"), &shared).expand(&info, &mut k).unwrap();
-        let expected = TransportKey(Aes256Gcm::new((&k).into()));
+        let mut k_mac = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(b"hush-request-v1"), &shared).expand(&info, &mut k_mac).unwrap();
+        assert_ne!(k, k_mac, "the sealing and the MAC key are independent");
+        let expected = TransportKey { aead: Aes256Gcm::new((&k).into()), mac: Zeroizing::new(k_mac) };
         let id = [9u8; 16];
         let sealed = expected.seal(&aad(&id), b"v");
-        assert_eq!(resolver.transport_key(&client.public()).unwrap().open(&aad(&id), &sealed).unwrap().expose(), b"v");
+        let derived = resolver.transport_key(&client.public()).unwrap();
+        assert_eq!(derived.open(&aad(&id), &sealed).unwrap().expose(), b"v");
+
+        // The request MAC, recomputed from the written construction.
+        let input = RequestMacInput {
+            request_id: &id,
+            subject: SUBJECT,
+            sent_at_ms: 1_700_000_000_123,
+            grant: "hush1.g.s",
+            body: b"body",
+        };
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&k_mac).unwrap();
+        for field in
+            [&b"hush-req-v1"[..], &id, SUBJECT.as_bytes(), &1_700_000_000_123i64.to_le_bytes(), b"hush1.g.s", b"body"]
+        {
+            mac.update(&(field.len() as u32).to_le_bytes());
+            mac.update(field);
+        }
+        let expected_mac: [u8; 32] = mac.finalize().into_bytes().into();
+        assert_eq!(derived.request_mac(&input), expected_mac);
+        assert_eq!(expected.request_mac(&input), expected_mac);
+    }
+
+    #[test]
+    fn a_request_mac_binds_every_field_and_both_keys() {
+        let resolver = ResolverKeyPair::generate();
+        let client = ClientKeyPair::generate();
+        let (resolver_side, client_side) =
+            (resolver.transport_key(&client.public()).unwrap(), client.transport_key(&resolver.public()).unwrap());
+        let id = [3u8; 16];
+        let input = RequestMacInput {
+            request_id: &id,
+            subject: SUBJECT,
+            sent_at_ms: 1000,
+            grant: "hush1.a.b",
+            body: b"delete X",
+        };
+        let mac = client_side.request_mac(&input);
+        resolver_side.verify_request_mac(&input, &mac).unwrap();
+        let other_id = [4u8; 16];
+        let edited = [
+            RequestMacInput { request_id: &other_id, ..input },
+            RequestMacInput { subject: "hush.v1.get.acme.company", ..input },
+            RequestMacInput { sent_at_ms: 1001, ..input },
+            RequestMacInput { grant: "hush1.a.c", ..input },
+            RequestMacInput { body: b"delete Y", ..input },
+            // Same bytes, other field boundaries.
+            RequestMacInput { grant: "hush1.a.bdelete X", body: b"", ..input },
+        ];
+        for other in edited {
+            assert!(matches!(resolver_side.verify_request_mac(&other, &mac), Err(CryptoError::BadMac)), "{other:?}");
+        }
+        // Another client key (the one an attacker holds) gives another MAC key.
+        let attacker = ClientKeyPair::generate().transport_key(&resolver.public()).unwrap();
+        assert!(resolver_side.verify_request_mac(&input, &attacker.request_mac(&input)).is_err());
+        let mut flipped = mac;
+        flipped[31] ^= 1;
+        assert!(resolver_side.verify_request_mac(&input, &flipped).is_err());
     }
 
     #[test]

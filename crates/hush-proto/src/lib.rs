@@ -13,8 +13,9 @@ pub mod codec;
 pub mod message;
 pub mod subject;
 
-/// The protocol version every message starts with.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The protocol version every message starts with. Version 2 added `sent_at_ms` and the
+/// request MAC to every request, and MACs to change events.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Most secrets one get request may name.
 pub const MAX_ITEMS_PER_REQUEST: usize = 64;

@@ -5,6 +5,7 @@
 //! produced by `hush-crypto`'s transport key (DESIGN.md section 4b).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use hush_core::{Error, ErrorKind, SecretMeta};
 use serde::{Deserialize, Serialize};
@@ -12,8 +13,11 @@ use serde::{Deserialize, Serialize};
 use crate::PROTOCOL_VERSION;
 use crate::codec::{self, CodecError, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 
-/// A request: who asks (client key, grant), under which id, for what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A request: who asks (client key, grant), under which id, when, for what, and the MAC that
+/// proves the sender holds the client key (ARCHITECTURE.md "Request authentication").
+///
+/// `Debug` shows the grant as `hush1.***`: a token is a credential.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestEnvelope {
     /// [`PROTOCOL_VERSION`].
     pub version: u16,
@@ -25,8 +29,37 @@ pub struct RequestEnvelope {
     pub resolver_key_id: [u8; 8],
     /// The grant token (`hush1.<claims>.<sig>`).
     pub grant: String,
+    /// When the client sent it, unix milliseconds: admin requests outside the resolver's
+    /// replay window are refused.
+    pub sent_at_ms: i64,
     /// The operation.
     pub body: RequestBody,
+    /// HMAC-SHA256 under the request MAC key over the request id, subject, `sent_at_ms`, grant
+    /// and the encoded body.
+    pub mac: [u8; 32],
+}
+
+impl fmt::Debug for RequestEnvelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestEnvelope")
+            .field("version", &self.version)
+            .field("request_id", &self.request_id)
+            .field("client_key", &self.client_key)
+            .field("resolver_key_id", &self.resolver_key_id)
+            .field("grant", &redact_grant(&self.grant))
+            .field("sent_at_ms", &self.sent_at_ms)
+            .field("body", &self.body)
+            .field("mac", &"***")
+            .finish()
+    }
+}
+
+/// How a grant token is shown in `Debug` output and logs: its prefix only (`hush1.***`).
+pub fn redact_grant(token: &str) -> String {
+    match token.split_once('.') {
+        Some((prefix, _)) if prefix.len() <= 8 => format!("{prefix}.***"),
+        _ => "***".to_owned(),
+    }
 }
 
 /// The operation a request asks for; it must match the subject's endpoint.
@@ -79,7 +112,7 @@ pub struct DeleteRequest {
 }
 
 /// List secrets of the subject's namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListRequest {
     /// Only secrets with all these tags.
     pub tags: BTreeMap<String, String>,
@@ -149,16 +182,19 @@ impl From<WireError> for Error {
 }
 
 /// A secret changed: every replica drops it from its cache.
+///
+/// Authenticated with one MAC per resolver key the sender holds (ARCHITECTURE.md "Change
+/// events"); a replica acts on it only when a MAC under a key it holds verifies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeEvent {
     /// [`PROTOCOL_VERSION`].
     pub version: u16,
     /// The secret's name (tenant and namespace are in the subject).
     pub name: String,
-    /// The write's request id, so replicas refuse a replay of it.
-    pub request_id: [u8; 16],
-    /// Until when the request id must be remembered (the grant's expiry, unix seconds).
-    pub remember_until: i64,
+    /// When it was sent, unix milliseconds: events outside the replay window are dropped.
+    pub sent_at_ms: i64,
+    /// `(resolver key id, MAC under the change-event key derived from that resolver key)`.
+    pub macs: Vec<([u8; 8], [u8; 32])>,
 }
 
 /// An audit event on `hush.v1.audit.<tenant>`, JSON so that log pipelines read it as is.
@@ -207,6 +243,11 @@ pub fn sealed_item_label(index: usize, name: &str) -> String {
 }
 
 impl RequestEnvelope {
+    /// The encoded body, as the request MAC covers it.
+    pub fn encoded_body(&self) -> Result<Vec<u8>, CodecError> {
+        codec::encode(&self.body, MAX_REQUEST_BYTES)
+    }
+
     /// Encodes with the request limit.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
         codec::encode(self, MAX_REQUEST_BYTES)
@@ -252,9 +293,13 @@ impl ChangeEvent {
         codec::encode(self, MAX_REQUEST_BYTES)
     }
 
-    /// Decodes with the request limit.
+    /// Decodes with the request limit and checks the protocol version.
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        codec::decode(bytes, MAX_REQUEST_BYTES)
+        let event: Self = codec::decode(bytes, MAX_REQUEST_BYTES)?;
+        if event.version != PROTOCOL_VERSION {
+            return Err(CodecError::Malformed(format!("protocol version {} is not supported", event.version)));
+        }
+        Ok(event)
     }
 }
 
@@ -270,10 +315,23 @@ mod tests {
             client_key: [1; 32],
             resolver_key_id: [2; 8],
             grant: "hush1.a.b".into(),
+            sent_at_ms: 1_700_000_000_000,
             body: RequestBody::Get(GetRequest {
                 items: vec![GetItem { name: "DB".into(), path: Some("a.b".into()), version: None }],
             }),
+            mac: [3; 32],
         }
+    }
+
+    #[test]
+    fn debug_never_shows_the_grant() {
+        let mut envelope = sample();
+        envelope.grant = "hush1.Y2xhaW1z.c2lnbmF0dXJl".into();
+        let shown = format!("{envelope:?}");
+        assert!(!shown.contains("Y2xhaW1z") && !shown.contains("c2lnbmF0dXJl"), "{shown}");
+        assert!(shown.contains("hush1.***"), "{shown}");
+        assert_eq!(redact_grant("no dots here"), "***");
+        assert_eq!(redact_grant("averylongprefix.x"), "***");
     }
 
     #[test]

@@ -1,19 +1,43 @@
-//! Grant checks on every request (DESIGN.md section 4).
+//! Grant checks on every request (DESIGN.md section 4, ARCHITECTURE.md "Security").
 //!
 //! Signature verification costs tens of microseconds, so verified claims are cached by token
-//! (bounded, a few minutes). The cheap checks — expiry, tenant, namespace, scope and the key
-//! binding — run on every request, cached or not.
+//! (bounded, a few minutes). The cheap checks — expiry, tenant, namespace, scope, the key
+//! binding and whether the tenant requires one — run on every request, cached or not.
 
+use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hush_core::{Error, GrantClaims};
+use hush_core::{Error, GrantClaims, TenantId};
 use hush_crypto::{GrantError, GrantNeed, GrantVerifier};
 
+/// Which tenants require grants bound to the client key (`cnf`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingPolicy {
+    /// For tenants without an entry in `tenants`. Default true.
+    pub default: bool,
+    /// Per-tenant overrides.
+    pub tenants: HashMap<TenantId, bool>,
+}
+
+impl Default for BindingPolicy {
+    fn default() -> Self {
+        Self { default: true, tenants: HashMap::new() }
+    }
+}
+
+impl BindingPolicy {
+    /// Whether grants for `tenant` must be bound.
+    pub fn requires_binding(&self, tenant: &TenantId) -> bool {
+        self.tenants.get(tenant).copied().unwrap_or(self.default)
+    }
+}
+
 /// Verifies grants, remembering the ones already verified.
-#[derive(Debug)]
 pub(crate) struct GrantGate {
     verifier: GrantVerifier,
+    policy: BindingPolicy,
     verified: moka::sync::Cache<String, Arc<GrantClaims>>,
 }
 
@@ -21,10 +45,15 @@ pub(crate) struct GrantGate {
 const MAX_TOKEN_LEN: usize = 4096;
 
 impl GrantGate {
-    pub(crate) fn new(verifier: GrantVerifier) -> Self {
+    pub(crate) fn new(verifier: GrantVerifier, policy: BindingPolicy) -> Self {
         let verified =
             moka::sync::Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(300)).build();
-        Self { verifier, verified }
+        Self { verifier, policy, verified }
+    }
+
+    /// Whether grants for `tenant` must be bound to the client key.
+    pub(crate) fn requires_binding(&self, tenant: &TenantId) -> bool {
+        self.policy.requires_binding(tenant)
     }
 
     /// The grant's claims when it allows `need` at `now`; `Unauthorized` otherwise.
@@ -42,5 +71,17 @@ impl GrantGate {
         };
         need.check(&claims, now)?;
         Ok(claims)
+    }
+}
+
+impl fmt::Debug for GrantGate {
+    /// The verifier and the policy; of the cached claims only their number (the cache is
+    /// keyed by grant tokens, which are credentials).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GrantGate")
+            .field("verifier", &self.verifier)
+            .field("policy", &self.policy)
+            .field("verified_grants", &self.verified.entry_count())
+            .finish()
     }
 }

@@ -1,14 +1,13 @@
 //! The request path: decode, authorize, resolve through the hierarchy and cache, seal, encode.
 
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hush_cache::{CacheKey, Freshness};
 use hush_core::{
-    Error, ErrorKind, GrantClaims, GrantScope, ListFilter, Namespace, Scope, SecretName, SecretPath, SecretValue,
-    SharedBackend, Tags, TenantId, VersionId,
+    Error, ErrorKind, GrantScope, ListFilter, Namespace, Scope, SecretName, SecretPath, SecretValue, SharedBackend,
+    Tags, TenantId, VersionId,
 };
-use hush_crypto::{Direction, GrantNeed, SealAad, TransportKey};
+use hush_crypto::{ChangeEventMacInput, Direction, GrantNeed, RequestMacInput, SealAad, TransportKey};
 use hush_proto::message::{
     AuditItem, ChangeEvent, DeleteRequest, GetItem, ListRequest, PutRequest, RequestBody, RequestEnvelope,
     ResolvedSecret, ResponseBody, ResponseEnvelope, WireError, sealed_item_label,
@@ -31,13 +30,16 @@ pub struct Handled {
     pub change: Option<(String, Vec<u8>)>,
 }
 
-/// What a request asked, once its envelope and subject are checked.
+/// What a request asked, once its envelope, subject, grant and MAC are checked.
 struct Checked<'a> {
     subject: &'a str,
     tenant: TenantId,
     namespace: Namespace,
     request_id: [u8; 16],
-    claims: Arc<GrantClaims>,
+    /// The grant token: backend reads are charged to it.
+    grant: &'a str,
+    /// The resolver key the client sealed to: the reply names it.
+    resolver_key_id: [u8; 8],
     transport: TransportKey,
 }
 
@@ -63,7 +65,7 @@ impl Resolver {
                 let error =
                     Error::unavailable(format!("the request did not complete within {}s", timeout.as_secs_f32()));
                 let request_id = RequestEnvelope::decode(payload).map(|e| e.request_id).unwrap_or_default();
-                Handled { reply: self.error_reply(request_id, &error), audit: None, change: None }
+                Handled { reply: self.error_reply(request_id, self.key_id(), &error), audit: None, change: None }
             }
         }
     }
@@ -97,6 +99,7 @@ impl Resolver {
             namespace: target.namespace(),
             scope,
             client_key: &envelope.client_key,
+            require_bound: inner.grants.requires_binding(target.tenant()),
         };
         let claims = match inner.grants.authorize(&envelope.grant, &need, unix_now()) {
             Ok(claims) => claims,
@@ -108,8 +111,20 @@ impl Resolver {
         audit.execution_id = claims.execution_id.clone();
         let transport = match inner.transport.key_for(&envelope.resolver_key_id, &envelope.client_key) {
             Ok(key) => key,
-            Err(e) => return self.refuse(request_id, &e, Some(audit)),
+            Err(e) => {
+                Counters::bump(&inner.metrics.unauthorized);
+                return self.refuse(request_id, &e, Some(audit));
+            }
         };
+        if let Err(e) = self.authenticate(&envelope, subject, &transport) {
+            Counters::bump(&inner.metrics.unauthorized);
+            return self.refuse(request_id, &e, Some(audit));
+        }
+        if scope == GrantScope::Admin
+            && let Err(e) = self.refuse_replays(&envelope, target.tenant()).await
+        {
+            return self.refuse(request_id, &e, Some(audit));
+        }
         if !inner.bindings.has_tenant(target.tenant()) {
             let e = Error::not_found(format!("tenant {:?} not found", target.tenant().as_str()));
             return self.refuse(request_id, &e, Some(audit));
@@ -119,7 +134,8 @@ impl Resolver {
             tenant: target.tenant().clone(),
             namespace: target.namespace().clone(),
             request_id,
-            claims,
+            grant: &envelope.grant,
+            resolver_key_id: envelope.resolver_key_id,
             transport,
         };
         let outcome = match envelope.body {
@@ -129,14 +145,11 @@ impl Resolver {
             RequestBody::Delete(delete) => Box::pin(self.delete(&checked, delete, &mut audit)).await,
             RequestBody::List(list) => Box::pin(self.list(&checked, list)).await.map(|b| (b, None)),
         };
+        let resolver_key_id = checked.resolver_key_id;
         match outcome {
             Ok((body, change)) => {
-                let response = ResponseEnvelope {
-                    version: PROTOCOL_VERSION,
-                    request_id,
-                    resolver_key_id: self.key_id(),
-                    body: Ok(body),
-                };
+                let response =
+                    ResponseEnvelope { version: PROTOCOL_VERSION, request_id, resolver_key_id, body: Ok(body) };
                 match response.encode() {
                     Ok(reply) => Handled { reply, audit: self.audit_event(audit, "ok"), change },
                     Err(e) => {
@@ -148,13 +161,51 @@ impl Resolver {
         }
     }
 
-    fn key_id(&self) -> [u8; 8] {
-        self.inner.transport.key_id()
+    /// Checks the request's MAC under the key shared with its client key: proof that the
+    /// sender holds the client's private key, and that nothing of the request was edited.
+    fn authenticate(&self, envelope: &RequestEnvelope, subject: &str, transport: &TransportKey) -> Result<(), Error> {
+        let body = envelope.encoded_body().map_err(|e| Error::invalid_input(e.to_string()))?;
+        transport.verify_request_mac(&RequestMacInput::of(envelope, subject, &body), &envelope.mac).map_err(|_| {
+            Error::new(
+                ErrorKind::Unauthorized,
+                "the request's MAC does not verify: it was altered, or not made with the client key's private half",
+            )
+        })
     }
 
-    fn error_reply(&self, request_id: [u8; 16], error: &Error) -> Vec<u8> {
+    /// Refuses an admin request sent outside the replay window, or whose id was used before
+    /// (on any replica, before any restart). Records the id: call only once authenticated.
+    async fn refuse_replays(&self, envelope: &RequestEnvelope, tenant: &TenantId) -> Result<(), Error> {
+        let window = self.inner.settings.replay_window;
+        let skew_ms = unix_now_ms().abs_diff(envelope.sent_at_ms);
+        if u128::from(skew_ms) > window.as_millis() {
+            Counters::bump(&self.inner.metrics.unauthorized);
+            Counters::bump(&self.inner.metrics.replays_refused);
+            return Err(Error::new(
+                ErrorKind::Unauthorized,
+                format!(
+                    "the request was sent {}s away from this resolver's clock, outside the {}s replay window",
+                    skew_ms / 1000,
+                    window.as_secs()
+                ),
+            ));
+        }
+        if !self.inner.ledger.first_use(tenant, &envelope.request_id).await? {
+            Counters::bump(&self.inner.metrics.unauthorized);
+            Counters::bump(&self.inner.metrics.replays_refused);
+            return Err(Error::new(ErrorKind::Unauthorized, "this request was already made: replayed request id"));
+        }
+        Ok(())
+    }
+
+    /// The id of the primary resolver key.
+    fn key_id(&self) -> [u8; 8] {
+        self.inner.transport.primary_key_id()
+    }
+
+    fn error_reply(&self, request_id: [u8; 16], resolver_key_id: [u8; 8], error: &Error) -> Vec<u8> {
         // An error envelope is a few hundred bytes at most: the encode cannot hit the limit.
-        ResponseEnvelope::error(request_id, self.key_id(), error).encode().unwrap_or_default()
+        ResponseEnvelope::error(request_id, resolver_key_id, error).encode().unwrap_or_default()
     }
 
     fn refuse(&self, request_id: [u8; 16], error: &Error, audit: Option<AuditRecord>) -> Handled {
@@ -164,7 +215,7 @@ impl Resolver {
             _ => tracing::debug!(%error, "request refused"),
         }
         let audit = audit.and_then(|a| self.audit_event(a, error.kind().as_str()));
-        Handled { reply: self.error_reply(request_id, error), audit, change: None }
+        Handled { reply: self.error_reply(request_id, self.key_id(), error), audit, change: None }
     }
 
     fn audit_event(&self, record: AuditRecord, outcome: &str) -> Option<(String, Vec<u8>)> {
@@ -244,9 +295,15 @@ impl Resolver {
             };
             let scope = Scope::new(checked.tenant.clone(), level.clone());
             let load = || {
-                Counters::bump(&inner.metrics.backend_reads);
+                let charged = inner.budgets.charge(checked.grant);
+                if charged.is_ok() {
+                    Counters::bump(&inner.metrics.backend_reads);
+                }
                 let (backend, name, version) = (backend.clone(), name.clone(), version.clone());
-                async move { backend.get(&scope, &name, version.as_ref()).await }
+                async move {
+                    charged?;
+                    backend.get(&scope, &name, version.as_ref()).await
+                }
             };
             let (secret, freshness) = match inner.cache.get_or_load(key, load).await {
                 Ok(found) => found,
@@ -281,23 +338,14 @@ impl Resolver {
         Err(Error::not_found(format!("secret {name} not found in namespace {} or its ancestors", checked.namespace)))
     }
 
-    fn remember_write(&self, checked: &Checked<'_>) -> Result<(), Error> {
-        let seen = &self.inner.seen_writes;
-        if seen.contains_key(&checked.request_id) {
-            return Err(Error::new(ErrorKind::Unauthorized, "this write was already made: replayed request id"));
-        }
-        seen.insert(checked.request_id, ());
-        Ok(())
-    }
-
+    /// The change event of a write, with one MAC per live resolver key.
     fn change_event(&self, checked: &Checked<'_>, name: &SecretName) -> Option<(String, Vec<u8>)> {
-        let event = ChangeEvent {
-            version: PROTOCOL_VERSION,
-            name: name.to_string(),
-            request_id: checked.request_id,
-            remember_until: checked.claims.expires_at,
-        };
-        event.encode().ok().map(|bytes| (subject::changed(&checked.tenant, &checked.namespace), bytes))
+        let subject = subject::changed(&checked.tenant, &checked.namespace);
+        let sent_at_ms = unix_now_ms();
+        let input = ChangeEventMacInput { subject: &subject, name: name.as_str(), sent_at_ms };
+        let macs = self.inner.event_keys.iter().map(|key| (key.resolver_key_id(), key.mac(&input))).collect();
+        let event = ChangeEvent { version: PROTOCOL_VERSION, name: name.to_string(), sent_at_ms, macs };
+        event.encode().ok().map(|bytes| (subject, bytes))
     }
 
     async fn after_write(&self, checked: &Checked<'_>, name: &SecretName) -> Option<(String, Vec<u8>)> {
@@ -316,7 +364,6 @@ impl Resolver {
         audit.push_item(&name);
         let tags = Tags::try_from(put.tags)?;
         let backend = self.binding(&checked.tenant, &checked.namespace)?;
-        self.remember_write(checked)?;
         let aad = SealAad {
             direction: Direction::ToResolver,
             request_id: &checked.request_id,
@@ -344,28 +391,81 @@ impl Resolver {
         let name = SecretName::new(delete.name)?;
         audit.push_item(&name);
         let backend = self.binding(&checked.tenant, &checked.namespace)?;
-        self.remember_write(checked)?;
         let scope = Scope::new(checked.tenant.clone(), checked.namespace.clone());
         backend.delete(&scope, &name).await?;
         let change = self.after_write(checked, &name).await;
         Ok((ResponseBody::Delete, change))
     }
 
+    /// Lists the namespace through its binding; a recursive list also lists every override
+    /// below it through that override's own binding, and keeps each secret only from the
+    /// binding that serves its namespace: an override's tag filter and read-only flag hide the
+    /// same secrets from a recursive list as from a direct one.
     async fn list(&self, checked: &Checked<'_>, list: ListRequest) -> Result<ResponseBody, Error> {
         let filter = ListFilter { tags: Tags::try_from(list.tags)?, recursive: list.recursive };
-        let backend = self.binding(&checked.tenant, &checked.namespace)?;
-        let scope = Scope::new(checked.tenant.clone(), checked.namespace.clone());
-        Ok(ResponseBody::List(backend.list(&scope, &filter).await?))
+        if !filter.recursive {
+            let backend = self.binding(&checked.tenant, &checked.namespace)?;
+            let scope = Scope::new(checked.tenant.clone(), checked.namespace.clone());
+            return Ok(ResponseBody::List(backend.list(&scope, &filter).await?));
+        }
+        let tenant = self.inner.bindings.tenant(&checked.tenant).ok_or_else(|| {
+            Error::not_found(format!("no backend serves namespace {} of tenant {}", checked.namespace, checked.tenant))
+        })?;
+        let roots = tenant.subtree(&checked.namespace);
+        if roots.is_empty() {
+            return Err(Error::not_found(format!(
+                "no backend serves namespace {} of tenant {}",
+                checked.namespace, checked.tenant
+            )));
+        }
+        let listings = roots.iter().map(|(root, backend)| {
+            let scope = Scope::new(checked.tenant.clone(), root.clone());
+            let filter = filter.clone();
+            async move { backend.list(&scope, &filter).await }
+        });
+        let mut all = Vec::new();
+        for ((root, _), listed) in roots.iter().zip(futures::future::join_all(listings).await) {
+            all.extend(listed?.into_iter().filter(|meta| tenant.served_from(root, &meta.namespace)));
+        }
+        all.sort_by(|a, b| (a.namespace.as_str(), a.name.as_str()).cmp(&(b.namespace.as_str(), b.name.as_str())));
+        Ok(ResponseBody::List(all))
     }
 
-    /// Obeys a change event from any replica: drops the secret from the cache and remembers
-    /// the write's request id so a replay of it is refused here too.
+    /// Obeys a change event from any replica: drops the secret from the cache, when the event
+    /// carries a valid MAC under a resolver key this replica holds and was sent inside the
+    /// replay window. Anything else is refused (and counted): forged events cannot make
+    /// replicas do anything.
     pub async fn apply_change(&self, subject: &str, payload: &[u8]) -> Result<(), Error> {
+        let result = self.check_change(subject, payload);
+        let (tenant, namespace, name) = match result {
+            Ok(target) => target,
+            Err(e) => {
+                Counters::bump(&self.inner.metrics.rejected_change_events);
+                return Err(e);
+            }
+        };
+        self.inner.cache.invalidate(&tenant, &namespace, &name).await;
+        Ok(())
+    }
+
+    fn check_change(&self, subject: &str, payload: &[u8]) -> Result<(TenantId, Namespace, SecretName), Error> {
         let (tenant, namespace) = subject::parse_changed(subject).map_err(|e| Error::invalid_input(e.to_string()))?;
         let event = ChangeEvent::decode(payload).map_err(|e| Error::invalid_input(e.to_string()))?;
+        let input = ChangeEventMacInput { subject, name: &event.name, sent_at_ms: event.sent_at_ms };
+        let authentic = event.macs.iter().any(|(key_id, mac)| {
+            self.inner.event_keys.iter().any(|key| &key.resolver_key_id() == key_id && key.verify(&input, mac).is_ok())
+        });
+        if !authentic {
+            return Err(Error::new(
+                ErrorKind::Unauthorized,
+                "no MAC of the change event verifies under this resolver's keys",
+            ));
+        }
+        let skew_ms = unix_now_ms().abs_diff(event.sent_at_ms);
+        if u128::from(skew_ms) > self.inner.settings.replay_window.as_millis() {
+            return Err(Error::new(ErrorKind::Unauthorized, "the change event was sent outside the replay window"));
+        }
         let name = SecretName::new(event.name)?;
-        self.inner.cache.invalidate(&tenant, &namespace, &name).await;
-        self.inner.seen_writes.insert(event.request_id, ());
-        Ok(())
+        Ok((tenant, namespace, name))
     }
 }

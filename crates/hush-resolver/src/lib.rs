@@ -17,20 +17,28 @@
 
 mod audit;
 mod authz;
+mod budget;
 mod handle;
 mod metrics;
+mod replay;
+mod reply;
 mod serve;
 mod transport;
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hush_cache::SecretCache;
 use hush_core::{BindingTree, SharedBackend};
-use hush_crypto::{GrantVerifier, ResolverKeyPair};
+use hush_crypto::{ChangeEventKey, GrantVerifier, ResolverKeyPair};
 
+pub use authz::BindingPolicy;
+pub use budget::ReadBudget;
 pub use handle::Handled;
 pub use metrics::ResolverMetrics;
+pub use replay::{JetStreamLedger, LedgerError, MemoryLedger, ReplayLedger, ledger_lifetime};
+pub use reply::ReplyPrefixes;
 pub use serve::{ServeError, serve};
 
 /// How the resolver runs.
@@ -48,8 +56,15 @@ pub struct ResolverSettings {
     pub audit: bool,
     /// This replica's name in audit events.
     pub instance: String,
-    /// Longest grant lifetime the verifier accepts: replayed writes are refused that long.
-    pub max_grant_lifetime: Duration,
+    /// How far an admin request's `sent_at` may be from now (clock skew included); its id is
+    /// remembered by the replay ledger for twice that.
+    pub replay_window: Duration,
+    /// Which tenants require grants bound to the client key.
+    pub binding_policy: BindingPolicy,
+    /// The reply subjects hushd answers to.
+    pub reply_prefixes: ReplyPrefixes,
+    /// How many backend reads one grant may cause per window.
+    pub read_budget: ReadBudget,
 }
 
 impl Default for ResolverSettings {
@@ -61,51 +76,74 @@ impl Default for ResolverSettings {
             request_timeout: Duration::from_secs(10),
             audit: true,
             instance: "hushd".into(),
-            max_grant_lifetime: Duration::from_secs(24 * 3600),
+            replay_window: Duration::from_secs(60),
+            binding_policy: BindingPolicy::default(),
+            reply_prefixes: ReplyPrefixes::default(),
+            read_budget: ReadBudget::default(),
         }
     }
 }
 
-/// The resolver: bindings, cache, grant checks and the resolver's key. Cheap to clone.
+/// The resolver: bindings, cache, grant checks, the resolver's keys and the replay ledger.
+/// Cheap to clone.
+///
+/// `Debug` shows no grant token and no key material.
 #[derive(Clone, Debug)]
 pub struct Resolver {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     bindings: BindingTree<SharedBackend>,
     cache: SecretCache,
     grants: authz::GrantGate,
     transport: transport::TransportKeys,
+    event_keys: Vec<ChangeEventKey>,
+    ledger: Arc<dyn ReplayLedger>,
+    budgets: budget::GrantBudgets,
     settings: ResolverSettings,
     metrics: metrics::Counters,
-    /// Request ids of writes already made, refused when replayed (DESIGN.md 4b "Replays").
-    seen_writes: moka::sync::Cache<[u8; 16], ()>,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resolver")
+            .field("tenants", &self.bindings.tenants().count())
+            .field("grants", &self.grants)
+            .field("transport", &self.transport)
+            .field("ledger", &self.ledger)
+            .field("budgets", &self.budgets)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Resolver {
     /// A resolver over `bindings`, reading through `cache`, trusting grants `verifier` accepts,
-    /// and sealing with `key`.
+    /// answering with `keys` (the first is the primary; more are live during a rotation), and
+    /// recording admin request ids in `ledger`.
+    ///
+    /// # Panics
+    ///
+    /// When `keys` is empty.
     pub fn new(
         bindings: BindingTree<SharedBackend>,
         cache: SecretCache,
         verifier: GrantVerifier,
-        key: ResolverKeyPair,
+        keys: Vec<ResolverKeyPair>,
+        ledger: Arc<dyn ReplayLedger>,
         settings: ResolverSettings,
     ) -> Self {
-        // A write's request id is remembered for as long as any grant can live, plus clock skew.
-        let verifier_lifetime = settings.max_grant_lifetime + Duration::from_secs(120);
+        let transport = transport::TransportKeys::new(keys);
         Resolver {
             inner: Arc::new(Inner {
                 bindings,
                 cache,
-                grants: authz::GrantGate::new(verifier),
-                transport: transport::TransportKeys::new(key),
-                seen_writes: moka::sync::Cache::builder()
-                    .max_capacity(1_000_000)
-                    .time_to_live(verifier_lifetime)
-                    .build(),
+                grants: authz::GrantGate::new(verifier, settings.binding_policy.clone()),
+                event_keys: transport.change_event_keys(),
+                transport,
+                ledger,
+                budgets: budget::GrantBudgets::new(settings.read_budget),
                 settings,
                 metrics: metrics::Counters::default(),
             }),
@@ -120,6 +158,20 @@ impl Resolver {
     /// Counters since start.
     pub fn metrics(&self) -> ResolverMetrics {
         self.inner.metrics.snapshot(&self.inner.cache)
+    }
+
+    /// Whether hushd answers a request whose reply subject is `reply`: only under the allowed
+    /// inbox prefixes. Others are counted and logged at debug; the request is not handled.
+    pub fn may_reply_to(&self, reply: Option<&str>) -> bool {
+        let allowed = reply.is_some_and(|reply| self.inner.settings.reply_prefixes.allows(reply));
+        if !allowed {
+            metrics::Counters::bump(&self.inner.metrics.foreign_reply_subjects);
+            tracing::debug!(
+                reply = reply.unwrap_or(""),
+                "dropped a request whose reply subject is not an allowed inbox"
+            );
+        }
+        allowed
     }
 
     /// The cache, for invalidation from change events.

@@ -14,6 +14,9 @@ pub(crate) struct Counters {
     pub backend_reads: AtomicU64,
     pub stale_served: AtomicU64,
     pub writes: AtomicU64,
+    pub replays_refused: AtomicU64,
+    pub rejected_change_events: AtomicU64,
+    pub foreign_reply_subjects: AtomicU64,
 }
 
 impl Counters {
@@ -31,6 +34,9 @@ impl Counters {
             backend_reads: self.backend_reads.load(Ordering::Relaxed),
             stale_served: self.stale_served.load(Ordering::Relaxed),
             writes: self.writes.load(Ordering::Relaxed),
+            replays_refused: self.replays_refused.load(Ordering::Relaxed),
+            rejected_change_events: self.rejected_change_events.load(Ordering::Relaxed),
+            foreign_reply_subjects: self.foreign_reply_subjects.load(Ordering::Relaxed),
             cache_hits: stats.hits,
             cache_misses: stats.misses,
             cache_entries: stats.entries,
@@ -55,6 +61,12 @@ pub struct ResolverMetrics {
     pub stale_served: u64,
     /// Successful puts and deletes.
     pub writes: u64,
+    /// Admin requests refused as replays: outside the replay window, or an id used before.
+    pub replays_refused: u64,
+    /// Change events dropped: malformed, no valid MAC, or outside the replay window.
+    pub rejected_change_events: u64,
+    /// Requests dropped unanswered because their reply subject is not an allowed inbox.
+    pub foreign_reply_subjects: u64,
     /// Cache hits.
     pub cache_hits: u64,
     /// Cache misses.
@@ -74,6 +86,9 @@ impl ResolverMetrics {
             "backend_reads": self.backend_reads,
             "stale_served": self.stale_served,
             "writes": self.writes,
+            "replays_refused": self.replays_refused,
+            "rejected_change_events": self.rejected_change_events,
+            "foreign_reply_subjects": self.foreign_reply_subjects,
             "cache_hits": self.cache_hits,
             "cache_misses": self.cache_misses,
             "cache_entries": self.cache_entries,

@@ -74,10 +74,14 @@ pub async fn serve(
             _ = &mut shutdown => break,
             Some(message) = changes.next() => {
                 if let Err(error) = resolver.apply_change(&message.subject, &message.payload).await {
-                    tracing::warn!(%error, subject = %message.subject, "ignored a malformed change event");
+                    // Debug only: anyone may publish here, and a flood must not flood the log.
+                    tracing::debug!(%error, subject = %message.subject, "dropped a change event");
                 }
             }
             Some(request) = requests.next() => {
+                if !resolver.may_reply_to(request.message.reply.as_deref()) {
+                    continue;
+                }
                 let Ok(permit) = in_flight.clone().acquire_owned().await else { break };
                 let (resolver, client, audit) = (resolver.clone(), client.clone(), audit.clone());
                 tasks.spawn(async move {

@@ -1,45 +1,63 @@
-//! Transport keys per client key: the Diffie-Hellman runs once per client, not per request.
+//! Transport keys per (resolver key, client key): the Diffie-Hellman runs once per client,
+//! not per request. Several resolver keys may be live at once (rotation): a request names the
+//! one it sealed to, and the reply uses the same one.
 
+use std::fmt;
 use std::time::Duration;
 
 use hush_core::{Error, ErrorKind};
-use hush_crypto::{ResolverKeyPair, TransportKey};
+use hush_crypto::{ChangeEventKey, ResolverKeyPair, TransportKey};
 
-#[derive(Debug)]
 pub(crate) struct TransportKeys {
-    key: ResolverKeyPair,
-    key_id: [u8; 8],
-    derived: moka::sync::Cache<[u8; 32], TransportKey>,
+    /// The live keys with their ids; the first is the primary.
+    keys: Vec<([u8; 8], ResolverKeyPair)>,
+    derived: moka::sync::Cache<([u8; 8], [u8; 32]), TransportKey>,
 }
 
 impl TransportKeys {
-    pub(crate) fn new(key: ResolverKeyPair) -> Self {
-        let key_id = key.key_id();
+    /// # Panics
+    ///
+    /// When `keys` is empty: a resolver needs a key.
+    pub(crate) fn new(keys: Vec<ResolverKeyPair>) -> Self {
+        assert!(!keys.is_empty(), "a resolver needs at least one key");
+        let keys = keys.into_iter().map(|key| (key.key_id(), key)).collect();
         let derived =
             moka::sync::Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(3600)).build();
-        Self { key, key_id, derived }
+        Self { keys, derived }
     }
 
-    pub(crate) fn key_id(&self) -> [u8; 8] {
-        self.key_id
+    /// The id of the primary key (the one error replies to undecodable requests name).
+    pub(crate) fn primary_key_id(&self) -> [u8; 8] {
+        self.keys[0].0
     }
 
-    /// The key shared with `client_key`, when the client sealed to this resolver's key.
+    /// The change-event key of every live key.
+    pub(crate) fn change_event_keys(&self) -> Vec<ChangeEventKey> {
+        self.keys.iter().map(|(_, key)| key.change_event_key()).collect()
+    }
+
+    /// The key shared with `client_key`, when the client sealed to one of the live keys.
     pub(crate) fn key_for(&self, resolver_key_id: &[u8; 8], client_key: &[u8; 32]) -> Result<TransportKey, Error> {
-        if resolver_key_id != &self.key_id {
-            return Err(Error::new(
-                ErrorKind::Unauthorized,
-                "the client pinned a different resolver public key than this resolver's",
-            ));
-        }
-        if let Some(key) = self.derived.get(client_key) {
+        if let Some(key) = self.derived.get(&(*resolver_key_id, *client_key)) {
             return Ok(key);
         }
-        let key = self
-            .key
+        let Some((_, pair)) = self.keys.iter().find(|(id, _)| id == resolver_key_id) else {
+            return Err(Error::new(
+                ErrorKind::Unauthorized,
+                "the client pinned a resolver public key this resolver does not hold",
+            ));
+        };
+        let key = pair
             .transport_key(client_key)
             .map_err(|_| Error::new(ErrorKind::Unauthorized, "the client key is not a usable X25519 public key"))?;
-        self.derived.insert(*client_key, key.clone());
+        self.derived.insert((*resolver_key_id, *client_key), key.clone());
         Ok(key)
+    }
+}
+
+impl fmt::Debug for TransportKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<&ResolverKeyPair> = self.keys.iter().map(|(_, key)| key).collect();
+        f.debug_struct("TransportKeys").field("keys", &keys).field("derived", &self.derived.entry_count()).finish()
     }
 }

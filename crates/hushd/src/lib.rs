@@ -1,44 +1,96 @@
 //! hushd as a library: what the binary runs, callable in-process by tests and benches.
 //!
-//! [`run`] refuses to start when the config has problems (listing all of them), opens the
-//! backends, connects to NATS and serves until the shutdown future completes.
+//! [`run`] refuses to start when the config has problems (listing all of them), connects to
+//! NATS, opens the replay ledger (a JetStream key-value bucket) and the backends, and serves
+//! until the shutdown future completes.
 
 #![deny(missing_docs)]
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use hush_cache::{CacheSettings, SecretCache};
 use hush_config::HushConfig;
+use hush_core::TenantId;
 use hush_crypto::{GrantVerifier, ResolverKeyPair};
-use hush_resolver::{Resolver, ResolverSettings};
+use hush_resolver::{
+    BindingPolicy, JetStreamLedger, ReadBudget, ReplayLedger, ReplyPrefixes, Resolver, ResolverSettings,
+};
 
 /// Runs the resolver for `config` until `shutdown` completes.
 pub async fn run(config: HushConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let resolver = build_resolver(&config).await?;
+    check_config(&config)?;
     let client = connect_nats(&config).await?;
+    let ledger = open_replay_ledger(&client, &config).await?;
+    let resolver = build_resolver(&config, ledger).await?;
     hush_resolver::serve(resolver, client, shutdown).await?;
     tracing::info!("hushd stopped");
     Ok(())
 }
 
-/// Checks `config`, opens its backends and builds the resolver (without NATS).
-pub async fn build_resolver(config: &HushConfig) -> anyhow::Result<Resolver> {
+/// Opens (creating it when missing) the JetStream bucket `resolver.replay_bucket` where every
+/// replica records the ids of admin requests.
+pub async fn open_replay_ledger(
+    client: &async_nats::Client,
+    config: &HushConfig,
+) -> anyhow::Result<Arc<dyn ReplayLedger>> {
+    let resolver = &config.resolver;
+    let ledger = JetStreamLedger::open(client, &resolver.replay_bucket, resolver.replay_window).await?;
+    Ok(Arc::new(ledger))
+}
+
+fn check_config(config: &HushConfig) -> anyhow::Result<()> {
     let problems = hush_backends::problems(config);
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
         bail!("the config has {} problem(s):\n{}", problems.len(), list.join("\n"));
     }
+    Ok(())
+}
+
+/// The grant verifier of `config`: `keys.issuer_public_keys` for every tenant, narrowed to
+/// `tenants.<id>.issuer_public_keys` where a tenant lists its own.
+pub fn grant_verifier(config: &HushConfig) -> anyhow::Result<GrantVerifier> {
+    let keys = &config.keys;
+    let lifetime = config.resolver.max_grant_lifetime;
+    let without_issuers: Vec<&String> =
+        config.tenants.iter().filter(|(_, t)| t.issuer_public_keys.is_empty()).map(|(id, _)| id).collect();
+    if keys.issuer_public_keys.is_empty() && !without_issuers.is_empty() {
+        let names: Vec<&str> = without_issuers.iter().map(|s| s.as_str()).collect();
+        bail!(
+            "keys.issuer_public_keys is empty and tenant(s) {} list no issuer_public_keys of their own: hushd would trust no grant for them",
+            names.join(", ")
+        );
+    }
+    let mut verifier = if keys.issuer_public_keys.is_empty() {
+        GrantVerifier::without_default_issuers(lifetime)
+    } else {
+        GrantVerifier::load(&keys.issuer_public_keys, lifetime).context("cannot read keys.issuer_public_keys")?
+    };
+    for (id, tenant) in &config.tenants {
+        if tenant.issuer_public_keys.is_empty() {
+            continue;
+        }
+        let tenant_id = TenantId::new(id.as_str())?;
+        verifier = verifier
+            .load_tenant_issuers(tenant_id, &tenant.issuer_public_keys)
+            .with_context(|| format!("cannot read tenants.{id}.issuer_public_keys"))?;
+    }
+    Ok(verifier)
+}
+
+/// Checks `config`, opens its backends and builds the resolver, recording admin request ids
+/// in `ledger` (without NATS otherwise).
+pub async fn build_resolver(config: &HushConfig, ledger: Arc<dyn ReplayLedger>) -> anyhow::Result<Resolver> {
+    check_config(config)?;
     let keys = &config.keys;
     let resolver_key_path =
         keys.resolver_key.as_ref().context("keys.resolver_key is not set: run `hush keys init DIR`")?;
     let resolver_key = ResolverKeyPair::load(resolver_key_path)
         .with_context(|| format!("cannot read the resolver key {}", resolver_key_path.display()))?;
-    if keys.issuer_public_keys.is_empty() {
-        bail!("keys.issuer_public_keys is empty: hushd would trust no grant");
-    }
-    let verifier = GrantVerifier::load(&keys.issuer_public_keys, config.resolver.max_grant_lifetime)
-        .context("cannot read keys.issuer_public_keys")?;
+    let verifier = grant_verifier(config)?;
     let context = hush_backends::BackendContext::from_config(config).context("cannot prepare the backends")?;
     let bindings = hush_backends::build_bindings(config, &context).await.context("cannot open the backends")?;
     let cache = SecretCache::new(CacheSettings {
@@ -56,9 +108,25 @@ pub async fn build_resolver(config: &HushConfig) -> anyhow::Result<Resolver> {
         request_timeout: config.resolver.request_timeout,
         audit: config.resolver.audit,
         instance: instance_name(),
-        max_grant_lifetime: config.resolver.max_grant_lifetime,
+        replay_window: config.resolver.replay_window,
+        binding_policy: binding_policy(config)?,
+        reply_prefixes: ReplyPrefixes::new(&config.resolver.reply_prefixes),
+        read_budget: ReadBudget {
+            max_backend_reads: config.resolver.max_backend_reads_per_grant,
+            window: config.resolver.read_budget_window,
+        },
     };
-    Ok(Resolver::new(bindings, cache, verifier, resolver_key, settings))
+    Ok(Resolver::new(bindings, cache, verifier, vec![resolver_key], ledger, settings))
+}
+
+fn binding_policy(config: &HushConfig) -> anyhow::Result<BindingPolicy> {
+    let mut tenants = HashMap::new();
+    for (id, tenant) in &config.tenants {
+        if let Some(required) = tenant.require_bound_grants {
+            tenants.insert(TenantId::new(id.as_str())?, required);
+        }
+    }
+    Ok(BindingPolicy { default: config.resolver.require_bound_grants, tenants })
 }
 
 fn instance_name() -> String {
@@ -109,7 +177,7 @@ mod tests {
         )
         .unwrap();
         let config = HushConfig::load(&path).unwrap();
-        let error = build_resolver(&config).await.unwrap_err().to_string();
+        let error = build_resolver(&config, memory_ledger()).await.unwrap_err().to_string();
         assert!(error.contains("problem(s)"), "{error}");
         assert!(error.contains("cache.ttl_: unknown key"), "{error}");
         assert!(error.contains("tenants.acme.backend: unknown backend \"vlt\""), "{error}");
@@ -121,7 +189,11 @@ mod tests {
         let path = dir.path().join("hush.toml");
         std::fs::write(&path, "[backends.local]\nkind = \"env\"\n[tenants.acme]\nbackend = \"local\"\n").unwrap();
         let config = HushConfig::load(&path).unwrap();
-        let error = build_resolver(&config).await.unwrap_err().to_string();
+        let error = build_resolver(&config, memory_ledger()).await.unwrap_err().to_string();
         assert!(error.contains("hush keys init"), "{error}");
+    }
+
+    fn memory_ledger() -> Arc<dyn ReplayLedger> {
+        Arc::new(hush_resolver::MemoryLedger::new(std::time::Duration::from_secs(60)))
     }
 }

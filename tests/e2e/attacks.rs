@@ -1,0 +1,334 @@
+//! The attacks of the security issue, each performed with a raw NATS client against a real
+//! nats-server and real resolver replicas, and each shown to fail (ARCHITECTURE.md "Security").
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use hush_core::{Error, ErrorKind, GrantScope, SecretValue, Tags};
+use hush_crypto::{ChangeEventMacInput, GrantIssuer, GrantRequest, RequestMacInput, ResolverKeyPair};
+use hush_e2e::{Stack, now, now_ms};
+use hush_proto::PROTOCOL_VERSION;
+use hush_proto::message::{
+    ChangeEvent, DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, RequestBody, RequestEnvelope,
+    ResponseEnvelope,
+};
+
+use crate::{CONFIG, put, read};
+
+fn refusal(response: ResponseEnvelope) -> Error {
+    Error::from(response.body.expect_err("the request is refused"))
+}
+
+/// Subscribes to `subject` as an eavesdropper on NATS would.
+async fn spy(stack: &Stack, subject: &str) -> async_nats::Subscriber {
+    let nats = async_nats::connect(&stack.nats.url).await.unwrap();
+    let subscriber = nats.subscribe(subject.to_owned()).await.unwrap();
+    nats.flush().await.unwrap();
+    subscriber
+}
+
+async fn captured(spy: &mut async_nats::Subscriber) -> async_nats::Message {
+    tokio::time::timeout(Duration::from_secs(5), spy.next()).await.expect("a request to capture").unwrap()
+}
+
+#[tokio::test]
+async fn a_captured_admin_request_edited_and_republished_is_refused() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let _replica = stack.replica().await;
+    put(&stack, "acme", "company", "OLD_TOKEN", "old").await;
+    put(&stack, "acme", "company", "DB_PASSWORD", "keep-me").await;
+    // One spy per operation: each also sees the attacker's own edited requests.
+    let mut deletes = spy(&stack, "hush.v1.admin.delete.>").await;
+    let mut puts = spy(&stack, "hush.v1.admin.put.>").await;
+    let mut lists = spy(&stack, "hush.v1.admin.list.>").await;
+    let admin = stack.session("acme", "company", GrantScope::Admin).await;
+
+    // The victim deletes OLD_TOKEN; the attacker captures the request.
+    admin.delete("OLD_TOKEN").await.unwrap();
+    let delete = captured(&mut deletes).await;
+    let mut edited = RequestEnvelope::decode(&delete.payload).unwrap();
+    edited.body = RequestBody::Delete(DeleteRequest { name: "DB_PASSWORD".into() });
+    edited.request_id[0] ^= 1; // a fresh id, so it is not refused as a mere replay
+    let attacker = stack.raw_client().await;
+    let err = refusal(attacker.send(&delete.subject, &edited).await);
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(err.message().contains("MAC does not verify"), "{err}");
+    assert_eq!(read(&stack, "acme", "company", "DB_PASSWORD").await.unwrap(), "keep-me");
+
+    // A put's tags and a list's filter are covered the same way.
+    let mut tags = Tags::new();
+    tags.insert("team", "a").unwrap();
+    admin.put("TAGGED", &SecretValue::from("v"), &tags).await.unwrap();
+    let put_request = captured(&mut puts).await;
+    let mut retagged = RequestEnvelope::decode(&put_request.payload).unwrap();
+    let RequestBody::Put(PutRequest { tags, .. }) = &mut retagged.body else { panic!("a put") };
+    tags.insert("team".into(), "payments".into());
+    retagged.request_id[0] ^= 1;
+    assert_eq!(refusal(attacker.send(&put_request.subject, &retagged).await).kind(), ErrorKind::Unauthorized);
+
+    admin.list(&hush_core::ListFilter::default()).await.unwrap();
+    let list = captured(&mut lists).await;
+    let mut refiltered = RequestEnvelope::decode(&list.payload).unwrap();
+    refiltered.body = RequestBody::List(ListRequest { tags: [("team".into(), "a".into())].into(), recursive: true });
+    refiltered.request_id[0] ^= 1;
+    assert_eq!(refusal(attacker.send(&list.subject, &refiltered).await).kind(), ErrorKind::Unauthorized);
+
+    // The leaked grant is bound (cnf) to the victim's key. Claiming that key as one's own
+    // (copying cnf into client_key) gives a MAC key the attacker cannot compute...
+    let leaked = RequestEnvelope::decode(&delete.payload).unwrap();
+    let body = RequestBody::Delete(DeleteRequest { name: "DB_PASSWORD".into() });
+    let mut impersonation = attacker.envelope(&delete.subject, &leaked.grant, body.clone());
+    impersonation.client_key = leaked.client_key;
+    attacker.authenticate(&mut impersonation, &delete.subject);
+    let err = refusal(attacker.send(&delete.subject, &impersonation).await);
+    assert!(err.message().contains("MAC does not verify"), "{err}");
+    // ...and using it with the attacker's own key breaks the binding.
+    let own_key = attacker.envelope(&delete.subject, &leaked.grant, body);
+    let err = refusal(attacker.send(&delete.subject, &own_key).await);
+    assert!(err.message().contains("bound to another client key"), "{err}");
+    assert_eq!(read(&stack, "acme", "company", "DB_PASSWORD").await.unwrap(), "keep-me");
+}
+
+#[tokio::test]
+async fn a_captured_write_replayed_after_a_restart_or_on_another_replica_is_refused() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let first = stack.replica().await;
+    let mut wire = spy(&stack, "hush.v1.admin.put.>").await;
+    put(&stack, "acme", "company", "API_KEY", "v1").await;
+    let captured_put = captured(&mut wire).await;
+    // The credential is rotated; the attacker wants to bring v1 back.
+    put(&stack, "acme", "company", "API_KEY", "v2").await;
+    let attacker = stack.raw_client().await;
+
+    // The replica restarts (a new process would have an empty memory).
+    first.stop().await;
+    let second = stack.replica().await;
+    let err = refusal(attacker.send_bytes(&captured_put.subject, captured_put.payload.to_vec()).await);
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(err.message().contains("replayed request id"), "{err}");
+
+    // Two replicas share the ledger: whichever takes the replay refuses it.
+    let third = stack.replica().await;
+    for _ in 0..6 {
+        let err = refusal(attacker.send_bytes(&captured_put.subject, captured_put.payload.to_vec()).await);
+        assert!(err.message().contains("replayed request id"), "{err}");
+    }
+    assert!(second.resolver.metrics().replays_refused + third.resolver.metrics().replays_refused >= 7);
+    assert_eq!(read(&stack, "acme", "company", "API_KEY").await.unwrap(), "v2");
+
+    // An admin request made long ago (its sender's clock, or a capture held back) is refused
+    // even with a fresh id: sent_at is under the MAC.
+    let grant = stack.grant_with(
+        "acme",
+        "company",
+        GrantScope::Admin,
+        Duration::from_secs(600),
+        Some(attacker.keys.public()),
+        now(),
+    );
+    let subject = "hush.v1.admin.list.acme.company";
+    let mut old = attacker.envelope(subject, &grant, RequestBody::List(ListRequest::default()));
+    old.sent_at_ms -= 10 * 60 * 1000;
+    attacker.authenticate(&mut old, subject);
+    let err = refusal(attacker.send(subject, &old).await);
+    assert!(err.message().contains("replay window"), "{err}");
+}
+
+#[tokio::test]
+async fn forged_change_events_are_dropped_and_counted() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let replica = stack.replica().await;
+    put(&stack, "acme", "company", "CACHED", "v").await;
+    assert_eq!(read(&stack, "acme", "company", "CACHED").await.unwrap(), "v");
+    let reads_before = replica.resolver.metrics().backend_reads;
+
+    let nats = async_nats::connect(&stack.nats.url).await.unwrap();
+    let subject = "hush.v1.events.changed.acme.company";
+    let stranger = ResolverKeyPair::generate().change_event_key();
+    let sent_at_ms = now_ms();
+    let mac = stranger.mac(&ChangeEventMacInput { subject, name: "CACHED", sent_at_ms });
+    let forged = ChangeEvent {
+        version: PROTOCOL_VERSION,
+        name: "CACHED".into(),
+        sent_at_ms,
+        macs: vec![(stranger.resolver_key_id(), mac)],
+    };
+    for _ in 0..20 {
+        nats.publish(subject, forged.encode().unwrap().into()).await.unwrap();
+        nats.publish(subject, b"garbage".to_vec().into()).await.unwrap();
+    }
+    nats.flush().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while replica.resolver.metrics().rejected_change_events < 40 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(replica.resolver.metrics().rejected_change_events, 40);
+    // The cache was not emptied by the forgeries: the next read is a hit.
+    assert_eq!(read(&stack, "acme", "company", "CACHED").await.unwrap(), "v");
+    assert_eq!(replica.resolver.metrics().backend_reads, reads_before);
+}
+
+#[tokio::test]
+async fn unbound_grants_are_refused_unless_the_tenant_allows_them() {
+    let config = format!("{CONFIG}\n[tenants.initech]\nbackend = \"local\"\nrequire_bound_grants = false\n");
+    let Some(stack) = Stack::start_or_skip(&config) else { return };
+    let _replica = stack.replica().await;
+    put(&stack, "acme", "company", "X", "acme-x").await;
+    put(&stack, "initech", "company", "X", "initech-x").await;
+    let client = stack.client().await;
+    // A leaked unbound grant is a bearer token: refused by default.
+    let unbound = client.session(stack.grant("acme", "company", GrantScope::Read)).unwrap();
+    let err = unbound.secret("X").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(err.message().contains("not bound to a client key"), "{err}");
+    // The tenant that opted out accepts it; bound grants work everywhere.
+    let opted_out = client.session(stack.grant("initech", "company", GrantScope::Read)).unwrap();
+    assert_eq!(opted_out.secret("X").await.unwrap().expose(), b"initech-x");
+    assert_eq!(read(&stack, "acme", "company", "X").await.unwrap(), "acme-x");
+}
+
+#[tokio::test]
+async fn a_tenants_own_issuers_are_the_only_ones_it_trusts() {
+    let config = format!(
+        "{CONFIG}\n[tenants.initech]\nbackend = \"local\"\nissuer_public_keys = [\"keys/initech-issuer.pub\"]\n"
+    );
+    let Some(stack) = Stack::start_or_skip(&config) else { return };
+    let initech_issuer = GrantIssuer::generate();
+    let keys = stack.path().join("keys");
+    initech_issuer.save_new(&keys.join("initech-issuer.key"), &keys.join("initech-issuer.pub")).unwrap();
+    let _replica = stack.replica().await;
+    let client = stack.client().await;
+    let mint = |issuer: &GrantIssuer, tenant: &str, scope| {
+        issuer
+            .issue(&GrantRequest {
+                tenant: tenant.parse().unwrap(),
+                namespace: "company".parse().unwrap(),
+                scope,
+                ttl: Duration::from_secs(600),
+                execution_id: None,
+                cnf: Some(client.public_key()),
+                now: now(),
+            })
+            .unwrap()
+    };
+    let own = client.session(mint(&initech_issuer, "initech", GrantScope::Admin)).unwrap();
+    own.put("X", &SecretValue::from("initech"), &Tags::new()).await.expect("the tenant's issuer mints for it");
+    assert_eq!(own.secret("X").await.unwrap().expose(), b"initech");
+
+    // The platform's default issuer no longer mints for initech...
+    let platform = client.session(mint(&stack.issuer, "initech", GrantScope::Read)).unwrap();
+    let err = platform.secret("X").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    assert!(err.message().contains("issuer is not trusted"), "{err}");
+    // ...and initech's issuer mints for no other tenant.
+    let foreign = client.session(mint(&initech_issuer, "acme", GrantScope::Admin)).unwrap();
+    let err = foreign.put("X", &SecretValue::from("pwned"), &Tags::new()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    // Other tenants keep the default issuers.
+    put(&stack, "acme", "company", "X", "acme").await;
+    assert_eq!(read(&stack, "acme", "company", "X").await.unwrap(), "acme");
+}
+
+#[tokio::test]
+async fn hushd_answers_only_to_inbox_reply_subjects() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let replica = stack.replica().await;
+    put(&stack, "acme", "company", "X", "v").await;
+    let attacker = stack.raw_client().await;
+    let grant = stack.grant_with(
+        "acme",
+        "company",
+        GrantScope::Read,
+        Duration::from_secs(600),
+        Some(attacker.keys.public()),
+        now(),
+    );
+    let subject = "hush.v1.get.acme.company";
+    let body = || RequestBody::Get(GetRequest { items: vec![GetItem { name: "X".into(), path: None, version: None }] });
+
+    let targets = ["hush.v1.audit.globex", "hush.v1.events.changed.acme.company", "_INBOX_other.x"];
+    let mut spies = Vec::new();
+    for target in targets {
+        spies.push(spy(&stack, target).await);
+    }
+    for target in targets {
+        let payload = attacker.envelope(subject, &grant, body()).encode().unwrap();
+        attacker.nats.publish_with_reply(subject, target, payload.into()).await.unwrap();
+    }
+    // Without any reply subject at all, too.
+    attacker.nats.publish(subject, attacker.envelope(subject, &grant, body()).encode().unwrap().into()).await.unwrap();
+    attacker.nats.flush().await.unwrap();
+    for (target, spy) in targets.iter().zip(spies.iter_mut()) {
+        let published = tokio::time::timeout(Duration::from_millis(500), spy.next()).await;
+        assert!(!matches!(published, Ok(Some(_))), "hushd published onto {target}");
+    }
+    assert_eq!(replica.resolver.metrics().foreign_reply_subjects, 4);
+    // The same request with an ordinary inbox is answered.
+    let ok = attacker.send(subject, &attacker.envelope(subject, &grant, body())).await;
+    assert!(ok.body.is_ok(), "{:?}", ok.body);
+}
+
+#[tokio::test]
+async fn a_private_key_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let key = stack.path().join("keys/resolver.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let config = stack.config();
+    let ledger: std::sync::Arc<dyn hush_resolver::ReplayLedger> =
+        std::sync::Arc::new(hush_resolver::MemoryLedger::new(Duration::from_secs(60)));
+    let error = format!("{:#}", hushd::build_resolver(&config, ledger.clone()).await.unwrap_err());
+    assert!(error.contains("accessible by group or others (mode 0644)"), "{error}");
+    assert!(error.contains(&format!("run `chmod 600 {}`", key.display())), "{error}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(hushd::build_resolver(&config, ledger).await.is_ok(), "0600 is accepted");
+}
+
+/// The request MAC is what the resolver checks, not something the harness invents: the real
+/// client's requests verify under the construction written in ARCHITECTURE.md.
+#[tokio::test]
+async fn the_real_clients_requests_carry_the_documented_mac() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let _replica = stack.replica().await;
+    let mut wire = spy(&stack, "hush.v1.get.>").await;
+    let client = stack.client().await;
+    let grant = stack.grant_with(
+        "acme",
+        "company",
+        GrantScope::Read,
+        Duration::from_secs(600),
+        Some(client.public_key()),
+        now(),
+    );
+    let _ = client.session(grant).unwrap().secret("NOPE").await;
+    let request = captured(&mut wire).await;
+    let envelope = RequestEnvelope::decode(&request.payload).unwrap();
+    assert!((now_ms() - envelope.sent_at_ms).abs() < 60_000);
+    // Recomputed from the resolver's side with a second copy of its key.
+    let resolver_key = ResolverKeyPair::load(&stack.path().join("keys/resolver.key")).unwrap();
+    let transport = resolver_key.transport_key(&envelope.client_key).unwrap();
+    let body = envelope.encoded_body().unwrap();
+    transport.verify_request_mac(&RequestMacInput::of(&envelope, &request.subject, &body), &envelope.mac).unwrap();
+}
+
+#[tokio::test]
+async fn one_grant_cannot_drive_unbounded_backend_reads() {
+    let config = format!("{CONFIG}\n[resolver]\nmax_backend_reads_per_grant = 20\n");
+    let Some(stack) = Stack::start_or_skip(&config) else { return };
+    let replica = stack.replica().await;
+    put(&stack, "acme", "company", "KNOWN", "v").await;
+    let greedy = stack.session("acme", "company.a.b", GrantScope::Read).await;
+    assert_eq!(greedy.secret("KNOWN").await.unwrap().expose(), b"v", "3 backend reads, within budget");
+    // 64 fresh names, each missed at 3 namespace levels: 192 reads asked, 17 left in the budget.
+    let names: Vec<String> = (0..64).map(|i| format!("FRESH_{i}")).collect();
+    let results = greedy
+        .fetch(&names.iter().map(|n| hush_client::SecretRequest::new(n.as_str())).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let limited = results.iter().filter(|r| matches!(r, Err(e) if e.kind() == ErrorKind::RateLimited)).count();
+    assert!(limited >= 64 - 17, "{limited} of 64 items were rate limited");
+    assert_eq!(replica.resolver.metrics().backend_reads, 20, "the backend saw the budget and no more");
+    // The cached value is still served to the same grant; another grant has its own budget.
+    assert_eq!(greedy.secret("KNOWN").await.unwrap().expose(), b"v");
+    assert_eq!(read(&stack, "acme", "company.a.b", "FRESH_0").await, Err(ErrorKind::NotFound));
+}
