@@ -220,12 +220,13 @@ pub(crate) async fn rekey_backend(
             if report.failed > 0 {
                 return Err(Error::new(
                     ErrorKind::Internal,
-                    format!("{} row(s) did not open and keep their old key (tampered, or their key is missing from the ring)", report.failed),
+                    format!("{} row(s) did not open and were left as they were (changed in the database, or their key is missing from the ring)", report.failed),
                 ));
             }
             Ok(format!(
-                "{} row(s) under older keys, {} re-sealed under key {}, {} rewritten meanwhile by a write",
-                report.examined, report.resealed, report.key_id, report.skipped
+                "{} row(s) under older keys or the tagless AAD, {} re-sealed under key {} ({} migrated to the \
+                 tag-binding AAD), {} rewritten meanwhile by a write",
+                report.examined, report.resealed, report.key_id, report.migrated, report.skipped
             ))
         }
         .await),

@@ -62,7 +62,8 @@ pub enum Command {
     /// Check the config.
     #[command(subcommand, after_help = EXIT_CODES)]
     Config(ConfigCommand),
-    /// Re-seal every stored value whose at-rest key is not the newest (SQL store).
+    /// Re-seal every stored value whose at-rest key is not the newest, and migrate values
+    /// sealed before tags were bound (SQL store).
     #[command(after_help = EXIT_CODES)]
     Rekey(RekeyArgs),
     /// Measure a bare NATS echo and a cached secret() through hushd, in one run.
