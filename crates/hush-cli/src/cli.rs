@@ -84,6 +84,9 @@ pub enum KeysCommand {
         dir: PathBuf,
     },
     /// Add a new key to the at-rest key ring; then run `hush rekey`.
+    ///
+    /// Holds an exclusive lock on `<ring>.lock` (created 0600) while it reads, changes and
+    /// replaces the ring: a concurrent rotation or retirement waits, and no key is lost.
     RotateAtRest,
 }
 

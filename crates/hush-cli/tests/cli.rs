@@ -255,6 +255,7 @@ async fn every_command_has_help_with_exit_codes() {
         vec!["--help"],
         vec!["keys", "--help"],
         vec!["keys", "init", "--help"],
+        vec!["keys", "rotate-at-rest", "--help"],
         vec!["grant", "--help"],
         vec!["put", "--help"],
         vec!["get", "--help"],
@@ -271,4 +272,79 @@ async fn every_command_has_help_with_exit_codes() {
     }
     let top = hush(unused, &["--help"], None, &[]).await;
     assert!(stdout(&top).contains("6  backend unavailable"), "{}", stdout(&top));
+}
+
+/// A directory with an at-rest key ring (key 1) and a config naming it and a SQLite store:
+/// all `hush keys` needs, no NATS.
+fn ring_setup(extra: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("at-rest.keyring");
+    hush_crypto::KeyRing::generate().save_new(&ring).unwrap();
+    let config = dir.path().join("hush.toml");
+    let text = format!(
+        "[keys]\nat_rest = \"{}\"\n\n[backends.local]\nkind = \"sql\"\nurl = \"sqlite://{}/local.db\"\n\n\
+         [tenants.acme]\nbackend = \"local\"\n{extra}",
+        ring.display(),
+        dir.path().display()
+    );
+    std::fs::write(&config, text).unwrap();
+    (dir, config, ring)
+}
+
+fn ring_ids(ring: &Path) -> Vec<u32> {
+    hush_crypto::KeyRing::load(ring).unwrap().key_ids()
+}
+
+/// Starts `hush --config CONFIG ARGS` without waiting for it.
+fn spawn_hush(config: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_hush"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("HUSH_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hush runs")
+}
+
+#[tokio::test]
+async fn rotate_at_rest_waits_for_the_ring_lock_and_loses_no_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, config, ring) = ring_setup("");
+    let lock_path = dir.path().join("at-rest.keyring.lock");
+
+    // Another command holds the lock: the rotation waits, then runs once it is released.
+    let first = hush(&config, &["keys", "rotate-at-rest"], None, &[]).await;
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    assert_eq!(std::fs::metadata(&lock_path).unwrap().permissions().mode() & 0o777, 0o600, "lock file mode");
+    let held = std::fs::OpenOptions::new().write(true).open(&lock_path).unwrap();
+    held.lock().unwrap();
+    let mut waiting = spawn_hush(&config, &["keys", "rotate-at-rest"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(waiting.try_wait().unwrap().is_none(), "the rotation did not wait for the lock");
+    assert_eq!(ring_ids(&ring), [1, 2], "nothing was written while the lock was held");
+    held.unlock().unwrap();
+    let output = waiting.wait_with_output().unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stderr(&output).contains("waiting for another `hush keys` command"), "{}", stderr(&output));
+    assert!(stdout(&output).contains("added key 3"), "{}", stdout(&output));
+    assert_eq!(ring_ids(&ring), [1, 2, 3]);
+
+    // Concurrent rotations queue on the lock: each reads the ring the previous one saved,
+    // so every key they add is kept (no lost update).
+    let children: Vec<_> = (0..8).map(|_| spawn_hush(&config, &["keys", "rotate-at-rest"])).collect();
+    let mut added = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        let text = stdout(&output);
+        let id: u32 = text.strip_prefix("added key ").and_then(|t| t.split(' ').next()).unwrap().parse().unwrap();
+        added.push(id);
+    }
+    added.sort_unstable();
+    assert_eq!(added, (4..=11).collect::<Vec<u32>>(), "each rotation added its own key");
+    assert_eq!(ring_ids(&ring), (1..=11).collect::<Vec<u32>>());
+    assert_eq!(std::fs::metadata(&ring).unwrap().permissions().mode() & 0o777, 0o600, "ring file mode");
 }
