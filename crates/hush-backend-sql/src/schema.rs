@@ -185,6 +185,7 @@ pub(crate) struct Queries {
     pub(crate) delete_versions: String,
     pub(crate) stale_batch: String,
     pub(crate) reseal: String,
+    pub(crate) key_usage: String,
 }
 
 impl Queries {
@@ -237,6 +238,7 @@ impl Queries {
                 "UPDATE {versions} SET key_id = ?, aad_format = ?, nonce = ?, ciphertext = ? \
                  WHERE {key} AND version = ? AND key_id = ? AND nonce = ?"
             )),
+            key_usage: format!("SELECT key_id, COUNT(*) FROM {versions} GROUP BY key_id ORDER BY key_id"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Tags bound by the at-rest AAD, against real SQLite, PostgreSQL and MariaDB: a row retagged
 //! in the database fails to open (also with its format marker flipped back), rows stored the
-//! old way (format 1, schema version 1) stay readable until `rekey` migrates them.
+//! old way (format 1, schema version 1) stay readable until `rekey` migrates them, and
+//! `key_usage` counts rows per key id.
 
 mod support;
 
@@ -13,6 +14,7 @@ use support::{Engine, TestCipher, TestDb, name, scope};
 on_every_engine!(
     retagged_rows_fail_to_open_whatever_their_format_marker,
     format_1_rows_stay_readable_until_rekey_migrates_them,
+    key_usage_counts_rows_per_key_id,
 );
 
 fn tags(pairs: &[(&str, &str)]) -> Tags {
@@ -218,4 +220,22 @@ async fn format_1_rows_stay_readable_until_rekey_migrates_them(db: Arc<TestDb>) 
     );
     assert_eq!(backend.get(&s, &name("NEW"), None).await.unwrap().value.expose(), b"new-plaintext");
     pool.close().await;
+}
+
+async fn key_usage_counts_rows_per_key_id(db: Arc<TestDb>) {
+    let cipher = TestCipher::new(1);
+    let backend = db.backend(cipher.clone()).await;
+    assert!(backend.key_usage().await.unwrap().is_empty(), "an empty store uses no key");
+    let s = scope("acme", "usage");
+    for (secret, rounds) in [("A", 2), ("B", 1)] {
+        for round in 0..rounds {
+            backend.put(&s, &name(secret), SecretValue::from(format!("{round}").as_str()), Tags::new()).await.unwrap();
+        }
+    }
+    cipher.rotate();
+    backend.put(&s, &name("C"), SecretValue::from("c"), Tags::new()).await.unwrap();
+    let usage = backend.key_usage().await.unwrap();
+    assert_eq!(usage.into_iter().collect::<Vec<_>>(), [(1, 3), (2, 1)]);
+    backend.rekey(2).await.unwrap();
+    assert_eq!(backend.key_usage().await.unwrap().into_iter().collect::<Vec<_>>(), [(2, 4)]);
 }

@@ -88,6 +88,17 @@ pub enum KeysCommand {
     /// Holds an exclusive lock on `<ring>.lock` (created 0600) while it reads, changes and
     /// replaces the ring: a concurrent rotation or retirement waits, and no key is lost.
     RotateAtRest,
+    /// Remove a key from the at-rest key ring once no stored value uses it.
+    ///
+    /// Refuses an unknown key id (exit 3), the newest key (it seals new writes: rotate first;
+    /// exit 7), and a key under which any backend that seals at rest still stores rows (exit
+    /// 7, with the count: `hush rekey` moves them); a backend that cannot be counted refuses
+    /// it too (exit 6). Takes the same lock as rotate-at-rest.
+    RetireAtRest {
+        /// The key id to remove.
+        #[arg(value_name = "KEYID")]
+        key_id: u32,
+    },
 }
 
 /// Where a secret lives.
@@ -246,6 +257,7 @@ impl Cli {
         match self.command {
             Command::Keys(KeysCommand::Init { dir }) => crate::keys::init(&dir),
             Command::Keys(KeysCommand::RotateAtRest) => crate::keys::rotate_at_rest(config),
+            Command::Keys(KeysCommand::RetireAtRest { key_id }) => crate::keys::retire_at_rest(config, key_id).await,
             Command::Grant(args) => crate::ops::grant(config, args),
             Command::Put(args) => crate::ops::put(config, grant, args).await,
             Command::Get(args) => crate::ops::get(config, grant, args).await,

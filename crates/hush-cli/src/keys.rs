@@ -1,12 +1,12 @@
-//! `hush keys`: creating the key files; rotating the at-rest key ring under an exclusive lock
-//! on the sidecar file `<ring>.lock`.
+//! `hush keys`: creating the key files; rotating the at-rest key ring and retiring its keys,
+//! each under an exclusive lock on the sidecar file `<ring>.lock`.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use hush_core::{Error, ErrorKind};
-use hush_crypto::{GrantIssuer, KeyRing, ResolverKeyPair};
+use hush_core::{AtRestCipher, Error, ErrorKind};
+use hush_crypto::{GrantIssuer, KeyRing, ResolverKeyPair, RetireError};
 
 use crate::setup;
 
@@ -108,5 +108,60 @@ pub fn rotate_at_rest(config_path: &Path) -> anyhow::Result<()> {
          replicas write under it from their next write and read what is re-sealed under it)",
         path.display()
     );
+    Ok(())
+}
+
+/// Removes key `key_id` from the configured at-rest key ring, under the ring's lock, when it
+/// is not the newest and no backend that seals at rest stores a row under it.
+pub async fn retire_at_rest(config_path: &Path, key_id: u32) -> anyhow::Result<()> {
+    let config = setup::load_config(config_path)?;
+    let path = ring_path(&config)?;
+    let shown = path.display();
+    let lock = lock_ring(path)?;
+    let ring = KeyRing::load(path).map_err(Error::from)?;
+    let newest = ring.newest_key_id();
+    let mut retired = ring.clone();
+    retired.retire(key_id).map_err(|e| match e {
+        RetireError::NotInRing(id) => Error::not_found(format!(
+            "key {id} is not in the at-rest key ring {shown} (its keys: {:?})",
+            ring.key_ids()
+        )),
+        RetireError::Newest(id) => Error::invalid_input(format!(
+            "key {id} is the newest key of {shown} and seals new writes: run `hush keys rotate-at-rest` first"
+        )),
+        other => Error::from(other),
+    })?;
+
+    let context = hush_backends::BackendContext::from_config(&config)?;
+    let mut in_use = Vec::new();
+    let mut rows = 0u64;
+    for (backend, usage) in hush_backends::key_usage_all(&config, &context).await {
+        match usage {
+            Ok(usage) => {
+                if let Some(&count) = usage.get(&key_id).filter(|count| **count > 0) {
+                    rows += count;
+                    in_use.push(format!("{backend}: {count}"));
+                }
+            }
+            Err(e) => {
+                return Err(Error::new(
+                    e.kind(),
+                    format!("key {key_id} stays: cannot count the rows of backend {backend} under it: {e}"),
+                )
+                .into());
+            }
+        }
+    }
+    if rows > 0 {
+        return Err(Error::invalid_input(format!(
+            "key {key_id} still seals {rows} stored row(s) ({}): run `hush rekey` to re-seal them under key \
+             {newest}, then retire it",
+            in_use.join(", ")
+        ))
+        .into());
+    }
+    retired.save_replace(path).map_err(Error::from)?;
+    drop(lock);
+    println!("removed key {key_id} from {shown}: no stored row uses it; keys left {:?}", retired.key_ids());
     Ok(())
 }

@@ -40,6 +40,28 @@ const TAG_LEN: usize = 16;
 /// of ids. Id 0 is not used either: the first key is 1.
 pub const MAX_KEY_ID: u32 = i32::MAX as u32;
 
+/// Why [`KeyRing::retire`] refused to remove a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RetireError {
+    /// No key of the ring has this id.
+    #[error("key {0} is not in the key ring")]
+    NotInRing(u32),
+    /// The id is the newest key's, which seals every new value.
+    #[error("key {0} is the newest key of the ring and seals new values: rotate first")]
+    Newest(u32),
+}
+
+impl From<RetireError> for Error {
+    fn from(e: RetireError) -> Self {
+        let kind = match e {
+            RetireError::NotInRing(_) => ErrorKind::NotFound,
+            RetireError::Newest(_) => ErrorKind::InvalidInput,
+        };
+        Error::new(kind, e.to_string()).set_temporary(false)
+    }
+}
+
 /// One key: its bytes (for saving, wiped on drop) and the ready cipher (for sealing; its AES
 /// round keys are wiped on drop, polyval's copy of the GHASH key is not on x86_64: see
 /// ARCHITECTURE.md, "At rest").
@@ -132,6 +154,21 @@ impl KeyRing {
         let id = self.newest_id().saturating_add(1);
         self.keys.insert(id, RingKey::random());
         id
+    }
+
+    /// Removes key `id`: what it sealed no longer opens with this ring. Refuses an id not in
+    /// the ring and the newest key (it seals new values: [`rotate`](Self::rotate) first), so a
+    /// ring never becomes empty. The caller checks that no stored record still uses the key
+    /// (`hush keys retire-at-rest` counts them in every backend).
+    pub fn retire(&mut self, id: u32) -> Result<(), RetireError> {
+        if !self.keys.contains_key(&id) {
+            return Err(RetireError::NotInRing(id));
+        }
+        if id == self.newest_id() {
+            return Err(RetireError::Newest(id));
+        }
+        self.keys.remove(&id);
+        Ok(())
     }
 
     /// The key ids, ascending.
@@ -479,6 +516,27 @@ mod tests {
                 other => panic!("{name}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn retire_removes_an_old_key_only() {
+        let mut ring = KeyRing::generate();
+        let old = ring.seal(aad("a", "B", "1"), &SecretValue::from("v")).unwrap();
+        assert_eq!(ring.retire(1), Err(RetireError::Newest(1)), "the only key is the newest");
+        assert_eq!(ring.retire(7), Err(RetireError::NotInRing(7)));
+        ring.rotate();
+        ring.rotate();
+        assert_eq!(ring.retire(3), Err(RetireError::Newest(3)));
+        ring.retire(1).unwrap();
+        assert_eq!(ring.key_ids(), [2, 3]);
+        assert_eq!(ring.retire(1), Err(RetireError::NotInRing(1)), "retired already");
+        assert_eq!(ring.open(aad("a", "B", "1"), &old).unwrap_err().kind(), ErrorKind::ConfigInvalid);
+        assert_eq!(ring.seal(aad("a", "B", "1"), &SecretValue::from("v")).unwrap().key_id, 3);
+        assert_eq!(Error::from(RetireError::NotInRing(7)).kind(), ErrorKind::NotFound);
+        assert_eq!(Error::from(RetireError::Newest(3)).kind(), ErrorKind::InvalidInput);
+        // Retiring keeps rotation above every id ever used only while the newest stays:
+        // the newest can never be retired, so a new key never reuses an id.
+        assert_eq!(ring.rotate(), 4);
     }
 
     #[test]

@@ -36,7 +36,7 @@ mod key_file;
 mod length_prefix;
 mod transport;
 
-pub use at_rest::{KeyRing, MAX_KEY_ID};
+pub use at_rest::{KeyRing, MAX_KEY_ID, RetireError};
 pub use error::{CryptoError, GrantError};
 pub use fingerprint::key_id_hex;
 pub use grant::{
