@@ -32,8 +32,9 @@ const MAX_WRITE_ATTEMPTS: u32 = 40;
 /// so the mapping is injective by construction. Each version row holds the key id, AAD
 /// format, nonce and ciphertext from the [`AtRestCipher`], sealed with AAD (tenant,
 /// namespace, name, version, tags); no plaintext value reaches the database. Rows stored
-/// before tags were bound (format 1) stay readable until [`SqlBackend::rekey`] migrates them. Versions are decimal numbers from 1;
-/// the latest is the highest; at most `max_versions` are kept.
+/// before tags were bound (format 1) stay readable until [`SqlBackend::rekey`] migrates
+/// them. Versions are decimal numbers from 1; the latest is the highest; at most
+/// `max_versions` are kept.
 pub struct SqlBackend {
     pub(crate) info: BackendInfo,
     pub(crate) pool: AnyPool,

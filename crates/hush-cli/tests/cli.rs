@@ -358,7 +358,7 @@ async fn retire_at_rest_removes_only_an_old_key_no_row_uses() {
     use hush_core::{SecretBackend, SecretValue, Tags};
     let (dir, config, ring) = ring_setup("");
     let c = config.as_path();
-    let store_config = hush_backend_sql::SqlConfig::for_url(&format!("sqlite://{}/local.db", dir.path().display()));
+    let store_config = hush_backend_sql::SqlConfig::for_url(format!("sqlite://{}/local.db", dir.path().display()));
     let scope =
         hush_core::Scope::new(hush_core::TenantId::new("acme").unwrap(), hush_core::Namespace::new("company").unwrap());
     let open_store = || async {
