@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use hush_core::{
-    AtRestAad, AtRestCipher, BackendInfo, Capabilities, Error, ErrorKind, ListFilter, Namespace, Result, Scope,
-    SealedRecord, Secret, SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
+    AtRestAad, AtRestCipher, AtRestFormat, BackendInfo, Capabilities, Error, ErrorKind, ListFilter, Namespace, Result,
+    Scope, SealedRecord, Secret, SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
 };
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
@@ -29,10 +29,12 @@ const MAX_WRITE_ATTEMPTS: u32 = 40;
 ///
 /// Key mapping: (tenant, namespace, name) are three columns of `<prefix>secrets` (one row
 /// per secret) and `<prefix>secret_versions` (one row per version); no string is joined,
-/// so the mapping is injective by construction. Each version row holds the key id, nonce
-/// and ciphertext from the [`AtRestCipher`], sealed with AAD (tenant, namespace, name,
-/// version); no plaintext value reaches the database. Versions are decimal numbers from 1;
-/// the latest is the highest; at most `max_versions` are kept.
+/// so the mapping is injective by construction. Each version row holds the key id, AAD
+/// format, nonce and ciphertext from the [`AtRestCipher`], sealed with AAD (tenant,
+/// namespace, name, version, tags); no plaintext value reaches the database. Rows stored
+/// before tags were bound (format 1) stay readable until [`SqlBackend::rekey`] migrates
+/// them. Versions are decimal numbers from 1; the latest is the highest; at most
+/// `max_versions` are kept.
 pub struct SqlBackend {
     pub(crate) info: BackendInfo,
     pub(crate) pool: AnyPool,
@@ -160,6 +162,7 @@ impl SqlBackend {
         scope: &Scope,
         name: &SecretName,
         value: &SecretValue,
+        tags: &Tags,
         tags_json: &str,
         now: i64,
     ) -> Result<i64, Attempt> {
@@ -187,13 +190,14 @@ impl SqlBackend {
             self.key_query(&q.read_head, scope, name).fetch_one(&mut *tx).await?.try_get(0)?
         };
         let version_text = version.to_string();
-        let sealed = self.cipher.seal(aad(scope, name, &version_text), value).map_err(Attempt::Fail)?;
+        let sealed = self.cipher.seal(aad(scope, name, &version_text, tags), value).map_err(Attempt::Fail)?;
         sqlx::query(&q.insert_version)
             .bind(scope.tenant.as_str())
             .bind(scope.namespace.as_str())
             .bind(name.as_str())
             .bind(version)
             .bind(i64::from(sealed.key_id))
+            .bind(sealed.format.number())
             .bind(&sealed.nonce[..])
             .bind(&sealed.ciphertext[..])
             .bind(tags_json)
@@ -230,9 +234,35 @@ impl SqlBackend {
     }
 }
 
-/// What a sealed value of (scope, name, version) is bound to.
-pub(crate) fn aad<'a>(scope: &'a Scope, name: &'a SecretName, version: &'a str) -> AtRestAad<'a> {
-    AtRestAad { tenant: scope.tenant.as_str(), namespace: scope.namespace.as_str(), name: name.as_str(), version }
+/// What a sealed value of (scope, name, version) with `tags` is bound to.
+pub(crate) fn aad<'a>(scope: &'a Scope, name: &'a SecretName, version: &'a str, tags: &'a Tags) -> AtRestAad<'a> {
+    AtRestAad { tenant: scope.tenant.as_str(), namespace: scope.namespace.as_str(), name: name.as_str(), version, tags }
+}
+
+/// The format stored in a row's `aad_format` column.
+pub(crate) fn stored_format(number: i64) -> Result<AtRestFormat> {
+    AtRestFormat::from_number(number).ok_or_else(|| {
+        Error::new(ErrorKind::Internal, format!("stored at-rest format {number} is not one this build knows (1 or 2)"))
+            .set_temporary(false)
+    })
+}
+
+/// The error of a stored value that did not open: the cipher's own error when its key is not
+/// in the ring, else a message saying what can have changed. Never any value byte.
+pub(crate) fn does_not_open(error: Error, backend: &str, scope: &Scope, name: &SecretName, version: &str) -> Error {
+    let error = if error.kind() == ErrorKind::ConfigInvalid {
+        error
+    } else {
+        Error::new(
+            ErrorKind::Internal,
+            format!(
+                "the stored value of {name} version {version} in {scope} does not open: its row was changed in the \
+                 database (tags, name, version or sealed bytes), or sealed by another key ring"
+            ),
+        )
+        .set_temporary(false)
+    };
+    error.with_context("backend", backend).with_context("secret", format!("{scope}/{name}"))
 }
 
 /// A column holding text: MySQL reports `TEXT` columns as blobs, the others as text.
@@ -246,7 +276,7 @@ pub(crate) fn text_column(row: &AnyRow, index: usize) -> Result<String, sqlx::Er
     }
 }
 
-fn parse_tags(json: &str) -> Result<Tags, sqlx::Error> {
+pub(crate) fn parse_tags(json: &str) -> Result<Tags, sqlx::Error> {
     serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
@@ -294,18 +324,21 @@ impl SecretBackend for SqlBackend {
         let decode = |e: sqlx::Error| self.db_error(&e, "get");
         let number: i64 = row.try_get(0).map_err(decode)?;
         let key_id: i64 = row.try_get(1).map_err(decode)?;
+        let format: i64 = row.try_get(5).map_err(decode)?;
         let record = SealedRecord {
             key_id: u32::try_from(key_id).map_err(|_| {
                 Error::new(ErrorKind::Internal, format!("stored key id {key_id} of {name} in {scope} is out of range"))
             })?,
+            format: stored_format(format)?,
             nonce: row.try_get(2).map_err(decode)?,
             ciphertext: row.try_get(3).map_err(decode)?,
         };
         let tags = text_column(&row, 4).and_then(|t| parse_tags(&t)).map_err(decode)?;
         let version_text = number.to_string();
-        let value = self.cipher.open(aad(scope, name, &version_text), &record).map_err(|e| {
-            e.with_context("backend", &self.info.name).with_context("secret", format!("{scope}/{name}"))
-        })?;
+        let value = self
+            .cipher
+            .open(aad(scope, name, &version_text, &tags), &record)
+            .map_err(|e| does_not_open(e, &self.info.name, scope, name, &version_text))?;
         let version = VersionId::new(version_text)?;
         Ok(Secret { value, version: Some(version), tags })
     }
@@ -344,7 +377,7 @@ impl SecretBackend for SqlBackend {
         let tags_json = serde_json::to_string(&tags)
             .map_err(|e| Error::new(ErrorKind::Internal, format!("tags of {name} do not serialise: {e}")))?;
         let now = unix_now();
-        let version = self.with_retries("put", || self.try_put(scope, name, &value, &tags_json, now)).await?;
+        let version = self.with_retries("put", || self.try_put(scope, name, &value, &tags, &tags_json, now)).await?;
         Ok(SecretMeta {
             namespace: scope.namespace.clone(),
             name: name.clone(),

@@ -4,9 +4,10 @@
 //! journal), PostgreSQL and MySQL/MariaDB; the few differences (placeholders, column
 //! types, migration locks) live in `dialect.rs` and the per-dialect `migrations/` folders.
 //! Every value is sealed by the [`AtRestCipher`](hush_core::AtRestCipher) handed to
-//! [`SqlBackend::connect`], bound to (tenant, namespace, name, version): no plaintext value
-//! is ever written to a table, an index or a log. [`SqlBackend::rekey`] re-seals rows under
-//! the cipher's newest key.
+//! [`SqlBackend::connect`], bound to (tenant, namespace, name, version, tags): no plaintext
+//! value is ever written to a table, an index or a log. [`SqlBackend::rekey`] re-seals rows
+//! under the cipher's newest key and migrates rows stored before tags were bound;
+//! [`SqlBackend::key_usage`] counts rows per key id.
 //!
 //! **Architecture invariant:** depends on `hush-core` and its vendor crates (sqlx, serde,
 //! tokio) only, never on `hush-crypto`: the cipher arrives as a trait object.

@@ -1,10 +1,13 @@
-//! `rekey`: re-seal every stored version under the cipher's newest key, in batches,
-//! while the store stays readable and writable.
+//! `rekey`: re-seal every stored version under the cipher's newest key and the current AAD
+//! format, in batches, while the store stays readable and writable; and `key_usage`, the
+//! number of versions each key id seals.
 
-use hush_core::{Error, ErrorKind, Namespace, Result, Scope, SealedRecord, SecretName, TenantId};
+use std::collections::BTreeMap;
+
+use hush_core::{AtRestFormat, Error, ErrorKind, Namespace, Result, Scope, SealedRecord, SecretName, Tags, TenantId};
 use sqlx::Row;
 
-use crate::backend::{Attempt, SqlBackend, aad, text_column};
+use crate::backend::{Attempt, SqlBackend, aad, parse_tags, stored_format, text_column};
 
 /// Most rows one batch reads.
 const MAX_BATCH: usize = 10_000;
@@ -15,10 +18,13 @@ const MAX_BATCH: usize = 10_000;
 pub struct RekeyReport {
     /// The key id rows were re-sealed under (the cipher's newest).
     pub key_id: u32,
-    /// Rows found under an older key.
+    /// Rows found under an older key or an older AAD format.
     pub examined: u64,
-    /// Rows re-sealed under the newest key.
+    /// Rows re-sealed under the newest key and the current AAD format.
     pub resealed: u64,
+    /// Of the re-sealed rows, those that were stored in AAD format 1 (tags not bound), also
+    /// when their key was the newest already: their tags are bound from now on.
+    pub migrated: u64,
     /// Rows changed or deleted by a concurrent write between read and re-seal (a write
     /// seals under the newest key already, so nothing is left to do).
     pub skipped: u64,
@@ -37,21 +43,25 @@ struct Cursor {
 }
 
 impl SqlBackend {
-    /// Re-seals every version whose key id is not the cipher's newest, reading
-    /// `batch_size` rows at a time (1 to 10 000).
+    /// Re-seals every version whose key id is not the cipher's newest or whose AAD format is
+    /// not [`AtRestFormat::CURRENT`] (rows stored before tags were bound: this migrates
+    /// them), reading `batch_size` rows at a time (1 to 10 000).
     ///
-    /// Each row is re-sealed by one conditional `UPDATE`, its own transaction, that only
-    /// applies while the row still holds what was read; readers and writers carry on
-    /// meanwhile. Rows that fail to open are counted and left as they are. Running it
-    /// again after a complete run examines nothing.
+    /// Each row is opened under its own format and re-sealed with the tags stored in it, by
+    /// one conditional `UPDATE`, its own transaction, that only applies while the row still
+    /// holds what was read; readers and writers carry on meanwhile. Rows that fail to open
+    /// are counted and left as they are. Running it again after a complete run examines
+    /// nothing.
     pub async fn rekey(&self, batch_size: usize) -> Result<RekeyReport> {
         let newest = self.cipher.newest_key_id();
+        let current = AtRestFormat::CURRENT;
         let batch = batch_size.clamp(1, MAX_BATCH);
         let mut report = RekeyReport { key_id: newest, ..RekeyReport::default() };
         let mut cursor = Cursor::default();
         loop {
             let rows = sqlx::query(&self.queries.stale_batch)
                 .bind(i64::from(newest))
+                .bind(current.number())
                 .bind(cursor.tenant.as_str())
                 .bind(cursor.namespace.as_str())
                 .bind(cursor.name.as_str())
@@ -72,11 +82,18 @@ impl SqlBackend {
                 let old_key: i64 = row.try_get(4).map_err(decode)?;
                 let nonce: Vec<u8> = row.try_get(5).map_err(decode)?;
                 let ciphertext: Vec<u8> = row.try_get(6).map_err(decode)?;
-                let Ok(key_id) = u32::try_from(old_key) else {
+                let tags = text_column(row, 7).and_then(|t| parse_tags(&t));
+                let format = row.try_get::<i64, _>(8).map_err(decode).map(stored_format);
+                let (Ok(key_id), Ok(tags), Ok(Ok(format))) = (u32::try_from(old_key), tags, format) else {
                     report.failed += 1;
                     continue;
                 };
-                match self.reseal(&cursor, key_id, nonce, ciphertext, newest).await? {
+                let old = SealedRecord { key_id, format, nonce, ciphertext };
+                match self.reseal(&cursor, &tags, old, newest).await? {
+                    Resealed::Done if format != current => {
+                        report.resealed += 1;
+                        report.migrated += 1;
+                    }
                     Resealed::Done => report.resealed += 1,
                     Resealed::Changed => report.skipped += 1,
                     Resealed::DoesNotOpen => report.failed += 1,
@@ -89,14 +106,7 @@ impl SqlBackend {
     }
 
     /// Re-seals one row.
-    async fn reseal(
-        &self,
-        at: &Cursor,
-        key_id: u32,
-        nonce: Vec<u8>,
-        ciphertext: Vec<u8>,
-        newest: u32,
-    ) -> Result<Resealed> {
+    async fn reseal(&self, at: &Cursor, tags: &Tags, old: SealedRecord, newest: u32) -> Result<Resealed> {
         let (Ok(tenant), Ok(namespace), Ok(name)) = (
             TenantId::new(at.tenant.as_str()),
             Namespace::new(at.namespace.as_str()),
@@ -106,21 +116,23 @@ impl SqlBackend {
         };
         let scope = Scope::new(tenant, namespace);
         let version = at.version.to_string();
-        let old = SealedRecord { key_id, nonce, ciphertext };
-        let Ok(value) = self.cipher.open(aad(&scope, &name, &version), &old) else {
+        let Ok(value) = self.cipher.open(aad(&scope, &name, &version, tags), &old) else {
             return Ok(Resealed::DoesNotOpen);
         };
-        let sealed = self.cipher.seal(aad(&scope, &name, &version), &value)?;
-        if sealed.key_id != newest {
+        let sealed = self.cipher.seal(aad(&scope, &name, &version, tags), &value)?;
+        // A cipher that follows its key ring file may have moved on to a newer key during the
+        // run; an older one would undo the rotation.
+        if sealed.key_id < newest {
             return Err(Error::new(
                 ErrorKind::Internal,
-                format!("the cipher sealed under key {} but reports {newest} as newest", sealed.key_id),
+                format!("the cipher sealed under key {} but reported {newest} as newest", sealed.key_id),
             ));
         }
         let updated = self
             .with_retries("rekey", || async {
                 let done = sqlx::query(&self.queries.reseal)
                     .bind(i64::from(sealed.key_id))
+                    .bind(sealed.format.number())
                     .bind(&sealed.nonce[..])
                     .bind(&sealed.ciphertext[..])
                     .bind(scope.tenant.as_str())
@@ -136,6 +148,28 @@ impl SqlBackend {
             })
             .await?;
         Ok(if updated == 1 { Resealed::Done } else { Resealed::Changed })
+    }
+
+    /// How many stored versions each key id seals, by key id; ids with no row are absent.
+    ///
+    /// `hush keys retire-at-rest` refuses to remove a key while this counts rows under it.
+    /// A stored id outside `u32` (only a row altered in the database holds one) names no key
+    /// of any ring and is left out.
+    pub async fn key_usage(&self) -> Result<BTreeMap<u32, u64>> {
+        let rows = sqlx::query(&self.queries.key_usage)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db_error(&e, "key usage"))?;
+        let mut usage = BTreeMap::new();
+        for row in &rows {
+            let decode = |e: sqlx::Error| self.db_error(&e, "key usage");
+            let key_id: i64 = row.try_get(0).map_err(decode)?;
+            let count: i64 = row.try_get(1).map_err(decode)?;
+            if let (Ok(key_id), Ok(count)) = (u32::try_from(key_id), u64::try_from(count)) {
+                usage.insert(key_id, count);
+            }
+        }
+        Ok(usage)
     }
 }
 

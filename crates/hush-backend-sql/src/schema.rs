@@ -33,13 +33,22 @@ impl Migration {
 }
 
 /// Every migration, oldest first. Append only.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "secrets and sealed versions",
-    sqlite: include_str!("../migrations/sqlite/0001_secrets.sql"),
-    postgres: include_str!("../migrations/postgres/0001_secrets.sql"),
-    mysql: include_str!("../migrations/mysql/0001_secrets.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "secrets and sealed versions",
+        sqlite: include_str!("../migrations/sqlite/0001_secrets.sql"),
+        postgres: include_str!("../migrations/postgres/0001_secrets.sql"),
+        mysql: include_str!("../migrations/mysql/0001_secrets.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "at-rest AAD format per version (1: no tags bound, 2: tags bound)",
+        sqlite: include_str!("../migrations/sqlite/0002_aad_format.sql"),
+        postgres: include_str!("../migrations/postgres/0002_aad_format.sql"),
+        mysql: include_str!("../migrations/mysql/0002_aad_format.sql"),
+    },
+];
 
 /// The schema version this build writes.
 pub(crate) fn newest_schema_version() -> i64 {
@@ -176,6 +185,7 @@ pub(crate) struct Queries {
     pub(crate) delete_versions: String,
     pub(crate) stale_batch: String,
     pub(crate) reseal: String,
+    pub(crate) key_usage: String,
 }
 
 impl Queries {
@@ -196,10 +206,11 @@ impl Queries {
         Self {
             ping: "SELECT 1".to_owned(),
             get_latest: render(format!(
-                "SELECT version, key_id, nonce, ciphertext, tags FROM {versions} WHERE {key} ORDER BY version DESC LIMIT 1"
+                "SELECT version, key_id, nonce, ciphertext, tags, aad_format FROM {versions} WHERE {key} \
+                 ORDER BY version DESC LIMIT 1"
             )),
             get_version: render(format!(
-                "SELECT version, key_id, nonce, ciphertext, tags FROM {versions} WHERE {key} AND version = ?"
+                "SELECT version, key_id, nonce, ciphertext, tags, aad_format FROM {versions} WHERE {key} AND version = ?"
             )),
             list_flat: render(list("s.namespace = ?")),
             list_recursive: render(list(&recursive)),
@@ -211,21 +222,23 @@ impl Queries {
             )),
             read_head: render(format!("SELECT latest_version FROM {heads} WHERE {key}")),
             insert_version: render(format!(
-                "INSERT INTO {versions} (tenant, namespace, name, version, key_id, nonce, ciphertext, tags, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO {versions} \
+                 (tenant, namespace, name, version, key_id, aad_format, nonce, ciphertext, tags, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             )),
             prune: render(format!("DELETE FROM {versions} WHERE {key} AND version <= ?")),
             delete_head: render(format!("DELETE FROM {heads} WHERE {key}")),
             delete_versions: render(format!("DELETE FROM {versions} WHERE {key}")),
             stale_batch: render(format!(
-                "SELECT tenant, namespace, name, version, key_id, nonce, ciphertext FROM {versions} \
-                 WHERE key_id <> ? AND (tenant, namespace, name, version) > (?, ?, ?, ?) \
+                "SELECT tenant, namespace, name, version, key_id, nonce, ciphertext, tags, aad_format FROM {versions} \
+                 WHERE (key_id <> ? OR aad_format <> ?) AND (tenant, namespace, name, version) > (?, ?, ?, ?) \
                  ORDER BY tenant, namespace, name, version LIMIT ?"
             )),
             reseal: render(format!(
-                "UPDATE {versions} SET key_id = ?, nonce = ?, ciphertext = ? \
+                "UPDATE {versions} SET key_id = ?, aad_format = ?, nonce = ?, ciphertext = ? \
                  WHERE {key} AND version = ? AND key_id = ? AND nonce = ?"
             )),
+            key_usage: format!("SELECT key_id, COUNT(*) FROM {versions} GROUP BY key_id ORDER BY key_id"),
         }
     }
 }
@@ -241,10 +254,16 @@ mod tests {
                 let statements = statements(migration.sql(dialect), "p_");
                 assert!(!statements.is_empty());
                 assert!(statements.iter().all(|s| !s.contains("{prefix}") && !s.contains("--")));
-                assert!(statements[0].starts_with("CREATE TABLE IF NOT EXISTS p_secrets"), "{}", statements[0]);
             }
+            let first = statements(MIGRATIONS[0].sql(dialect), "p_");
+            assert!(first[0].starts_with("CREATE TABLE IF NOT EXISTS p_secrets"), "{}", first[0]);
+            let second = statements(MIGRATIONS[1].sql(dialect), "p_");
+            assert_eq!(second.len(), 1);
+            assert!(second[0].starts_with("ALTER TABLE p_secret_versions ADD COLUMN aad_format"), "{}", second[0]);
+            assert!(second[0].ends_with("NOT NULL DEFAULT 1"), "{}", second[0]);
         }
-        assert_eq!(newest_schema_version(), 1);
+        assert!(MIGRATIONS.windows(2).all(|w| w[1].version == w[0].version + 1));
+        assert_eq!(newest_schema_version(), 2);
     }
 
     #[test]

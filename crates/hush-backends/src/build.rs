@@ -11,7 +11,7 @@ use hush_layers::{BackendMetrics, LayerStack, RetryLayer};
 
 use crate::KINDS;
 use crate::context::BackendContext;
-use crate::open::{capabilities, open_backend, option_problems, rekey_backend};
+use crate::open::{capabilities, key_usage_backend, open_backend, option_problems, rekey_backend};
 use crate::reconnect::Reconnecting;
 
 /// Every problem of `config`: the generic ones and each backend's own options, with key paths.
@@ -134,4 +134,16 @@ pub async fn rekey_all(
         }
     }
     reports
+}
+
+/// Stored rows per at-rest key id, for every backend that seals at rest (by backend name):
+/// `hush keys retire-at-rest` retires a key only when no backend stores a row under it.
+pub async fn key_usage_all(config: &HushConfig, context: &BackendContext) -> Vec<(String, Result<BTreeMap<u32, u64>>)> {
+    let mut usage = Vec::new();
+    for (name, backend) in &config.backends {
+        if let Some(counted) = key_usage_backend(config, name, backend, context).await {
+            usage.push((name.clone(), counted));
+        }
+    }
+    usage
 }

@@ -20,7 +20,7 @@ mod context;
 mod open;
 mod reconnect;
 
-pub use build::{build_bindings, check_backends, problems, rekey_all};
+pub use build::{build_bindings, check_backends, key_usage_all, problems, rekey_all};
 pub use context::BackendContext;
 
 /// Every backend kind this build knows.

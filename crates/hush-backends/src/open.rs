@@ -1,5 +1,6 @@
 //! One arm per backend kind: parse its options, open it, say what it can do.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hush_config::{BackendConfig, ConfigProblem, HushConfig, key_path};
@@ -220,17 +221,46 @@ pub(crate) async fn rekey_backend(
             if report.failed > 0 {
                 return Err(Error::new(
                     ErrorKind::Internal,
-                    format!("{} row(s) did not open and keep their old key (tampered, or their key is missing from the ring)", report.failed),
+                    format!("{} row(s) did not open and were left as they were (changed in the database, or their key is missing from the ring)", report.failed),
                 ));
             }
             Ok(format!(
-                "{} row(s) under older keys, {} re-sealed under key {}, {} rewritten meanwhile by a write",
-                report.examined, report.resealed, report.key_id, report.skipped
+                "{} row(s) under older keys or the tagless AAD, {} re-sealed under key {} ({} migrated to the \
+                 tag-binding AAD), {} rewritten meanwhile by a write",
+                report.examined, report.resealed, report.key_id, report.migrated, report.skipped
             ))
         }
         .await),
         _ => {
             let _ = (config, context, batch_size);
+            None
+        }
+    }
+}
+
+/// Stored rows per at-rest key id of backend `name`, if its kind seals at rest.
+pub(crate) async fn key_usage_backend(
+    config: &HushConfig,
+    name: &str,
+    backend: &BackendConfig,
+    context: &BackendContext,
+) -> Option<Result<BTreeMap<u32, u64>>> {
+    match backend.kind.as_str() {
+        #[cfg(feature = "sql")]
+        hush_backend_sql::KIND => Some(
+            async {
+                let mut options: hush_backend_sql::SqlConfig = backend.parse_options(name).map_err(invalid)?;
+                options.url = resolve_sqlite_url(config, &options.url);
+                let cipher = context.cipher_for(name)?;
+                let store = hush_backend_sql::SqlBackend::connect(name, options, cipher).await?;
+                let usage = store.key_usage().await;
+                store.close().await;
+                usage
+            }
+            .await,
+        ),
+        _ => {
+            let _ = (config, context);
             None
         }
     }

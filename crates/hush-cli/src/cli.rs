@@ -62,7 +62,8 @@ pub enum Command {
     /// Check the config.
     #[command(subcommand, after_help = EXIT_CODES)]
     Config(ConfigCommand),
-    /// Re-seal every stored value whose at-rest key is not the newest (SQL store).
+    /// Re-seal every stored value whose at-rest key is not the newest, and migrate values
+    /// sealed before tags were bound (SQL store).
     #[command(after_help = EXIT_CODES)]
     Rekey(RekeyArgs),
     /// Measure a bare NATS echo and a cached secret() through hushd, in one run.
@@ -83,7 +84,21 @@ pub enum KeysCommand {
         dir: PathBuf,
     },
     /// Add a new key to the at-rest key ring; then run `hush rekey`.
+    ///
+    /// Holds an exclusive lock on `<ring>.lock` (created 0600) while it reads, changes and
+    /// replaces the ring: a concurrent rotation or retirement waits, and no key is lost.
     RotateAtRest,
+    /// Remove a key from the at-rest key ring once no stored value uses it.
+    ///
+    /// Refuses an unknown key id (exit 3), the newest key (it seals new writes: rotate first;
+    /// exit 7), and a key under which any backend that seals at rest still stores rows (exit
+    /// 7, with the count: `hush rekey` moves them); a backend that cannot be counted refuses
+    /// it too (exit 6). Takes the same lock as rotate-at-rest.
+    RetireAtRest {
+        /// The key id to remove.
+        #[arg(value_name = "KEYID")]
+        key_id: u32,
+    },
     /// Write a persistent client key pair: PATH.key (X25519 private key, 0600) and PATH.pub
     /// (base64, what `hush grant --bind-key` takes). Point a worker's or the CLI's
     /// `keys.client_key` at PATH.key, and bind its grants to PATH.pub. Refuses to overwrite.
@@ -251,6 +266,7 @@ impl Cli {
         match self.command {
             Command::Keys(KeysCommand::Init { dir }) => crate::keys::init(&dir),
             Command::Keys(KeysCommand::RotateAtRest) => crate::keys::rotate_at_rest(config),
+            Command::Keys(KeysCommand::RetireAtRest { key_id }) => crate::keys::retire_at_rest(config, key_id).await,
             Command::Keys(KeysCommand::Client { path }) => crate::keys::client(&path),
             Command::Grant(args) => crate::ops::grant(config, args),
             Command::Put(args) => crate::ops::put(config, grant, args).await,

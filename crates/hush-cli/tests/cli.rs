@@ -311,6 +311,8 @@ async fn every_command_has_help_with_exit_codes() {
         vec!["keys", "--help"],
         vec!["keys", "init", "--help"],
         vec!["keys", "client", "--help"],
+        vec!["keys", "rotate-at-rest", "--help"],
+        vec!["keys", "retire-at-rest", "--help"],
         vec!["grant", "--help"],
         vec!["put", "--help"],
         vec!["get", "--help"],
@@ -327,4 +329,153 @@ async fn every_command_has_help_with_exit_codes() {
     }
     let top = hush(unused, &["--help"], None, &[]).await;
     assert!(stdout(&top).contains("6  backend unavailable"), "{}", stdout(&top));
+    let retire = hush(unused, &["keys", "retire-at-rest", "--help"], None, &[]).await;
+    let words = stdout(&retire).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("<KEYID>") && words.contains("`hush rekey` moves them"), "{words}");
+}
+
+/// A directory with an at-rest key ring (key 1) and a config naming it and a SQLite store:
+/// all `hush keys` needs, no NATS.
+fn ring_setup(extra: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("at-rest.keyring");
+    hush_crypto::KeyRing::generate().save_new(&ring).unwrap();
+    let config = dir.path().join("hush.toml");
+    let text = format!(
+        "[keys]\nat_rest = \"{}\"\n\n[backends.local]\nkind = \"sql\"\nurl = \"sqlite://{}/local.db\"\n\n\
+         [tenants.acme]\nbackend = \"local\"\n{extra}",
+        ring.display(),
+        dir.path().display()
+    );
+    std::fs::write(&config, text).unwrap();
+    (dir, config, ring)
+}
+
+fn ring_ids(ring: &Path) -> Vec<u32> {
+    hush_crypto::KeyRing::load(ring).unwrap().key_ids()
+}
+
+/// Starts `hush --config CONFIG ARGS` without waiting for it.
+fn spawn_hush(config: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_hush"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("HUSH_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hush runs")
+}
+
+#[tokio::test]
+async fn rotate_at_rest_waits_for_the_ring_lock_and_loses_no_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, config, ring) = ring_setup("");
+    let lock_path = dir.path().join("at-rest.keyring.lock");
+
+    // Another command holds the lock: the rotation waits, then runs once it is released.
+    let first = hush(&config, &["keys", "rotate-at-rest"], None, &[]).await;
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    assert_eq!(std::fs::metadata(&lock_path).unwrap().permissions().mode() & 0o777, 0o600, "lock file mode");
+    let held = std::fs::OpenOptions::new().write(true).open(&lock_path).unwrap();
+    held.lock().unwrap();
+    let mut waiting = spawn_hush(&config, &["keys", "rotate-at-rest"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(waiting.try_wait().unwrap().is_none(), "the rotation did not wait for the lock");
+    assert_eq!(ring_ids(&ring), [1, 2], "nothing was written while the lock was held");
+    held.unlock().unwrap();
+    let output = waiting.wait_with_output().unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(stderr(&output).contains("waiting for another `hush keys` command"), "{}", stderr(&output));
+    assert!(stdout(&output).contains("added key 3"), "{}", stdout(&output));
+    assert_eq!(ring_ids(&ring), [1, 2, 3]);
+
+    // Concurrent rotations queue on the lock: each reads the ring the previous one saved,
+    // so every key they add is kept (no lost update).
+    let children: Vec<_> = (0..8).map(|_| spawn_hush(&config, &["keys", "rotate-at-rest"])).collect();
+    let mut added = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        let text = stdout(&output);
+        let id: u32 = text.strip_prefix("added key ").and_then(|t| t.split(' ').next()).unwrap().parse().unwrap();
+        added.push(id);
+    }
+    added.sort_unstable();
+    assert_eq!(added, (4..=11).collect::<Vec<u32>>(), "each rotation added its own key");
+    assert_eq!(ring_ids(&ring), (1..=11).collect::<Vec<u32>>());
+    assert_eq!(std::fs::metadata(&ring).unwrap().permissions().mode() & 0o777, 0o600, "ring file mode");
+}
+
+#[tokio::test]
+async fn retire_at_rest_removes_only_an_old_key_no_row_uses() {
+    use hush_core::{SecretBackend, SecretValue, Tags};
+    let (dir, config, ring) = ring_setup("");
+    let c = config.as_path();
+    let store_config = hush_backend_sql::SqlConfig::for_url(format!("sqlite://{}/local.db", dir.path().display()));
+    let scope =
+        hush_core::Scope::new(hush_core::TenantId::new("acme").unwrap(), hush_core::Namespace::new("company").unwrap());
+    let open_store = || async {
+        let cipher = std::sync::Arc::new(hush_crypto::KeyRing::load(&ring).unwrap());
+        hush_backend_sql::SqlBackend::connect("local", store_config.clone(), cipher).await.unwrap()
+    };
+    let store = open_store().await;
+    for name in ["A", "B"] {
+        let name = hush_core::SecretName::new(name).unwrap();
+        store.put(&scope, &name, SecretValue::from("sealed-by-key-1"), Tags::new()).await.unwrap();
+    }
+    store.close().await;
+
+    let one_line_error = |output: &Output, code_wanted: i32, text: &str| {
+        assert_eq!(code(output), code_wanted, "{}", stderr(output));
+        assert_eq!(stderr(output).trim_end().lines().count(), 1, "one line: {}", stderr(output));
+        assert!(stderr(output).starts_with("hush: ") && stderr(output).contains(text), "{}", stderr(output));
+    };
+    let unknown = hush(c, &["keys", "retire-at-rest", "9"], None, &[]).await;
+    one_line_error(&unknown, 3, "key 9 is not in the at-rest key ring");
+    let newest = hush(c, &["keys", "retire-at-rest", "1"], None, &[]).await;
+    one_line_error(&newest, 7, "key 1 is the newest key of");
+    assert!(stderr(&newest).contains("run `hush keys rotate-at-rest` first"), "{}", stderr(&newest));
+    let not_a_number = hush(c, &["keys", "retire-at-rest", "one"], None, &[]).await;
+    assert_eq!(code(&not_a_number), 2, "{}", stderr(&not_a_number));
+
+    assert_eq!(code(&hush(c, &["keys", "rotate-at-rest"], None, &[]).await), 0);
+    let used = hush(c, &["keys", "retire-at-rest", "1"], None, &[]).await;
+    one_line_error(&used, 7, "key 1 still seals 2 stored row(s) (local: 2): run `hush rekey`");
+    assert_eq!(ring_ids(&ring), [1, 2], "a refused retirement leaves the ring alone");
+
+    // A backend that cannot be counted refuses the retirement too.
+    let unreachable = dir.path().join("unreachable.toml");
+    let text = std::fs::read_to_string(c).unwrap()
+        + "\n[backends.remote]\nkind = \"sql\"\nurl = \"postgres://hush@127.0.0.1:1/hush\"\nconnect_timeout = \"1s\"\n";
+    std::fs::write(&unreachable, text).unwrap();
+    let down = hush(&unreachable, &["keys", "retire-at-rest", "1"], None, &[]).await;
+    one_line_error(&down, 6, "key 1 stays: cannot count the rows of backend remote");
+    assert_eq!(ring_ids(&ring), [1, 2]);
+
+    let rekey = hush(c, &["rekey"], None, &[]).await;
+    assert_eq!(code(&rekey), 0, "{}", stderr(&rekey));
+    assert!(stdout(&rekey).contains("2 re-sealed under key 2"), "{}", stdout(&rekey));
+    let retired = hush(c, &["keys", "retire-at-rest", "1"], None, &[]).await;
+    assert_eq!(code(&retired), 0, "{}", stderr(&retired));
+    assert!(stdout(&retired).contains("removed key 1"), "{}", stdout(&retired));
+    assert_eq!(ring_ids(&ring), [2]);
+    let again = hush(c, &["keys", "retire-at-rest", "1"], None, &[]).await;
+    one_line_error(&again, 3, "key 1 is not in the at-rest key ring");
+
+    // Every value still opens with the ring that is left.
+    let store = open_store().await;
+    for name in ["A", "B"] {
+        let got = store.get(&scope, &hush_core::SecretName::new(name).unwrap(), None).await.unwrap();
+        assert_eq!(got.value.expose(), b"sealed-by-key-1");
+    }
+    store.close().await;
+
+    // Without keys.at_rest there is no ring to change.
+    let bare = dir.path().join("bare.toml");
+    std::fs::write(&bare, "").unwrap();
+    let missing = hush(&bare, &["keys", "retire-at-rest", "1"], None, &[]).await;
+    one_line_error(&missing, 7, "keys.at_rest is not set");
 }

@@ -28,5 +28,5 @@ pub use hierarchy::{BindingTree, TenantBindings};
 pub use ids::{IdError, Namespace, SecretName, TenantId, VersionId};
 pub use ids::{MAX_NAME_LEN, MAX_NAMESPACE_DEPTH, MAX_NAMESPACE_LEN, MAX_SEGMENT_LEN, MAX_TENANT_LEN};
 pub use path::{PathError, PathSegment, SecretPath};
-pub use seal::{AtRestAad, AtRestCipher, SealedRecord};
+pub use seal::{AtRestAad, AtRestCipher, AtRestFormat, SealedRecord};
 pub use value::{Secret, SecretMeta, SecretValue, TagError, Tags};

@@ -3,6 +3,11 @@
 //! File format (DESIGN.md 4b): repeated records of a key id (u32 little-endian) and its
 //! 32-byte key, mode 0600. Sealing uses the newest (highest) id; a record names its key id,
 //! so older records keep opening after [`KeyRing::rotate`] until `hush rekey` re-seals them.
+//!
+//! AAD (ARCHITECTURE.md, "At rest"), every field length-prefixed: seals write format 2,
+//! `"hush-at-rest-v2"` ‖ tenant ‖ namespace ‖ name ‖ version ‖ tag count (u32 LE) ‖ each tag's
+//! key and value in key order; records of format 1 (stored before tags were bound) open with
+//! `"hush-at-rest-v1"` ‖ tenant ‖ namespace ‖ name ‖ version.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,7 +15,7 @@ use std::path::Path;
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
-use hush_core::{AtRestAad, AtRestCipher, Error, ErrorKind, SealedRecord, SecretValue};
+use hush_core::{AtRestAad, AtRestCipher, AtRestFormat, Error, ErrorKind, SealedRecord, SecretValue};
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
@@ -18,8 +23,10 @@ use crate::error::CryptoError;
 use crate::key_file::{read_private_capped, replace_private_file, write_new_file};
 use crate::length_prefix;
 
-/// Label that starts every at-rest AAD.
-const AAD_LABEL: &[u8] = b"hush-at-rest-v1";
+/// Label that starts the AAD of format 1 records (no tags).
+const AAD_LABEL_V1: &[u8] = b"hush-at-rest-v1";
+/// Label that starts the AAD of format 2 records (tags bound).
+const AAD_LABEL_V2: &[u8] = b"hush-at-rest-v2";
 /// Bytes of one key record in the file: id (4) + key (32).
 const RECORD_LEN: usize = 4 + 32;
 /// Largest key ring file read (about 29,000 keys).
@@ -33,7 +40,31 @@ const TAG_LEN: usize = 16;
 /// of ids. Id 0 is not used either: the first key is 1.
 pub const MAX_KEY_ID: u32 = i32::MAX as u32;
 
-/// One key: its bytes (for saving) and the ready cipher (for sealing), both wiped on drop.
+/// Why [`KeyRing::retire`] refused to remove a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RetireError {
+    /// No key of the ring has this id.
+    #[error("key {0} is not in the key ring")]
+    NotInRing(u32),
+    /// The id is the newest key's, which seals every new value.
+    #[error("key {0} is the newest key of the ring and seals new values: rotate first")]
+    Newest(u32),
+}
+
+impl From<RetireError> for Error {
+    fn from(e: RetireError) -> Self {
+        let kind = match e {
+            RetireError::NotInRing(_) => ErrorKind::NotFound,
+            RetireError::Newest(_) => ErrorKind::InvalidInput,
+        };
+        Error::new(kind, e.to_string()).set_temporary(false)
+    }
+}
+
+/// One key: its bytes (for saving, wiped on drop) and the ready cipher (for sealing; its AES
+/// round keys are wiped on drop, polyval's copy of the GHASH key is not on x86_64: see
+/// ARCHITECTURE.md, "At rest").
 #[derive(Clone)]
 struct RingKey {
     bytes: Zeroizing<[u8; 32]>,
@@ -125,6 +156,21 @@ impl KeyRing {
         id
     }
 
+    /// Removes key `id`: what it sealed no longer opens with this ring. Refuses an id not in
+    /// the ring and the newest key (it seals new values: [`rotate`](Self::rotate) first), so a
+    /// ring never becomes empty. The caller checks that no stored record still uses the key
+    /// (`hush keys retire-at-rest` counts them in every backend).
+    pub fn retire(&mut self, id: u32) -> Result<(), RetireError> {
+        if !self.keys.contains_key(&id) {
+            return Err(RetireError::NotInRing(id));
+        }
+        if id == self.newest_id() {
+            return Err(RetireError::Newest(id));
+        }
+        self.keys.remove(&id);
+        Ok(())
+    }
+
     /// The key ids, ascending.
     pub fn key_ids(&self) -> Vec<u32> {
         self.keys.keys().copied().collect()
@@ -134,14 +180,33 @@ impl KeyRing {
         self.keys.keys().next_back().copied().unwrap_or(0)
     }
 
-    fn aad(aad: &AtRestAad<'_>) -> Vec<u8> {
-        length_prefix::concat(&[
-            AAD_LABEL,
-            aad.tenant.as_bytes(),
-            aad.namespace.as_bytes(),
-            aad.name.as_bytes(),
-            aad.version.as_bytes(),
-        ])
+    /// The AAD bytes of `aad` in `format`.
+    fn aad(aad: &AtRestAad<'_>, format: AtRestFormat) -> Vec<u8> {
+        let head = [aad.tenant.as_bytes(), aad.namespace.as_bytes(), aad.name.as_bytes(), aad.version.as_bytes()];
+        match format {
+            AtRestFormat::V1 => {
+                let mut out = length_prefix::concat(&[AAD_LABEL_V1]);
+                for field in head {
+                    length_prefix::push(&mut out, field);
+                }
+                out
+            }
+            AtRestFormat::V2 => {
+                let mut out = length_prefix::concat(&[AAD_LABEL_V2]);
+                for field in head {
+                    length_prefix::push(&mut out, field);
+                }
+                // Tags hold at most a few hundred pairs of bounded length: the count fits.
+                let count = u32::try_from(aad.tags.len()).unwrap_or(u32::MAX);
+                length_prefix::push(&mut out, &count.to_le_bytes());
+                // `Tags` iterates in ascending key order, keys unique: one encoding per set.
+                for (key, value) in aad.tags.iter() {
+                    length_prefix::push(&mut out, key.as_bytes());
+                    length_prefix::push(&mut out, value.as_bytes());
+                }
+                out
+            }
+        }
     }
 }
 
@@ -163,10 +228,14 @@ impl AtRestCipher for KeyRing {
         ciphertext.extend_from_slice(value.expose());
         let tag = key
             .cipher
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &Self::aad(&aad), &mut ciphertext)
+            .encrypt_in_place_detached(
+                Nonce::from_slice(&nonce),
+                &Self::aad(&aad, AtRestFormat::CURRENT),
+                &mut ciphertext,
+            )
             .map_err(|_| Error::from(CryptoError::Seal))?;
         ciphertext.extend_from_slice(&tag);
-        Ok(SealedRecord { key_id, nonce: nonce.to_vec(), ciphertext })
+        Ok(SealedRecord { key_id, format: AtRestFormat::CURRENT, nonce: nonce.to_vec(), ciphertext })
     }
 
     fn open(&self, aad: AtRestAad<'_>, record: &SealedRecord) -> hush_core::Result<SecretValue> {
@@ -178,7 +247,12 @@ impl AtRestCipher for KeyRing {
         let (body, tag) = record.ciphertext.split_at(record.ciphertext.len() - TAG_LEN);
         let mut plaintext = Zeroizing::new(body.to_vec());
         key.cipher
-            .decrypt_in_place_detached(Nonce::from_slice(&record.nonce), &Self::aad(&aad), &mut plaintext, tag.into())
+            .decrypt_in_place_detached(
+                Nonce::from_slice(&record.nonce),
+                &Self::aad(&aad, record.format),
+                &mut plaintext,
+                tag.into(),
+            )
             .map_err(|_| failed())?;
         Ok(SecretValue::new(std::mem::take(&mut *plaintext)))
     }
@@ -192,8 +266,120 @@ impl AtRestCipher for KeyRing {
 mod tests {
     use super::*;
 
+    use hush_core::Tags;
+
+    static NO_TAGS: std::sync::LazyLock<Tags> = std::sync::LazyLock::new(Tags::new);
+
     fn aad<'a>(namespace: &'a str, name: &'a str, version: &'a str) -> AtRestAad<'a> {
-        AtRestAad { tenant: "acme", namespace, name, version }
+        AtRestAad { tenant: "acme", namespace, name, version, tags: &NO_TAGS }
+    }
+
+    /// acme/a/B version 1 with `t`.
+    fn with(t: &Tags) -> AtRestAad<'_> {
+        AtRestAad { tenant: "acme", namespace: "a", name: "B", version: "1", tags: t }
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        let mut tags = Tags::new();
+        for (k, v) in pairs {
+            tags.insert(*k, *v).unwrap();
+        }
+        tags
+    }
+
+    /// A record sealed the way rows were before tags were bound: format 1 AAD.
+    fn seal_v1(ring: &KeyRing, aad: AtRestAad<'_>, value: &[u8]) -> SealedRecord {
+        let (&key_id, key) = ring.keys.last_key_value().unwrap();
+        let nonce = [3u8; NONCE_LEN];
+        let mut ciphertext = value.to_vec();
+        let tag = key
+            .cipher
+            .encrypt_in_place_detached(
+                Nonce::from_slice(&nonce),
+                &KeyRing::aad(&aad, AtRestFormat::V1),
+                &mut ciphertext,
+            )
+            .unwrap();
+        ciphertext.extend_from_slice(&tag);
+        SealedRecord { key_id, format: AtRestFormat::V1, nonce: nonce.to_vec(), ciphertext }
+    }
+
+    #[test]
+    fn aad_bytes_are_the_documented_construction() {
+        fn lp(out: &mut Vec<u8>, field: &[u8]) {
+            out.extend_from_slice(&(field.len() as u32).to_le_bytes());
+            out.extend_from_slice(field);
+        }
+        // Inserted out of order: the AAD takes them in key order.
+        let t = tags(&[("team", "payments"), ("env", "prod")]);
+        let a = AtRestAad { tenant: "acme", namespace: "company.team", name: "DB", version: "12", tags: &t };
+        let mut v2 = Vec::new();
+        for field in [&b"hush-at-rest-v2"[..], b"acme", b"company.team", b"DB", b"12", &2u32.to_le_bytes()] {
+            lp(&mut v2, field);
+        }
+        for field in [&b"env"[..], b"prod", b"team", b"payments"] {
+            lp(&mut v2, field);
+        }
+        assert_eq!(KeyRing::aad(&a, AtRestFormat::V2), v2);
+        let mut v1 = Vec::new();
+        for field in [&b"hush-at-rest-v1"[..], b"acme", b"company.team", b"DB", b"12"] {
+            lp(&mut v1, field);
+        }
+        assert_eq!(KeyRing::aad(&a, AtRestFormat::V1), v1);
+        // No tags is its own encoding (a zero count), never the format 1 bytes.
+        let none = KeyRing::aad(&aad("company.team", "DB", "12"), AtRestFormat::V2);
+        assert!(none.ends_with(&[4, 0, 0, 0, 0, 0, 0, 0]), "{none:?}");
+    }
+
+    #[test]
+    fn aad_binds_the_tags() {
+        let ring = KeyRing::generate();
+        let stored = tags(&[("team", "payments"), ("env", "prod")]);
+        let record = ring.seal(with(&stored), &SecretValue::from("v")).unwrap();
+        assert_eq!(record.format, AtRestFormat::V2);
+        assert_eq!(ring.open(with(&stored), &record).unwrap().expose(), b"v");
+        let retagged = [
+            Tags::new(),
+            tags(&[("team", "payments")]),
+            tags(&[("team", "payments"), ("env", "dev")]),
+            tags(&[("team", "payments"), ("env", "prod"), ("extra", "x")]),
+            tags(&[("team", "payments"), ("envx", "prod")]),
+            // The same bytes split differently between key and value.
+            tags(&[("team", "payments"), ("en", "vprod")]),
+        ];
+        for other in &retagged {
+            let e = ring.open(with(other), &record).unwrap_err();
+            assert_eq!(e.message(), "sealed value failed to open", "{other:?}");
+        }
+    }
+
+    #[test]
+    fn format_1_records_open_until_resealed_and_a_flipped_marker_never_opens() {
+        let ring = KeyRing::generate();
+        let stored = tags(&[("team", "payments")]);
+        let forged = tags(&[("team", "attacker")]);
+        // A legacy record opens; its tags were never bound, so other tags open it too.
+        let legacy = seal_v1(&ring, with(&stored), b"old");
+        assert_eq!(ring.open(with(&stored), &legacy).unwrap().expose(), b"old");
+        assert_eq!(ring.open(with(&forged), &legacy).unwrap().expose(), b"old");
+        // Re-sealing it (what `hush rekey` does) binds the tags.
+        let value = ring.open(with(&stored), &legacy).unwrap();
+        let migrated = ring.seal(with(&stored), &value).unwrap();
+        assert_eq!(migrated.format, AtRestFormat::V2);
+        assert!(ring.open(with(&forged), &migrated).is_err());
+        // Downgrading a format 2 record's marker does not skip the tag check: it fails to
+        // open under any tags, the stored ones included.
+        let mut downgraded = migrated.clone();
+        downgraded.format = AtRestFormat::V1;
+        for t in [&stored, &forged, &NO_TAGS] {
+            assert_eq!(ring.open(with(t), &downgraded).unwrap_err().message(), "sealed value failed to open");
+        }
+        // Upgrading a legacy marker fails the same way.
+        let mut upgraded = legacy;
+        upgraded.format = AtRestFormat::V2;
+        for t in [&stored, &forged, &NO_TAGS] {
+            assert_eq!(ring.open(with(t), &upgraded).unwrap_err().message(), "sealed value failed to open");
+        }
     }
 
     #[test]
@@ -226,7 +412,7 @@ mod tests {
         let ring = KeyRing::generate();
         let record = ring.seal(aad("company.team", "DB_PASSWORD", "1"), &SecretValue::from("v")).unwrap();
         let moved = [
-            AtRestAad { tenant: "other", namespace: "company.team", name: "DB_PASSWORD", version: "1" },
+            AtRestAad { tenant: "other", namespace: "company.team", name: "DB_PASSWORD", version: "1", tags: &NO_TAGS },
             aad("company", "DB_PASSWORD", "1"),
             aad("company.team", "DB_PASSWORD2", "1"),
             aad("company.team", "DB_PASSWORD", "2"),
@@ -330,6 +516,27 @@ mod tests {
                 other => panic!("{name}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn retire_removes_an_old_key_only() {
+        let mut ring = KeyRing::generate();
+        let old = ring.seal(aad("a", "B", "1"), &SecretValue::from("v")).unwrap();
+        assert_eq!(ring.retire(1), Err(RetireError::Newest(1)), "the only key is the newest");
+        assert_eq!(ring.retire(7), Err(RetireError::NotInRing(7)));
+        ring.rotate();
+        ring.rotate();
+        assert_eq!(ring.retire(3), Err(RetireError::Newest(3)));
+        ring.retire(1).unwrap();
+        assert_eq!(ring.key_ids(), [2, 3]);
+        assert_eq!(ring.retire(1), Err(RetireError::NotInRing(1)), "retired already");
+        assert_eq!(ring.open(aad("a", "B", "1"), &old).unwrap_err().kind(), ErrorKind::ConfigInvalid);
+        assert_eq!(ring.seal(aad("a", "B", "1"), &SecretValue::from("v")).unwrap().key_id, 3);
+        assert_eq!(Error::from(RetireError::NotInRing(7)).kind(), ErrorKind::NotFound);
+        assert_eq!(Error::from(RetireError::Newest(3)).kind(), ErrorKind::InvalidInput);
+        // Retiring keeps rotation above every id ever used only while the newest stays:
+        // the newest can never be retired, so a new key never reuses an id.
+        assert_eq!(ring.rotate(), 4);
     }
 
     #[test]

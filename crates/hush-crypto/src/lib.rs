@@ -10,8 +10,16 @@
 //!   private ones with mode 0600.
 //!
 //! Every primitive comes from RustCrypto or dalek crates; nothing here is a hand-written
-//! primitive or AEAD mode. Key material lives in zeroizing buffers and never appears in
-//! `Debug`, `Display` or error text.
+//! primitive or AEAD mode. Key material never appears in `Debug`, `Display` or error text.
+//!
+//! What is wiped from memory, exactly: key bytes read from or written to files, and the
+//! at-rest keys' bytes, live in `Zeroizing` buffers; X25519 and Ed25519 secrets are wiped by
+//! their dalek types; AES round keys are wiped when an `Aes256Gcm` is dropped (`aes` with
+//! `zeroize`), and so are the temporary copies of the GHASH key made while one is built
+//! (`aes-gcm`, `ghash` with `zeroize`). The GHASH key that polyval 0.6.2 holds inside an
+//! `Aes256Gcm` is **not** wiped on x86_64, although its `zeroize` feature is on: the
+//! CPU-detecting wrapper never drops the backend that would wipe it (ARCHITECTURE.md, "At
+//! rest"). It does not reveal the AES key, but lets whoever learns it forge GCM tags.
 //!
 //! **Architecture invariant:** `hush-crypto` depends on `hush-core` and on `hush-proto`'s
 //! codec (grant claims are bincode) and on nothing else of hush: no NATS, no SQL, no
@@ -29,7 +37,7 @@ mod key_file;
 mod length_prefix;
 mod transport;
 
-pub use at_rest::{KeyRing, MAX_KEY_ID};
+pub use at_rest::{KeyRing, MAX_KEY_ID, RetireError};
 pub use change_event::{ChangeEventKey, ChangeEventMacInput};
 pub use error::{CryptoError, GrantError};
 pub use fingerprint::key_id_hex;

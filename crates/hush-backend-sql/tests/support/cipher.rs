@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use hush_core::{AtRestAad, AtRestCipher, Error, ErrorKind, Result, SealedRecord, SecretValue};
+use hush_core::{AtRestAad, AtRestCipher, AtRestFormat, Error, ErrorKind, Result, SealedRecord, SecretValue};
 
 /// AES-256-GCM under a ring of random keys; the newest key seals.
 pub struct TestCipher {
@@ -46,14 +46,48 @@ impl TestCipher {
     pub fn set_fail_seal(&self, fail: bool) {
         self.fail_seal.store(fail, Ordering::SeqCst);
     }
+
+    /// Seals `value` under the newest key the way rows were sealed before tags were bound
+    /// (format 1), to test that such rows stay readable and that `rekey` migrates them.
+    pub fn seal_format_1(&self, aad: AtRestAad<'_>, value: &SecretValue) -> SealedRecord {
+        self.seal_as(AtRestFormat::V1, aad, value).expect("format 1 seal")
+    }
+
+    fn seal_as(&self, format: AtRestFormat, aad: AtRestAad<'_>, value: &SecretValue) -> Result<SealedRecord> {
+        let key_id = self.newest.load(Ordering::SeqCst);
+        let keys = self.keys.read().unwrap();
+        let key = keys.get(&key_id).ok_or_else(|| Error::new(ErrorKind::Internal, "newest key missing"))?;
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let ciphertext = key
+            .encrypt(&nonce, Payload { msg: value.expose(), aad: &aad_bytes(format, aad) })
+            .map_err(|_| Error::new(ErrorKind::Internal, "seal failed"))?;
+        Ok(SealedRecord { key_id, format, nonce: nonce.to_vec(), ciphertext })
+    }
 }
 
-/// `"hush-at-rest-v1" ‖ tenant ‖ namespace ‖ name ‖ version`, each with a u32 LE length.
-fn aad_bytes(aad: AtRestAad<'_>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for part in ["hush-at-rest-v1", aad.tenant, aad.namespace, aad.name, aad.version] {
+/// The AAD of ARCHITECTURE.md "At rest", as hush-crypto's `KeyRing` builds it, every field
+/// with a u32 LE length: format 1 is `"hush-at-rest-v1" ‖ tenant ‖ namespace ‖ name ‖
+/// version`; format 2 is `"hush-at-rest-v2"`, the same fields, the tag count (u32 LE), then
+/// each tag's key and value in key order.
+fn aad_bytes(format: AtRestFormat, aad: AtRestAad<'_>) -> Vec<u8> {
+    fn lp(out: &mut Vec<u8>, part: &[u8]) {
         out.extend_from_slice(&(part.len() as u32).to_le_bytes());
-        out.extend_from_slice(part.as_bytes());
+        out.extend_from_slice(part);
+    }
+    let mut out = Vec::new();
+    let label = match format {
+        AtRestFormat::V1 => "hush-at-rest-v1",
+        AtRestFormat::V2 => "hush-at-rest-v2",
+    };
+    for part in [label, aad.tenant, aad.namespace, aad.name, aad.version] {
+        lp(&mut out, part.as_bytes());
+    }
+    if format == AtRestFormat::V2 {
+        lp(&mut out, &(aad.tags.len() as u32).to_le_bytes());
+        for (key, value) in aad.tags.iter() {
+            lp(&mut out, key.as_bytes());
+            lp(&mut out, value.as_bytes());
+        }
     }
     out
 }
@@ -69,14 +103,7 @@ impl AtRestCipher for TestCipher {
         if self.fail_seal.load(Ordering::SeqCst) {
             return Err(Error::new(ErrorKind::Internal, "test cipher told to fail"));
         }
-        let key_id = self.newest.load(Ordering::SeqCst);
-        let keys = self.keys.read().unwrap();
-        let key = keys.get(&key_id).ok_or_else(|| Error::new(ErrorKind::Internal, "newest key missing"))?;
-        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let ciphertext = key
-            .encrypt(&nonce, Payload { msg: value.expose(), aad: &aad_bytes(aad) })
-            .map_err(|_| Error::new(ErrorKind::Internal, "seal failed"))?;
-        Ok(SealedRecord { key_id, nonce: nonce.to_vec(), ciphertext })
+        self.seal_as(AtRestFormat::CURRENT, aad, value)
     }
 
     fn open(&self, aad: AtRestAad<'_>, record: &SealedRecord) -> Result<SecretValue> {
@@ -88,7 +115,10 @@ impl AtRestCipher for TestCipher {
             return Err(Error::new(ErrorKind::Internal, "bad nonce length"));
         }
         let plain = key
-            .decrypt(Nonce::from_slice(&record.nonce), Payload { msg: &record.ciphertext, aad: &aad_bytes(aad) })
+            .decrypt(
+                Nonce::from_slice(&record.nonce),
+                Payload { msg: &record.ciphertext, aad: &aad_bytes(record.format, aad) },
+            )
             .map_err(|_| Error::new(ErrorKind::Internal, "sealed value failed to open"))?;
         Ok(SecretValue::new(plain))
     }

@@ -49,6 +49,16 @@ pub struct TestDb {
     _dir: Option<TempDir>,
 }
 
+/// Prints `skipped: <reason>` and returns `None`; under `CI=true` panics instead, so a CI run
+/// without its database servers fails rather than passing by skipping.
+fn skip(reason: String) -> Option<TestDb> {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{reason}: CI=true, so an unavailable server fails the test");
+    }
+    hush_backend_behavior::print_skip(reason);
+    None
+}
+
 fn random_suffix() -> String {
     let mut bytes = [0u8; 6];
     getrandom(&mut bytes);
@@ -76,7 +86,7 @@ fn with_database(url: &str, db: &str) -> String {
 
 impl TestDb {
     /// Creates the database, or prints `skipped: <reason>` and returns `None` when the
-    /// server is unreachable.
+    /// server is unreachable; under `CI=true` an unreachable server fails the test instead.
     pub async fn create(engine: Engine) -> Option<TestDb> {
         if engine == Engine::Sqlite {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -100,14 +110,8 @@ impl TestDb {
         .await;
         match created {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                hush_backend_behavior::print_skip(format!("{engine:?} at {} unreachable: {e}", redact_url(&admin_url)));
-                return None;
-            }
-            Err(_) => {
-                hush_backend_behavior::print_skip(format!("{engine:?} at {} did not answer", redact_url(&admin_url)));
-                return None;
-            }
+            Ok(Err(e)) => return skip(format!("{engine:?} at {} unreachable: {e}", redact_url(&admin_url))),
+            Err(_) => return skip(format!("{engine:?} at {} did not answer", redact_url(&admin_url))),
         }
         let url = with_database(&admin_url, &db_name);
         Some(TestDb { engine, url, admin_url, db_name, path: None, _dir: None })
@@ -140,10 +144,15 @@ impl TestDb {
         SqlBackend::connect("test", config, cipher).await.expect("connect to the test database")
     }
 
-    /// A raw pool for inspecting and tampering with rows.
+    /// A raw pool for inspecting and tampering with rows (a SQLite file is created when
+    /// missing, so a test can lay out a schema before the backend connects).
     pub async fn raw(&self) -> AnyPool {
         sqlx::any::install_default_drivers();
-        sqlx::pool::PoolOptions::new().max_connections(2).connect(&self.url).await.expect("raw pool")
+        let url = match self.engine {
+            Engine::Sqlite => format!("{}?mode=rwc", self.url),
+            _ => self.url.clone(),
+        };
+        sqlx::pool::PoolOptions::new().max_connections(2).connect(&url).await.expect("raw pool")
     }
 
     /// Placeholder number `n` (from 1) in this database's syntax.
