@@ -16,7 +16,7 @@ if [ ! -f .hush-dev/keys/client.key ]; then
 fi
 # hushd needs nats-server >= 2.10 (its replay ledger is a JetStream key-value bucket). When an
 # older server holds 4222, run a current one on 4223 for this stack.
-version=$( (exec 3<>/dev/tcp/127.0.0.1/4222 && head -c 512 <&3) 2>/dev/null | sed -n 's/.*"version":"\([0-9.]*\)".*/\1/p')
+version=$( (exec 3<>/dev/tcp/127.0.0.1/4222 && timeout 3 head -n 1 <&3) 2>/dev/null | sed -n 's/.*"version":"\([0-9.]*\)".*/\1/p')
 IFS=. read -r major minor _ <<<"${version:-0.0}"
 nats_env=""
 if [ "${major:-0}" -lt 2 ] || { [ "${major:-0}" -eq 2 ] && [ "${minor:-0}" -lt 10 ]; }; then

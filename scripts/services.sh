@@ -30,7 +30,7 @@ nats_version_at_least_2_10() {
 nats_binary_version() { nats-server --version 2>/dev/null | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p'; }
 # The version the server on a port announces in its INFO line.
 nats_server_version_on() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1" && head -c 512 <&3) 2>/dev/null | sed -n 's/.*"version":"\([0-9.]*\)".*/\1/p'
+  (exec 3<>"/dev/tcp/127.0.0.1/$1" && timeout 3 head -n 1 <&3) 2>/dev/null | sed -n 's/.*"version":"\([0-9.]*\)".*/\1/p'
 }
 
 ensure_nats() {
