@@ -19,8 +19,8 @@ use hush_client::{ClientOptions, HushClient, Session};
 use hush_config::HushConfig;
 use hush_core::{GrantScope, Namespace, TenantId};
 use hush_crypto::{
-    ClientKeyPair, GrantIssuer, GrantRequest, KeyRing, RequestMacInput, ResolverKeyPair, TransportKey,
-    random_request_id, resolver_key_id,
+    ClientKeyPair, GrantIssuer, GrantRequest, KeyRing, ResolverKeyPair, TransportKey, random_request_id,
+    resolver_key_id,
 };
 use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{RequestBody, RequestEnvelope, ResponseEnvelope};
@@ -413,8 +413,7 @@ impl RawClient {
 
     /// Sets the envelope's MAC with this client's key (after a test edited it).
     pub fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str) {
-        let body = envelope.encoded_body().expect("the body encodes");
-        envelope.mac = self.transport.request_mac(&RequestMacInput::of(envelope, subject, &body));
+        self.transport.authenticate(envelope, subject).expect("the body encodes");
     }
 
     /// Sends an envelope and decodes the answer.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::RequestErrorKind;
 use hush_config::HushConfig;
 use hush_core::{Error, ErrorKind, Result};
-use hush_crypto::{ClientKeyPair, RequestMacInput, TransportKey, load_public_key, random_request_id, resolver_key_id};
+use hush_crypto::{ClientKeyPair, TransportKey, load_public_key, random_request_id, resolver_key_id};
 use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
 
@@ -176,8 +176,7 @@ impl HushClient {
             body,
             mac: [0; 32],
         };
-        let encoded_body = envelope.encoded_body().map_err(|e| Error::invalid_input(e.to_string()))?;
-        envelope.mac = self.inner.transport.request_mac(&RequestMacInput::of(&envelope, &subject, &encoded_body));
+        self.inner.transport.authenticate(&mut envelope, &subject).map_err(|e| Error::invalid_input(e.to_string()))?;
         let payload = envelope.encode().map_err(|e| Error::invalid_input(e.to_string()))?;
         let reply = self.inner.nats.request(subject.clone(), payload.into()).await.map_err(|e| match e.kind() {
             RequestErrorKind::NoResponders => Error::unavailable(format!("no hush resolver is serving {subject}")),

@@ -20,6 +20,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use hush_core::SecretValue;
+use hush_proto::codec::CodecError;
 use hush_proto::message::RequestEnvelope;
 use rand_core::{OsRng, RngCore};
 use sha2::Sha256;
@@ -324,6 +325,21 @@ impl TransportKey {
     /// Checks a request's MAC in constant time; [`CryptoError::BadMac`] when it does not match.
     pub fn verify_request_mac(&self, input: &RequestMacInput<'_>, mac: &[u8; 32]) -> Result<(), CryptoError> {
         input.mac(&self.mac).verify_slice(mac).map_err(|_| CryptoError::BadMac)
+    }
+
+    /// Sets `envelope.mac` for sending it to `subject`: what every client does last before it
+    /// encodes a request. Fails only when the body exceeds the request size limit.
+    pub fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str) -> Result<(), CodecError> {
+        let body = envelope.encoded_body()?;
+        envelope.mac = self.request_mac(&RequestMacInput::of(envelope, subject, &body));
+        Ok(())
+    }
+
+    /// Checks that `envelope` was authenticated for `subject` with this key
+    /// ([`CryptoError::BadMac`] otherwise, an oversized body included).
+    pub fn verify_envelope(&self, envelope: &RequestEnvelope, subject: &str) -> Result<(), CryptoError> {
+        let body = envelope.encoded_body().map_err(|_| CryptoError::BadMac)?;
+        self.verify_request_mac(&RequestMacInput::of(envelope, subject, &body), &envelope.mac)
     }
 
     /// Seals `value` with a fresh random nonce: returns `nonce (12) ‖ ciphertext ‖ tag (16)`.

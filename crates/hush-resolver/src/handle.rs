@@ -7,7 +7,7 @@ use hush_core::{
     Error, ErrorKind, GrantScope, ListFilter, Namespace, Scope, SecretName, SecretPath, SecretValue, SharedBackend,
     Tags, TenantId, VersionId,
 };
-use hush_crypto::{ChangeEventMacInput, Direction, GrantNeed, RequestMacInput, SealAad, TransportKey};
+use hush_crypto::{ChangeEventMacInput, Direction, GrantNeed, SealAad, TransportKey};
 use hush_proto::message::{
     AuditItem, ChangeEvent, DeleteRequest, GetItem, ListRequest, PutRequest, RequestBody, RequestEnvelope,
     ResolvedSecret, ResponseBody, ResponseEnvelope, WireError, sealed_item_label,
@@ -164,8 +164,7 @@ impl Resolver {
     /// Checks the request's MAC under the key shared with its client key: proof that the
     /// sender holds the client's private key, and that nothing of the request was edited.
     fn authenticate(&self, envelope: &RequestEnvelope, subject: &str, transport: &TransportKey) -> Result<(), Error> {
-        let body = envelope.encoded_body().map_err(|e| Error::invalid_input(e.to_string()))?;
-        transport.verify_request_mac(&RequestMacInput::of(envelope, subject, &body), &envelope.mac).map_err(|_| {
+        transport.verify_envelope(envelope, subject).map_err(|_| {
             Error::new(
                 ErrorKind::Unauthorized,
                 "the request's MAC does not verify: it was altered, or not made with the client key's private half",

@@ -6,8 +6,8 @@ use std::time::Duration;
 use hush_cache::{CacheSettings, SecretCache};
 use hush_core::{BindingTree, Error, ErrorKind, GrantScope, Namespace, TenantId};
 use hush_crypto::{
-    ChangeEventMacInput, ClientKeyPair, GrantIssuer, GrantNeed, GrantRequest, GrantVerifier, RequestMacInput,
-    ResolverKeyPair, random_request_id, resolver_key_id,
+    ChangeEventMacInput, ClientKeyPair, GrantIssuer, GrantNeed, GrantRequest, GrantVerifier, ResolverKeyPair,
+    random_request_id, resolver_key_id,
 };
 use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{
@@ -104,8 +104,7 @@ impl Fixture {
 
     fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str) {
         let transport = self.client.transport_key(&self.resolver_key.public()).unwrap();
-        let body = envelope.encoded_body().unwrap();
-        envelope.mac = transport.request_mac(&RequestMacInput::of(envelope, subject, &body));
+        transport.authenticate(envelope, subject).unwrap();
     }
 
     fn get(&self, grant: String) -> Vec<u8> {
@@ -202,9 +201,7 @@ async fn an_edited_or_unauthenticated_request_is_unauthorized() {
     let mut stranger = good.clone();
     let other = ClientKeyPair::generate();
     stranger.client_key = other.public();
-    let transport = other.transport_key(&f.resolver_key.public()).unwrap();
-    let body = stranger.encoded_body().unwrap();
-    stranger.mac = transport.request_mac(&RequestMacInput::of(&stranger, subject, &body));
+    other.transport_key(&f.resolver_key.public()).unwrap().authenticate(&mut stranger, subject).unwrap();
 
     for (what, envelope, want) in [
         ("edited name", edited_name, "MAC does not verify"),
