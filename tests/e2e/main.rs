@@ -8,6 +8,7 @@ mod hierarchy;
 mod outage;
 mod permissions;
 mod replicas;
+mod rotation;
 mod tidy;
 mod values;
 mod vault;

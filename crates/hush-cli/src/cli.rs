@@ -106,6 +106,14 @@ pub enum KeysCommand {
         /// Where to write: PATH.key and PATH.pub.
         path: PathBuf,
     },
+    /// Write a new resolver key pair, PATH.key (0600) and PATH.pub, and print how to roll it
+    /// out: hushd takes it as `keys.resolver_key` and keeps the old one in
+    /// `keys.previous_resolver_keys`, so clients pinned to either key are answered; then
+    /// clients pin PATH.pub; then the old key is removed. Refuses to overwrite.
+    RotateResolver {
+        /// Where to write: PATH.key and PATH.pub.
+        path: PathBuf,
+    },
 }
 
 /// Where a secret lives.
@@ -268,6 +276,7 @@ impl Cli {
             Command::Keys(KeysCommand::RotateAtRest) => crate::keys::rotate_at_rest(config),
             Command::Keys(KeysCommand::RetireAtRest { key_id }) => crate::keys::retire_at_rest(config, key_id).await,
             Command::Keys(KeysCommand::Client { path }) => crate::keys::client(&path),
+            Command::Keys(KeysCommand::RotateResolver { path }) => crate::keys::rotate_resolver(&path),
             Command::Grant(args) => crate::ops::grant(config, args),
             Command::Put(args) => crate::ops::put(config, grant, args).await,
             Command::Get(args) => crate::ops::get(config, grant, args).await,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use hush_core::{AtRestCipher, Error, ErrorKind};
-use hush_crypto::{ClientKeyPair, GrantIssuer, KeyRing, ResolverKeyPair, RetireError};
+use hush_crypto::{ClientKeyPair, GrantIssuer, KeyRing, ResolverKeyPair, RetireError, key_id_hex};
 
 use crate::setup;
 
@@ -43,14 +43,44 @@ pub fn init(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a persistent client key pair: `PATH.key` (0600) and `PATH.pub` (base64).
-pub fn client(path: &Path) -> anyhow::Result<()> {
+/// `PATH.key` and `PATH.pub`: where a key pair command writes.
+fn key_pair_paths(path: &Path) -> (PathBuf, PathBuf) {
     let with_suffix = |suffix: &str| {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
-        std::path::PathBuf::from(name)
+        PathBuf::from(name)
     };
-    let (secret, public) = (with_suffix(".key"), with_suffix(".pub"));
+    (with_suffix(".key"), with_suffix(".pub"))
+}
+
+/// Writes a new resolver key pair for a rotation and says how to roll it out.
+pub fn rotate_resolver(path: &Path) -> anyhow::Result<()> {
+    let (secret, public) = key_pair_paths(path);
+    let key = ResolverKeyPair::generate();
+    key.save_new(&secret, &public).map_err(Error::from)?;
+    println!(
+        "wrote {} (private, 0600) and {}, key id {}",
+        secret.display(),
+        public.display(),
+        key_id_hex(&key.key_id())
+    );
+    println!();
+    println!("# 1. every hushd replica (then restart them one by one): the new key answers, the old one still does");
+    println!("[keys]");
+    println!("resolver_key = \"{}\"", secret.display());
+    println!("previous_resolver_keys = [\"<the resolver_key it had until now>\"]");
+    println!();
+    println!("# 2. every worker and CLI, once all replicas run step 1:");
+    println!("resolver_public_key = \"{}\"", public.display());
+    println!();
+    println!("# 3. when requests_with_previous_keys in `nats req '$SRV.STATS.hush' ''` stays 0,");
+    println!("#    remove previous_resolver_keys from hushd's config and restart the replicas.");
+    Ok(())
+}
+
+/// Writes a persistent client key pair: `PATH.key` (0600) and `PATH.pub` (base64).
+pub fn client(path: &Path) -> anyhow::Result<()> {
+    let (secret, public) = key_pair_paths(path);
     ClientKeyPair::generate().save_new(&secret, &public).map_err(Error::from)?;
     println!("wrote {} (private, 0600) and {}", secret.display(), public.display());
     println!();

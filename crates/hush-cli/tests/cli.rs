@@ -233,6 +233,20 @@ async fn keys_init_writes_private_files_and_never_overwrites() {
         let meta = std::fs::metadata(keys.join(file)).unwrap_or_else(|_| panic!("{file} written"));
         assert_eq!(meta.permissions().mode() & 0o777, mode, "{file}");
     }
+    // A rotation's new resolver key pair, and the steps to roll it out.
+    let next = keys.join("resolver-2");
+    let rotate = hush(&unused, &["keys", "rotate-resolver", next.to_str().unwrap()], None, &[]).await;
+    assert_eq!(code(&rotate), 0, "{}", stderr(&rotate));
+    assert!(stdout(&rotate).contains("previous_resolver_keys"), "{}", stdout(&rotate));
+    assert!(
+        stdout(&rotate).contains(&format!("resolver_public_key = \"{}.pub\"", next.display())),
+        "{}",
+        stdout(&rotate)
+    );
+    assert_eq!(std::fs::metadata(keys.join("resolver-2.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    let again = hush(&unused, &["keys", "rotate-resolver", next.to_str().unwrap()], None, &[]).await;
+    assert_eq!(code(&again), 7, "never overwrites: {}", stderr(&again));
+
     let before = std::fs::read(keys.join("resolver.key")).unwrap();
     let second = hush(&unused, &["keys", "init", keys.to_str().unwrap()], None, &[]).await;
     assert_eq!(code(&second), 7, "{}", stderr(&second));
@@ -311,6 +325,7 @@ async fn every_command_has_help_with_exit_codes() {
         vec!["keys", "--help"],
         vec!["keys", "init", "--help"],
         vec!["keys", "client", "--help"],
+        vec!["keys", "rotate-resolver", "--help"],
         vec!["keys", "rotate-at-rest", "--help"],
         vec!["keys", "retire-at-rest", "--help"],
         vec!["grant", "--help"],

@@ -57,6 +57,9 @@ impl HushConfig {
         for (i, path) in keys.issuer_public_keys.iter().enumerate() {
             check_file(&["keys", "issuer_public_keys", &i.to_string()], path, found);
         }
+        for (i, path) in keys.previous_resolver_keys.iter().enumerate() {
+            check_file(&["keys", "previous_resolver_keys", &i.to_string()], path, found);
+        }
     }
 
     fn check_cache(&self, found: &mut Found) {

@@ -149,6 +149,7 @@ impl HushConfig {
         .flatten()
         .for_each(resolve);
         keys.issuer_public_keys.iter_mut().for_each(resolve);
+        keys.previous_resolver_keys.iter_mut().for_each(resolve);
         for tenant in self.tenants.values_mut() {
             tenant.issuer_public_keys.iter_mut().for_each(resolve);
         }

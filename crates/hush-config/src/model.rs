@@ -164,6 +164,11 @@ pub struct KeysConfig {
     pub resolver_key: Option<PathBuf>,
     /// The resolver's X25519 public key, pinned by clients.
     pub resolver_public_key: Option<PathBuf>,
+    /// Older resolver private keys hushd still answers with during a rotation (`hush keys
+    /// rotate-resolver`): clients that pinned one of their public keys keep working until they
+    /// move to `resolver_public_key`. Remove them once `$SRV.STATS` shows no
+    /// `requests_with_previous_keys`.
+    pub previous_resolver_keys: Vec<PathBuf>,
     /// Ed25519 public keys whose grants the resolver trusts.
     pub issuer_public_keys: Vec<PathBuf>,
     /// The Ed25519 private key this process mints grants with (CLI, dev).

@@ -120,6 +120,9 @@ impl Resolver {
             Counters::bump(&inner.metrics.unauthorized);
             return self.refuse(request_id, &e, Some(audit));
         }
+        if envelope.resolver_key_id != self.key_id() {
+            Counters::bump(&inner.metrics.requests_with_previous_keys);
+        }
         if scope == GrantScope::Admin
             && let Err(e) = self.refuse_replays(&envelope, target.tenant()).await
         {

@@ -17,6 +17,7 @@ pub(crate) struct Counters {
     pub replays_refused: AtomicU64,
     pub rejected_change_events: AtomicU64,
     pub foreign_reply_subjects: AtomicU64,
+    pub requests_with_previous_keys: AtomicU64,
 }
 
 impl Counters {
@@ -37,6 +38,7 @@ impl Counters {
             replays_refused: self.replays_refused.load(Ordering::Relaxed),
             rejected_change_events: self.rejected_change_events.load(Ordering::Relaxed),
             foreign_reply_subjects: self.foreign_reply_subjects.load(Ordering::Relaxed),
+            requests_with_previous_keys: self.requests_with_previous_keys.load(Ordering::Relaxed),
             cache_hits: stats.hits,
             cache_misses: stats.misses,
             cache_entries: stats.entries,
@@ -67,6 +69,9 @@ pub struct ResolverMetrics {
     pub rejected_change_events: u64,
     /// Requests dropped unanswered because their reply subject is not an allowed inbox.
     pub foreign_reply_subjects: u64,
+    /// Authenticated requests sealed to a previous resolver key (`keys.previous_resolver_keys`):
+    /// when it stays 0, no client uses them any more and they can be retired.
+    pub requests_with_previous_keys: u64,
     /// Cache hits.
     pub cache_hits: u64,
     /// Cache misses.
@@ -89,6 +94,7 @@ impl ResolverMetrics {
             "replays_refused": self.replays_refused,
             "rejected_change_events": self.rejected_change_events,
             "foreign_reply_subjects": self.foreign_reply_subjects,
+            "requests_with_previous_keys": self.requests_with_previous_keys,
             "cache_hits": self.cache_hits,
             "cache_misses": self.cache_misses,
             "cache_entries": self.cache_entries,

@@ -90,6 +90,15 @@ pub async fn build_resolver(config: &HushConfig, ledger: Arc<dyn ReplayLedger>) 
         keys.resolver_key.as_ref().context("keys.resolver_key is not set: run `hush keys init DIR`")?;
     let resolver_key = ResolverKeyPair::load(resolver_key_path)
         .with_context(|| format!("cannot read the resolver key {}", resolver_key_path.display()))?;
+    let mut resolver_keys = vec![resolver_key];
+    for (i, path) in keys.previous_resolver_keys.iter().enumerate() {
+        let key = ResolverKeyPair::load(path)
+            .with_context(|| format!("cannot read keys.previous_resolver_keys.{i} {}", path.display()))?;
+        if resolver_keys.iter().any(|known| known.key_id() == key.key_id()) {
+            bail!("keys.previous_resolver_keys.{i} {} is a key hushd already holds", path.display());
+        }
+        resolver_keys.push(key);
+    }
     let verifier = grant_verifier(config)?;
     let context = hush_backends::BackendContext::from_config(config).context("cannot prepare the backends")?;
     let bindings = hush_backends::build_bindings(config, &context).await.context("cannot open the backends")?;
@@ -116,7 +125,7 @@ pub async fn build_resolver(config: &HushConfig, ledger: Arc<dyn ReplayLedger>) 
             window: config.resolver.read_budget_window,
         },
     };
-    Ok(Resolver::new(bindings, cache, verifier, vec![resolver_key], ledger, settings))
+    Ok(Resolver::new(bindings, cache, verifier, resolver_keys, ledger, settings))
 }
 
 fn binding_policy(config: &HushConfig) -> anyhow::Result<BindingPolicy> {
