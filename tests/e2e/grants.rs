@@ -163,3 +163,22 @@ async fn audit_events_name_secrets_but_never_values() {
     assert_eq!(read["items"][0]["found_in"], "company");
     assert_eq!(find("get", "MISSING")["items"][0]["outcome"], "not_found");
 }
+
+#[tokio::test]
+async fn debug_output_of_a_session_never_shows_its_grant() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let client = stack.client().await;
+    let grant = stack.grant_with(
+        "acme",
+        "company",
+        GrantScope::Read,
+        Duration::from_secs(600),
+        Some(client.public_key()),
+        now(),
+    );
+    let session = client.session(grant.clone()).unwrap();
+    let shown = format!("{session:?} {client:?}");
+    let (claims, signature) = grant.strip_prefix("hush1.").unwrap().split_once('.').unwrap();
+    assert!(!shown.contains(claims) && !shown.contains(signature), "{shown}");
+    assert!(shown.contains("hush1.***"), "{shown}");
+}

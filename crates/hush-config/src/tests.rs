@@ -262,6 +262,35 @@ fn key_files_are_checked_for_existence_relative_to_the_file() {
 }
 
 #[test]
+fn tenant_issuer_keys_and_security_settings_are_checked_with_their_key_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    std::fs::create_dir(dir.path().join("keys/a-directory.pub")).unwrap();
+    let toml = format!(
+        "{VALID}issuer_public_keys = [\"keys/missing.pub\", \"keys/a-directory.pub\"]\nrequire_bound_grants = false\n\
+         [resolver]\nreply_prefixes = [\"_INBOX_acme\", \"hush.v1.audit\", \"$SYS\", \"a..b\"]\n\
+         replay_window = \"0s\"\nreplay_bucket = \"no.dots\"\nmax_backend_reads_per_grant = 0\n"
+    );
+    let path = dir.path().join("hush.toml");
+    std::fs::write(&path, toml).unwrap();
+    let config = HushConfig::load_with_env(&path, Vec::<(String, String)>::new()).unwrap();
+    let tenant = &config.tenants["acme"];
+    assert_eq!(tenant.require_bound_grants, Some(false));
+    assert_eq!(tenant.issuer_public_keys[0], dir.path().join("keys/missing.pub"), "relative to the file");
+    let found: Vec<String> = config.problems(KINDS).iter().map(ToString::to_string).collect();
+    let missing = dir.path().join("keys/missing.pub");
+    assert_has(&found, &format!("tenants.acme.issuer_public_keys.0: {} does not exist", missing.display()));
+    assert!(found.iter().any(|p| p.starts_with("tenants.acme.issuer_public_keys.1") && p.ends_with("is not a file")));
+    assert_has(&found, "resolver.reply_prefixes.1: \"hush.v1.audit\" would let requests make hushd publish");
+    assert_has(&found, "resolver.reply_prefixes.2: \"$SYS\" would let");
+    assert_has(&found, "resolver.reply_prefixes.3: \"a..b\" is not a NATS subject prefix");
+    assert_has(&found, "resolver.replay_window: must be greater than 0");
+    assert_has(&found, "resolver.replay_bucket: must be 1 or more letters");
+    assert_has(&found, "resolver.max_backend_reads_per_grant: must be greater than 0");
+    assert!(!found.iter().any(|p| p.starts_with("resolver.reply_prefixes.0")), "{found:#?}");
+}
+
+#[test]
 fn grant_lifetime_is_at_most_seven_days() {
     assert_eq!(problems(&format!("{VALID}\n[resolver]\nmax_grant_lifetime = \"7days\"\n")).len(), 0);
     let found = problems(&format!("{VALID}\n[resolver]\nmax_grant_lifetime = \"8days\"\n"));

@@ -209,8 +209,9 @@ pub(crate) fn hmac_fields(key: &[u8; 32], fields: &[&[u8]]) -> Hmac<Sha256> {
     mac
 }
 
-/// The keys a client and the resolver share: AES-256-GCM for values (its key schedule is
-/// wiped on drop) and HMAC-SHA256 for requests (zeroized on drop).
+/// The keys a client and the resolver share: AES-256-GCM for values (its AES round keys are
+/// wiped on drop; its GHASH key is not on x86_64, see the crate doc) and HMAC-SHA256 for
+/// requests (the key is zeroized on drop).
 ///
 /// `Debug` prints `TransportKey(***)`.
 #[derive(Clone)]
