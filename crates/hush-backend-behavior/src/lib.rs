@@ -23,7 +23,8 @@
 //! the trial and what differed, never a value's content.
 //!
 //! Backends whose server is unreachable call [`print_skip`] so skips look the same
-//! everywhere (`skipped: <reason>`).
+//! everywhere (`skipped: <reason>`), and so that under `CI=true` (how `.ci/run` runs) such a
+//! test fails with the reason instead of passing by skipping.
 //!
 //! **Architecture invariant:** this crate depends on `hush-core` and `tokio` only; it
 //! knows no backend kind, and backends use it as a dev-dependency only.
@@ -125,9 +126,26 @@ pub async fn run_with(backend: SharedBackend, options: SuiteOptions) -> SuiteRep
     report
 }
 
-/// Prints `skipped: <reason>` to stderr: the one way a test says its server is unreachable.
+/// Says why a test cannot run: the one way a test says its server (or a vendor client it
+/// drives) is unavailable. Prints `skipped: <reason>` to stderr when run by hand; call it and
+/// return early. Never `#[ignore]` a test.
 ///
-/// Call it and return early; never `#[ignore]` a test.
+/// # Panics
+///
+/// Under `CI=true`, with the reason: there a test whose server is unavailable fails.
 pub fn print_skip(reason: impl std::fmt::Display) {
-    eprintln!("skipped: {reason}");
+    match skip_outcome(&reason.to_string(), std::env::var("CI").is_ok_and(|v| v == "true")) {
+        Ok(line) => eprintln!("{line}"),
+        Err(failure) => panic!("{failure}"),
+    }
+}
+
+/// What [`print_skip`] does: the line to print when the test may skip, or the failure when it
+/// may not (`in_ci`).
+pub fn skip_outcome(reason: &str, in_ci: bool) -> Result<String, String> {
+    if in_ci {
+        Err(format!("{reason} (under CI=true a test whose server is unavailable fails instead of skipping)"))
+    } else {
+        Ok(format!("skipped: {reason}"))
+    }
 }

@@ -170,6 +170,9 @@ async fn a_panicking_backend_fails_trials_without_stopping_the_run() {
 }
 
 #[test]
-fn print_skip_is_callable() {
-    hush_backend_behavior::print_skip("no server in this test");
+fn a_skip_prints_by_hand_and_fails_under_ci() {
+    use hush_backend_behavior::skip_outcome;
+    assert_eq!(skip_outcome("bao not found", false), Ok("skipped: bao not found".to_owned()));
+    let failure = skip_outcome("bao not found", true).unwrap_err();
+    assert!(failure.starts_with("bao not found") && failure.contains("CI=true"), "{failure}");
 }

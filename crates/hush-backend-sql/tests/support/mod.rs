@@ -49,12 +49,9 @@ pub struct TestDb {
     _dir: Option<TempDir>,
 }
 
-/// Prints `skipped: <reason>` and returns `None`; under `CI=true` panics instead, so a CI run
-/// without its database servers fails rather than passing by skipping.
+/// Prints `skipped: <reason>` and returns `None`; under `CI=true` fails the test instead
+/// ([`hush_backend_behavior::print_skip`]).
 fn skip(reason: String) -> Option<TestDb> {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{reason}: CI=true, so an unavailable server fails the test");
-    }
     hush_backend_behavior::print_skip(reason);
     None
 }
