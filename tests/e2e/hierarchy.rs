@@ -109,3 +109,39 @@ async fn list_shows_metadata_and_filters_by_tag() {
     let reader = stack.session("acme", "company.ops", GrantScope::Read).await;
     assert_eq!(reader.list(&ListFilter::default()).await.unwrap_err().kind(), ErrorKind::Unauthorized);
 }
+
+#[tokio::test]
+async fn misses_up_the_namespace_tree_are_cached_and_counted_at_the_backend() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let replica = stack.replica().await;
+    let reader = stack.session("acme", "company.ops.etl", GrantScope::Read).await;
+    let before = replica.resolver.metrics().backend_reads;
+    assert_eq!(reader.secret("NOWHERE").await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(replica.resolver.metrics().backend_reads - before, 3, "company.ops.etl, company.ops, company");
+    for _ in 0..5 {
+        assert_eq!(reader.secret("NOWHERE").await.unwrap_err().kind(), ErrorKind::NotFound);
+    }
+    assert_eq!(replica.resolver.metrics().backend_reads - before, 3, "the negative entries answer the repeats");
+}
+
+#[tokio::test]
+async fn read_only_and_tag_filters_are_inherited_by_child_namespaces() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    // Seed company.payments.eu through a writable copy of the binding.
+    let mut writable = stack.config();
+    let binding = writable.tenants.get_mut("acme").unwrap().namespaces.get_mut("company.payments").unwrap();
+    binding.read_only = false;
+    binding.filter_tags.clear();
+    let seeder = stack.replica_with(writable).await;
+    let payments: Tags = [("team", "payments")].into_iter().collect();
+    put_tagged(&stack, "acme", "company.payments.eu", "IBAN_KEY", "tagged", &payments).await;
+    put(&stack, "acme", "company.payments.eu", "UNTAGGED", "hidden").await;
+    seeder.stop().await;
+
+    let _replica = stack.replica().await;
+    assert_eq!(read(&stack, "acme", "company.payments.eu", "IBAN_KEY").await.unwrap(), "tagged");
+    assert_eq!(read(&stack, "acme", "company.payments.eu", "UNTAGGED").await, Err(ErrorKind::NotFound));
+    let admin = stack.session("acme", "company.payments.eu", GrantScope::Admin).await;
+    let err = admin.put("NEW", &"v".into(), &payments).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ReadOnly, "the child inherits read_only: {err}");
+}

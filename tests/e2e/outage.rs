@@ -57,7 +57,7 @@ async fn stale_values_are_served_while_the_backend_is_down_and_service_resumes()
     let port = forwarder(target, up.clone()).await;
     let user = if url.username().is_empty() { "postgres" } else { url.username() };
     let config = format!(
-        "[cache]\nttl = \"1s\"\nstale_if_error = \"60s\"\nnegative_ttl = \"1s\"\n\n\
+        "[cache]\nttl = \"1s\"\nstale_if_error = \"6s\"\nnegative_ttl = \"1s\"\n\n\
          [backends.pg]\nkind = \"sql\"\nurl = \"postgres://{user}@127.0.0.1:{port}/{database}\"\n\
          connect_timeout = \"1s\"\nmax_connections = 2\ntimeout = \"1s\"\nretry = {{ max_attempts = 2, min_delay = \"10ms\" }}\n\n\
          [tenants.acme]\nbackend = \"pg\"\n"
@@ -68,6 +68,7 @@ async fn stale_values_are_served_while_the_backend_is_down_and_service_resumes()
     put(&stack, "acme", "company", "NEVER_READ", "x").await;
     let reader = stack.session("acme", "company", GrantScope::Read).await;
     assert_eq!(reader.secret("CACHED").await.unwrap().expose(), b"served-stale");
+    let cached_at = Instant::now();
 
     up.store(false, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(1200)).await; // past the ttl
@@ -79,6 +80,10 @@ async fn stale_values_are_served_while_the_backend_is_down_and_service_resumes()
     assert_eq!(results[1].as_ref().unwrap_err().kind(), ErrorKind::Unavailable);
     assert!(started.elapsed() < Duration::from_secs(5), "bounded by the configured timeouts: {:?}", started.elapsed());
     assert!(replica.resolver.metrics().stale_served >= 1);
+
+    // Past ttl + stale_if_error (1 s + 6 s), the value is no longer served: unavailable.
+    tokio::time::sleep(Duration::from_millis(7500).saturating_sub(cached_at.elapsed())).await;
+    assert_eq!(reader.secret("CACHED").await.unwrap_err().kind(), ErrorKind::Unavailable, "stale_if_error ran out");
 
     up.store(true, Ordering::SeqCst);
     let deadline = Instant::now() + Duration::from_secs(15);

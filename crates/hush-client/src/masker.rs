@@ -150,6 +150,9 @@ mod tests {
         masker.add(&SecretValue::from("ab"));
         assert!(masker.is_empty());
         assert_eq!(masker.mask("abab"), "abab");
+        // Three bytes is the shortest value masked.
+        masker.add(&SecretValue::from("x7z"));
+        assert_eq!(masker.mask("pin=x7z;"), format!("pin={MASK};"));
     }
 
     #[test]
