@@ -9,9 +9,9 @@
 
 #![deny(missing_docs)]
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hush_backend_behavior::local_server::{LocalServer, ServerSpec, program_on_path};
@@ -44,10 +44,6 @@ pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
-}
-
 fn nats_server_binary() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("HUSH_NATS_SERVER") {
         return Some(PathBuf::from(path));
@@ -56,13 +52,14 @@ fn nats_server_binary() -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join("nats-server")).find(|p| p.is_file())
 }
 
-/// A `nats-server` with JetStream on a free loopback port, killed on drop.
+/// A `nats-server` with JetStream on a free loopback port (its monitor on the next one), run
+/// by [`LocalServer`] like every other test server: gone with the test.
 #[derive(Debug)]
 pub struct NatsServer {
-    child: Child,
     /// `nats://127.0.0.1:<port>`
     pub url: String,
-    _dir: TempDir,
+    /// Held for its `Drop`, which stops the server.
+    _server: LocalServer,
 }
 
 impl NatsServer {
@@ -75,40 +72,22 @@ impl NatsServer {
     /// (the passwords that config reads).
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Result<NatsServer, String> {
         let binary = nats_server_binary().ok_or("nats-server not found on PATH (run scripts/services.sh)")?;
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        for _ in 0..5 {
-            let port = free_port();
-            let monitor = free_port();
-            let mut child = Command::new(&binary)
-                .args(args)
-                .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-m", &monitor.to_string(), "-js", "-sd"])
-                .arg(dir.path())
-                .envs(env.iter().copied())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Ok(NatsServer { child, url: format!("nats://127.0.0.1:{port}"), _dir: dir });
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // port taken between probe and bind: try another
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        Err("nats-server did not start".into())
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+        let env: String = env.iter().map(|(name, value)| format!("{name}={} ", quote(value))).collect();
+        let args: String = args.iter().map(|arg| format!(" {}", quote(arg))).collect();
+        let command = format!(
+            "{env}{}{args} -a 127.0.0.1 -p \"$PORT\" -m $((PORT + 1)) -js -sd \"$DIR\"",
+            quote(&binary.display().to_string())
+        );
+        let spec = ServerSpec {
+            name: "nats-server",
+            command: &command,
+            port_pair: true,
+            ready_within: Duration::from_secs(10),
+            attempts: 5,
+        };
+        let server = LocalServer::start(&spec, |server| TcpStream::connect(("127.0.0.1", server.port())).is_ok())?;
+        Ok(NatsServer { url: format!("nats://127.0.0.1:{}", server.port()), _server: server })
     }
 }
 
