@@ -1,11 +1,13 @@
-//! A server process for a backend's tests (OpenBao, moto, drongo): on a free loopback port,
-//! ready before the test goes on, and gone with the test.
+//! A server process for a backend's tests (OpenBao, moto, drongo, nats-server): on a free
+//! loopback port, ready before the test goes on, and gone with the test; and [`http_request`],
+//! the one small HTTP/1.1 client test harnesses use to poke such a server.
 //!
 //! The server runs under a small shell that kills it when the shell's standard input closes:
 //! when the [`LocalServer`] is dropped, and also when the test process exits however it exits,
 //! so a server shared by every test of a binary never outlives the binary.
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,6 +32,55 @@ pub fn free_port_pair() -> u16 {
             return port;
         }
     }
+}
+
+/// What [`http_request`] got back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAnswer {
+    /// The status code.
+    pub status: u16,
+    /// The body, a chunked one decoded.
+    pub body: String,
+}
+
+/// One plain HTTP/1.1 request to 127.0.0.1:`port` (`Connection: close`, 30 s read timeout),
+/// with `headers` besides `Host` and `Content-Length`.
+pub fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<HttpAnswer, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+    let headers: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).map_err(|e| e.to_string())?;
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, rest) = answer.split_once("\r\n\r\n").ok_or("no HTTP head")?;
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or("no status")?;
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    Ok(HttpAnswer { status, body: if chunked { dechunk(rest) } else { rest.to_owned() } })
+}
+
+/// Decodes an HTTP/1.1 chunked body.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
 }
 
 /// How to start a server.

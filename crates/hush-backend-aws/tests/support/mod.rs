@@ -7,7 +7,7 @@
 #![allow(dead_code, reason = "each test binary uses a part of the harness")]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -195,13 +195,5 @@ impl StubServer {
 
 /// One plain HTTP request without a body to 127.0.0.1:`port`; the status.
 fn http(port: u16, method: &str, path: &str) -> Result<u16, String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-    let request =
-        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).map_err(|e| e.to_string())?;
-    let answer = String::from_utf8_lossy(&answer);
-    answer.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| "no status".to_owned())
+    hush_backend_behavior::local_server::http_request(port, method, path, &[], "").map(|answer| answer.status)
 }

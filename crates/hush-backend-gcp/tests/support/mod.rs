@@ -7,8 +7,6 @@
 
 pub mod stub;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -65,20 +63,9 @@ impl Drongo {
 
 /// One plain-HTTP/1.1 request to 127.0.0.1:`port`: (status, body).
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).map_err(|e| e.to_string())?;
-    let answer = String::from_utf8_lossy(&answer);
-    let (head, rest) = answer.split_once("\r\n\r\n").ok_or("no HTTP head")?;
-    let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or("no status")?;
-    Ok((status, rest.to_owned()))
+    let json = [("Content-Type", "application/json")];
+    let answer = hush_backend_behavior::local_server::http_request(port, method, path, &json, body)?;
+    Ok((answer.status, answer.body))
 }
 
 /// The server shared by every test of a binary, or `None` (after printing the skip) when

@@ -8,8 +8,6 @@
 
 pub mod token_review;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -151,25 +149,16 @@ impl BaoServer {
 
 /// One plain-HTTP request to 127.0.0.1:`port` with the root token: (status, JSON body or null).
 fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
     let body = body.map(Value::to_string).unwrap_or_default();
-    let request = format!(
-        "{method} /v1/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: {ROOT_TOKEN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).map_err(|e| e.to_string())?;
-    let answer = String::from_utf8_lossy(&answer);
-    let (head, rest) = answer.split_once("\r\n\r\n").ok_or("no HTTP head")?;
-    let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or("no status")?;
-    let rest =
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_owned() };
-    let json =
-        if rest.trim().is_empty() { Value::Null } else { serde_json::from_str(&rest).map_err(|e| e.to_string())? };
-    Ok((status, json))
+    let headers = [("X-Vault-Token", ROOT_TOKEN), ("Content-Type", "application/json")];
+    let answer =
+        hush_backend_behavior::local_server::http_request(port, method, &format!("/v1/{path}"), &headers, &body)?;
+    let json = if answer.body.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&answer.body).map_err(|e| e.to_string())?
+    };
+    Ok((answer.status, json))
 }
 
 /// Runs the `bao` command line against `address` with `token`; its stdout.
@@ -185,20 +174,6 @@ fn bao_cli(address: &str, home: &Path, ca_file: Option<&Path>, token: &str, args
     } else {
         Err(format!("bao {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()))
     }
-}
-
-/// Decodes an HTTP/1.1 chunked body.
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
-        if size == 0 || after.len() < size {
-            break;
-        }
-        out.push_str(&after[..size]);
-        rest = after[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// The server every test of this binary shares (started on first use), or `None` when
