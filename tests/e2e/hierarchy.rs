@@ -54,15 +54,20 @@ async fn unknown_tenant_and_unbound_namespace_are_not_found() {
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
 
-#[tokio::test]
-async fn read_only_bindings_refuse_writes_and_tag_filters_hide() {
-    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
-    // Seed through a writable copy of the binding, as another tool would write the store.
+/// A replica with the `company.payments` binding writable and unfiltered: seeds the store as
+/// another tool would write it, behind the read-only, filtered binding the tests check.
+async fn payments_seeder(stack: &Stack) -> hush_e2e::Replica {
     let mut writable = stack.config();
     let binding = writable.tenants.get_mut("acme").unwrap().namespaces.get_mut("company.payments").unwrap();
     binding.read_only = false;
     binding.filter_tags.clear();
-    let seeder = stack.replica_with(writable).await;
+    stack.replica_with(writable).await
+}
+
+#[tokio::test]
+async fn read_only_bindings_refuse_writes_and_tag_filters_hide() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let seeder = payments_seeder(&stack).await;
     let payments: Tags = [("team", "payments")].into_iter().collect();
     put_tagged(&stack, "acme", "company.payments", "STRIPE_KEY", "sk_live", &payments).await;
     put(&stack, "acme", "company.payments", "UNTAGGED", "hidden").await;
@@ -127,12 +132,7 @@ async fn misses_up_the_namespace_tree_are_cached_and_counted_at_the_backend() {
 #[tokio::test]
 async fn read_only_and_tag_filters_are_inherited_by_child_namespaces() {
     let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
-    // Seed company.payments.eu through a writable copy of the binding.
-    let mut writable = stack.config();
-    let binding = writable.tenants.get_mut("acme").unwrap().namespaces.get_mut("company.payments").unwrap();
-    binding.read_only = false;
-    binding.filter_tags.clear();
-    let seeder = stack.replica_with(writable).await;
+    let seeder = payments_seeder(&stack).await;
     let payments: Tags = [("team", "payments")].into_iter().collect();
     put_tagged(&stack, "acme", "company.payments.eu", "IBAN_KEY", "tagged", &payments).await;
     put(&stack, "acme", "company.payments.eu", "UNTAGGED", "hidden").await;
