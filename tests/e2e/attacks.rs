@@ -118,14 +118,7 @@ async fn a_captured_write_replayed_after_a_restart_or_on_another_replica_is_refu
 
     // An admin request made long ago (its sender's clock, or a capture held back) is refused
     // even with a fresh id: sent_at is under the MAC.
-    let grant = stack.grant_with(
-        "acme",
-        "company",
-        GrantScope::Admin,
-        Duration::from_secs(600),
-        Some(attacker.keys.public()),
-        now(),
-    );
+    let grant = stack.bound_grant("acme", "company", GrantScope::Admin, attacker.keys.public());
     let subject = "hush.v1.admin.list.acme.company";
     let mut old = attacker.envelope(subject, &grant, RequestBody::List(ListRequest::default()));
     old.sent_at_ms -= 10 * 60 * 1000;
@@ -235,14 +228,7 @@ async fn hushd_answers_only_to_inbox_reply_subjects() {
     let replica = stack.replica().await;
     put(&stack, "acme", "company", "X", "v").await;
     let attacker = stack.raw_client().await;
-    let grant = stack.grant_with(
-        "acme",
-        "company",
-        GrantScope::Read,
-        Duration::from_secs(600),
-        Some(attacker.keys.public()),
-        now(),
-    );
+    let grant = stack.bound_grant("acme", "company", GrantScope::Read, attacker.keys.public());
     let subject = "hush.v1.get.acme.company";
     let body = || RequestBody::Get(GetRequest { items: vec![GetItem { name: "X".into(), path: None, version: None }] });
 
@@ -292,14 +278,7 @@ async fn the_real_clients_requests_carry_the_documented_mac() {
     let _replica = stack.replica().await;
     let mut wire = spy(&stack, "hush.v1.get.>").await;
     let client = stack.client().await;
-    let grant = stack.grant_with(
-        "acme",
-        "company",
-        GrantScope::Read,
-        Duration::from_secs(600),
-        Some(client.public_key()),
-        now(),
-    );
+    let grant = stack.bound_grant("acme", "company", GrantScope::Read, client.public_key());
     let _ = client.session(grant).unwrap().secret("NOPE").await;
     let request = captured(&mut wire).await;
     let envelope = RequestEnvelope::decode(&request.payload).unwrap();

@@ -17,7 +17,7 @@ async fn raw(client: &RawClient, subject: &str, grant: &str, body: RequestBody) 
 
 /// A grant of the stack's issuer bound to `client`'s key.
 fn bound(stack: &Stack, client: &RawClient, tenant: &str, namespace: &str, scope: GrantScope) -> String {
-    stack.grant_with(tenant, namespace, scope, Duration::from_secs(600), Some(client.keys.public()), now())
+    stack.bound_grant(tenant, namespace, scope, client.keys.public())
 }
 
 fn get_body(name: &str) -> RequestBody {
@@ -99,8 +99,7 @@ async fn read_grants_cannot_write_and_bound_grants_need_their_key() {
 
     // A grant bound to another client's key is useless to this one.
     let other = ClientKeyPair::generate();
-    let bound =
-        stack.grant_with("acme", "company", GrantScope::Read, Duration::from_secs(600), Some(other.public()), now());
+    let bound = stack.bound_grant("acme", "company", GrantScope::Read, other.public());
     let client = stack.client().await;
     let err = client.session(bound).unwrap().secret("X").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
@@ -168,14 +167,7 @@ async fn audit_events_name_secrets_but_never_values() {
 async fn debug_output_of_a_session_never_shows_its_grant() {
     let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
     let client = stack.client().await;
-    let grant = stack.grant_with(
-        "acme",
-        "company",
-        GrantScope::Read,
-        Duration::from_secs(600),
-        Some(client.public_key()),
-        now(),
-    );
+    let grant = stack.bound_grant("acme", "company", GrantScope::Read, client.public_key());
     let session = client.session(grant.clone()).unwrap();
     let shown = format!("{session:?} {client:?}");
     let (claims, signature) = grant.strip_prefix("hush1.").unwrap().split_once('.').unwrap();

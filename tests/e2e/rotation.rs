@@ -2,12 +2,10 @@
 //! with the new key and the previous ones, replicas on different key sets still invalidate
 //! each other's caches, and retiring the old key refuses only the clients still pinned to it.
 
-use std::time::Duration;
-
 use hush_client::{ClientOptions, HushClient};
 use hush_core::{ErrorKind, GrantScope, SecretValue, Tags};
 use hush_crypto::ResolverKeyPair;
-use hush_e2e::{Stack, now};
+use hush_e2e::Stack;
 
 use crate::CONFIG;
 
@@ -16,7 +14,7 @@ async fn pinned_to(stack: &Stack, key: [u8; 32]) -> HushClient {
 }
 
 fn session(stack: &Stack, client: &HushClient, scope: GrantScope) -> hush_client::Session {
-    let grant = stack.grant_with("acme", "company", scope, Duration::from_secs(600), Some(client.public_key()), now());
+    let grant = stack.bound_grant("acme", "company", scope, client.public_key());
     client.session(grant).unwrap()
 }
 

@@ -312,11 +312,15 @@ impl Stack {
             .expect("the grant is issued")
     }
 
+    /// A 10-minute grant of the stack's issuer bound (`cnf`) to the client key `key`.
+    pub fn bound_grant(&self, tenant: &str, namespace: &str, scope: GrantScope, key: [u8; 32]) -> String {
+        self.grant_with(tenant, namespace, scope, Duration::from_secs(600), Some(key), now())
+    }
+
     /// A session for `tenant`/`namespace` with a fresh grant bound to the client's key.
     pub async fn session(&self, tenant: &str, namespace: &str, scope: GrantScope) -> Session {
         let client = self.client().await;
-        let grant =
-            self.grant_with(tenant, namespace, scope, Duration::from_secs(600), Some(client.public_key()), now());
+        let grant = self.bound_grant(tenant, namespace, scope, client.public_key());
         client.session(grant).expect("the session opens")
     }
 
