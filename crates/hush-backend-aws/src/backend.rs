@@ -13,8 +13,8 @@ use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntry, Tag};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use hush_core::{
-    BackendInfo, Capabilities, Error, ErrorKind, ListFilter, Result, Scope, Secret, SecretBackend, SecretMeta,
-    SecretName, SecretValue, Tags, VersionId,
+    BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, ListFilter, Result, Scope, Secret,
+    SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
 };
 
 use crate::KIND;
@@ -62,18 +62,11 @@ impl AwsBackend {
     ///
     /// A bad configuration, or no region anywhere, is `ConfigInvalid`.
     pub async fn connect(name: &str, config: AwsConfig) -> Result<AwsBackend> {
-        let problems = config.problems();
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(Error::new(
-                ErrorKind::ConfigInvalid,
-                format!("aws-secrets-manager backend {name:?}: {}", text.join("; ")),
-            ));
-        }
+        hush_core::refuse_problems(name, &config.problems())?;
         // rustls over ring, the crypto provider the rest of hush uses (no aws-lc-rs).
         let http =
             aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-        let timeout = config.request_timeout;
+        let timeout = config.request_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
             // hush's retry layer retries temporary errors; a second loop here would multiply them.

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use hush_core::ConfigProblem;
 use serde::Deserialize;
 
 /// The shortest recovery window AWS accepts, in days.
@@ -19,7 +20,7 @@ pub const MAX_RECOVERY_WINDOW_DAYS: u8 = 30;
 /// prefix = "hush/"                       # common backend key: see the key mapping
 /// default_tags = { managed-by = "hush" } # common backend key: written as AWS tags
 /// recovery_window_days = 7               # or force_delete = true
-/// request_timeout = "10s"
+/// request_timeout = "2s"                # at most the backend's `timeout`
 /// # static keys; leave them out for the default chain (env, profile, web identity, instance role)
 /// access_key_id = "AKIA..."
 /// secret_access_key = "..."
@@ -50,10 +51,11 @@ pub struct AwsConfig {
     pub recovery_window_days: Option<u8>,
     /// Delete at once, without a recovery window. Default `false`.
     pub force_delete: bool,
-    /// Bound on one call to AWS (the SDK's operation and attempt timeouts), e.g. `"10s"`.
-    /// Default 30 s. The SDK itself makes one attempt: hush's retry layer retries.
+    /// Bound on one call to AWS (the SDK's operation and attempt timeouts), e.g. `"2s"`.
+    /// Default: the backend's `timeout` (the timeout layer's bound), and never longer. The
+    /// SDK itself makes one attempt: hush's retry layer retries.
     #[serde(with = "humantime_serde")]
-    pub request_timeout: Duration,
+    pub request_timeout: Option<Duration>,
 }
 
 impl Default for AwsConfig {
@@ -68,7 +70,7 @@ impl Default for AwsConfig {
             prefix: String::new(),
             recovery_window_days: None,
             force_delete: false,
-            request_timeout: Duration::from_secs(30),
+            request_timeout: None,
         }
     }
 }
@@ -118,7 +120,7 @@ impl AwsConfig {
 
     /// With `request_timeout`.
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
+        self.request_timeout = Some(timeout);
         self
     }
 
@@ -128,9 +130,9 @@ impl AwsConfig {
     }
 
     /// Every problem of this configuration, with the key it is at. Empty when it is usable.
-    pub fn problems(&self) -> Vec<AwsConfigProblem> {
+    pub fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        let mut add = |key: &'static str, message: String| problems.push(AwsConfigProblem { key, message });
+        let mut add = |key: &'static str, message: String| problems.push(ConfigProblem::new(&[key], message));
         if let Some(region) = &self.region
             && (region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         {
@@ -180,7 +182,7 @@ impl AwsConfig {
                 add("force_delete", "deletes without a recovery window: leave out recovery_window_days".to_owned());
             }
         }
-        if self.request_timeout.is_zero() {
+        if self.request_timeout.is_some_and(|t| t.is_zero()) {
             add("request_timeout", "must be longer than 0s".to_owned());
         }
         problems
@@ -201,21 +203,6 @@ impl fmt::Debug for AwsConfig {
             .field("force_delete", &self.force_delete)
             .field("request_timeout", &self.request_timeout)
             .finish()
-    }
-}
-
-/// One problem of an [`AwsConfig`]: the key under the backend's table, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsConfigProblem {
-    /// The key (`secret_access_key`).
-    pub key: &'static str,
-    /// What is wrong. Never holds a credential.
-    pub message: String,
-}
-
-impl fmt::Display for AwsConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
     }
 }
 
@@ -253,8 +240,8 @@ fn check_prefix(prefix: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn keys(config: &AwsConfig) -> Vec<&'static str> {
-        config.problems().into_iter().map(|p| p.key).collect()
+    fn keys(config: &AwsConfig) -> Vec<String> {
+        config.problems().into_iter().map(|p| p.path).collect()
     }
 
     #[test]

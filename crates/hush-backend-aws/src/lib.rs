@@ -19,14 +19,47 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../docs.md")]
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hush_core::{BackendFactory, BuildContext, Capabilities, ConfigProblem, Result, SharedBackend};
+
 mod backend;
 mod config;
 mod error;
 mod mapping;
 
 pub use backend::{AwsBackend, CURRENT_STAGE, MAX_VALUE_BYTES, capabilities};
-pub use config::{AwsConfig, AwsConfigProblem, MAX_RECOVERY_WINDOW_DAYS, MIN_RECOVERY_WINDOW_DAYS};
+pub use config::{AwsConfig, MAX_RECOVERY_WINDOW_DAYS, MIN_RECOVERY_WINDOW_DAYS};
 pub use mapping::{namespace_folder, parse_secret_name, secret_name};
 
 /// The backend kind, as written in config: `kind = "aws-secrets-manager"`.
 pub const KIND: &str = "aws-secrets-manager";
+
+/// Builds AWS Secrets Manager backends from `[backends.<name>]` tables of `kind = "aws-secrets-manager"`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AwsFactory;
+
+#[async_trait]
+impl BackendFactory for AwsFactory {
+    type Config = AwsConfig;
+    const KIND: &'static str = KIND;
+
+    fn capabilities(&self, _: &AwsConfig) -> Capabilities {
+        capabilities()
+    }
+
+    fn problems(&self, config: &AwsConfig) -> Vec<ConfigProblem> {
+        config.problems()
+    }
+
+    fn request_timeout(&self, config: &AwsConfig) -> Option<Duration> {
+        config.request_timeout
+    }
+
+    async fn build(&self, mut config: AwsConfig, context: &BuildContext) -> Result<SharedBackend> {
+        config.request_timeout.get_or_insert(context.call_timeout);
+        Ok(Arc::new(AwsBackend::connect(&context.name, config).await?))
+    }
+}

@@ -21,8 +21,8 @@ use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use base64::Engine as _;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use hush_core::{
-    BackendInfo, Capabilities, Error, ErrorKind, ListFilter, Result, Scope, Secret, SecretBackend, SecretMeta,
-    SecretName, SecretValue, Tags, VersionId,
+    BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, ListFilter, Result, Scope, Secret,
+    SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
 };
 use zeroize::Zeroizing;
 
@@ -78,14 +78,7 @@ impl AzureBackend {
     ///
     /// A bad configuration is `ConfigInvalid`. Needs a tokio runtime for requests.
     pub async fn connect(name: &str, config: AzureConfig) -> Result<AzureBackend> {
-        let problems = config.problems();
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(Error::new(
-                ErrorKind::ConfigInvalid,
-                format!("azure-key-vault backend {name:?}: {}", text.join("; ")),
-            ));
-        }
+        hush_core::refuse_problems(name, &config.problems())?;
         let invalid =
             |message: String| Error::new(ErrorKind::ConfigInvalid, message).with_context("backend", name.to_owned());
         let vault = config.vault_url().map_err(invalid)?;
@@ -233,8 +226,8 @@ async fn http_client(config: &AzureConfig) -> Result<reqwest::Client> {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
     let mut builder = reqwest::Client::builder()
-        .timeout(config.request_timeout)
-        .connect_timeout(config.request_timeout.min(Duration::from_secs(10)));
+        .timeout(config.request_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT))
+        .connect_timeout(config.request_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT).min(Duration::from_secs(10)));
     if let Some(ca_file) = &config.ca_file {
         let pem = tokio::fs::read(ca_file).await.map_err(|e| {
             Error::new(ErrorKind::ConfigInvalid, format!("cannot read ca_file {}: {e}", ca_file.display()))

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hush_core::ConfigProblem;
 use serde::Deserialize;
 
 /// The public cloud's Entra ID authority.
@@ -23,7 +24,7 @@ pub const DEFAULT_API_VERSION: &str = "7.5";
 /// vault_name = "contoso-hush"            # or vault_uri = "https://contoso-hush.vault.azure.net"
 /// prefix = "hush-"                       # common backend key: see the key mapping
 /// purge_on_delete = false
-/// request_timeout = "30s"
+/// request_timeout = "2s"                # at most the backend's `timeout`
 /// credential = { method = "client_secret", tenant_id = "...", client_id = "...", client_secret = "..." }
 /// ```
 ///
@@ -48,9 +49,10 @@ pub struct AzureConfig {
     /// purge protection). Default `false`: deleted secrets stay recoverable for the vault's
     /// retention period.
     pub purge_on_delete: bool,
-    /// Bound on one HTTP request (token requests included), e.g. `"30s"`. Default 30 s.
+    /// Bound on one HTTP request (token requests included), e.g. `"2s"`. Default: the
+    /// backend's `timeout` (the timeout layer's bound), and never longer.
     #[serde(with = "humantime_serde")]
-    pub request_timeout: Duration,
+    pub request_timeout: Option<Duration>,
     /// The Key Vault REST API version sent as `api-version`. Default `7.5`.
     pub api_version: String,
     /// Check that the vault's authentication challenge names a resource of the vault's own
@@ -73,7 +75,7 @@ impl Default for AzureConfig {
             authority_host: DEFAULT_AUTHORITY_HOST.to_owned(),
             prefix: String::new(),
             purge_on_delete: false,
-            request_timeout: Duration::from_secs(30),
+            request_timeout: None,
             api_version: DEFAULT_API_VERSION.to_owned(),
             verify_challenge_resource: true,
             ca_file: None,
@@ -120,7 +122,7 @@ impl AzureConfig {
 
     /// With `request_timeout`.
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
+        self.request_timeout = Some(timeout);
         self
     }
 
@@ -146,10 +148,10 @@ impl AzureConfig {
     }
 
     /// Every problem of this configuration, with the key it is at. Empty when it is usable.
-    pub fn problems(&self) -> Vec<AzureConfigProblem> {
+    pub fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |key: &[&'static str], message: String| {
-            problems.push(AzureConfigProblem { key: key.to_vec(), message });
+            problems.push(ConfigProblem::new(key, message));
         };
         if let Err(message) = self.vault_url() {
             add(&[if self.vault_name.is_some() { "vault_name" } else { "vault_uri" }], message);
@@ -163,7 +165,7 @@ impl AzureConfig {
         } else if self.prefix.len() > MAX_PREFIX {
             add(&["prefix"], format!("is longer than {MAX_PREFIX} characters (Key Vault names hold 127)"));
         }
-        if self.request_timeout.is_zero() {
+        if self.request_timeout.is_some_and(|t| t.is_zero()) {
             add(&["request_timeout"], "must be longer than 0s".to_owned());
         }
         if !matches!(self.api_version.as_str(), "7.4" | "7.5" | "7.6" | "2025-07-01") {
@@ -225,21 +227,6 @@ fn check_vault_name(name: &str) -> Result<(), String> {
         && !name.contains("--")
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if ok { Ok(()) } else { Err(format!("{name:?} is not a Key Vault name (3-24 letters, digits and '-')")) }
-}
-
-/// One problem of an [`AzureConfig`]: the key path under the backend's table, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AzureConfigProblem {
-    /// The key, as parts (`["credential", "client_id"]`).
-    pub key: Vec<&'static str>,
-    /// What is wrong. Never holds a credential.
-    pub message: String,
-}
-
-impl fmt::Display for AzureConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key.join("."), self.message)
-    }
 }
 
 /// How hush gets Entra ID tokens: `credential = { method = "...", ... }`.
@@ -349,7 +336,7 @@ mod tests {
     use super::*;
 
     fn keys(config: &AzureConfig) -> Vec<String> {
-        config.problems().iter().map(|p| p.key.join(".")).collect()
+        config.problems().into_iter().map(|p| p.path).collect()
     }
 
     #[test]
@@ -360,7 +347,7 @@ mod tests {
         );
         assert!(config.problems().is_empty(), "{:?}", config.problems());
         assert_eq!(config.vault_url().unwrap().as_str(), "https://contoso-hush.vault.azure.net/");
-        assert_eq!(config.request_timeout, Duration::from_secs(5));
+        assert_eq!(config.request_timeout, Some(Duration::from_secs(5)));
         assert!(!format!("{config:?}").contains("s3cr3t"));
     }
 
@@ -374,7 +361,7 @@ mod tests {
             AzureConfig::new("https://v.vault.azure.net/secrets", CredentialConfig::client_secret("", "", ""))
                 .with_prefix("hush_");
         config.api_version = "1.0".to_owned();
-        config.request_timeout = Duration::ZERO;
+        config.request_timeout = Some(Duration::ZERO);
         assert_eq!(
             keys(&config),
             [

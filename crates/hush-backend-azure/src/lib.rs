@@ -18,6 +18,13 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../docs.md")]
 
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hush_core::{BackendFactory, BuildContext, Capabilities, ConfigProblem, Result, SharedBackend};
+
 mod backend;
 mod config;
 mod error;
@@ -27,10 +34,45 @@ pub use backend::{
     AzureBackend, BASE64_CONTENT_TYPE, MAX_STORED_VALUE, NAME_TAG, NAMESPACE_TAG, TENANT_TAG, capabilities,
 };
 pub use config::{
-    AzureConfig, AzureConfigProblem, CredentialConfig, DEFAULT_API_VERSION, DEFAULT_AUTHORITY_HOST,
-    DEFAULT_VAULT_DNS_SUFFIX,
+    AzureConfig, CredentialConfig, DEFAULT_API_VERSION, DEFAULT_AUTHORITY_HOST, DEFAULT_VAULT_DNS_SUFFIX,
 };
 pub use mapping::{MAX_SECRET_NAME, parse_secret_name, secret_name};
 
 /// The backend kind, as written in config: `kind = "azure-key-vault"`.
 pub const KIND: &str = "azure-key-vault";
+
+/// Builds Azure Key Vault backends from `[backends.<name>]` tables of `kind = "azure-key-vault"`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AzureFactory;
+
+#[async_trait]
+impl BackendFactory for AzureFactory {
+    type Config = AzureConfig;
+    const KIND: &'static str = KIND;
+
+    fn capabilities(&self, _: &AzureConfig) -> Capabilities {
+        capabilities()
+    }
+
+    fn problems(&self, config: &AzureConfig) -> Vec<ConfigProblem> {
+        config.problems()
+    }
+
+    fn resolve_paths(&self, config: &mut AzureConfig, config_dir: &Path) {
+        if let Some(ca_file) = &mut config.ca_file {
+            *ca_file = config_dir.join(&*ca_file);
+        }
+        if let CredentialConfig::WorkloadIdentity { token_file: Some(token_file), .. } = &mut config.credential {
+            *token_file = config_dir.join(&*token_file);
+        }
+    }
+
+    fn request_timeout(&self, config: &AzureConfig) -> Option<Duration> {
+        config.request_timeout
+    }
+
+    async fn build(&self, mut config: AzureConfig, context: &BuildContext) -> Result<SharedBackend> {
+        config.request_timeout.get_or_insert(context.call_timeout);
+        Ok(Arc::new(AzureBackend::connect(&context.name, config).await?))
+    }
+}

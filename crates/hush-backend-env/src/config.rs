@@ -1,5 +1,6 @@
 //! The `env` backend's configuration.
 
+use hush_core::ConfigProblem;
 use serde::Deserialize;
 
 /// Configuration of an `env` backend.
@@ -24,6 +25,20 @@ impl Default for EnvConfig {
     }
 }
 
+impl EnvConfig {
+    /// Every problem of this config, with key paths relative to the backend's table.
+    pub fn problems(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        if self.prefix.is_empty() {
+            problems.push(ConfigProblem::new(
+                &["prefix"],
+                "must not be empty, or every variable of the process is a secret",
+            ));
+        }
+        problems
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +51,11 @@ mod tests {
         let custom: EnvConfig = serde_json::from_str(r#"{"prefix":"HUSH_SECRET_"}"#).unwrap();
         assert_eq!(custom.prefix, "HUSH_SECRET_");
         assert!(serde_json::from_str::<EnvConfig>(r#"{"prefx":"X"}"#).is_err());
+        assert!(config.problems().is_empty());
+        let empty = EnvConfig { prefix: String::new() };
+        assert_eq!(
+            empty.problems()[0].to_string(),
+            "prefix: must not be empty, or every variable of the process is a secret"
+        );
     }
 }

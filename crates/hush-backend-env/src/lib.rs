@@ -19,8 +19,35 @@ mod backend;
 mod config;
 mod error;
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hush_core::{BackendFactory, BuildContext, Capabilities, ConfigProblem, Result, SharedBackend};
+
 pub use backend::EnvBackend;
 pub use config::EnvConfig;
 
 /// The backend kind, as written in config: `kind = "env"`.
 pub const KIND: &str = "env";
+
+/// Builds `env` backends from `[backends.<name>]` tables of `kind = "env"`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnvFactory;
+
+#[async_trait]
+impl BackendFactory for EnvFactory {
+    type Config = EnvConfig;
+    const KIND: &'static str = KIND;
+
+    fn capabilities(&self, _: &EnvConfig) -> Capabilities {
+        Capabilities::read_only()
+    }
+
+    fn problems(&self, config: &EnvConfig) -> Vec<ConfigProblem> {
+        config.problems()
+    }
+
+    async fn build(&self, config: EnvConfig, context: &BuildContext) -> Result<SharedBackend> {
+        Ok(Arc::new(EnvBackend::from_process_env(&context.name, config)?))
+    }
+}

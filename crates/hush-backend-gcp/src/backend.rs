@@ -13,8 +13,8 @@ use google_cloud_secretmanager_v1::model::{
     Replication, Secret as GcpSecret, SecretPayload, replication, secret_version,
 };
 use hush_core::{
-    BackendInfo, Capabilities, Error, ErrorKind, ListFilter, Result, Scope, Secret, SecretBackend, SecretMeta,
-    SecretName, SecretValue, Tags, VersionId,
+    BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, ListFilter, Result, Scope, Secret,
+    SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
 };
 
 use crate::KIND;
@@ -109,11 +109,7 @@ impl GcpBackend {
     /// The SDK's own retries are off (one attempt per call, bounded by `request_timeout`):
     /// hush's retry layer retries temporary errors.
     pub async fn connect(name: &str, config: GcpConfig) -> Result<GcpBackend> {
-        let problems = config.problems();
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(Error::new(ErrorKind::ConfigInvalid, format!("gcp backend {name:?}: {}", text.join("; "))));
-        }
+        hush_core::refuse_problems(name, &config.problems())?;
         ensure_crypto_provider();
         let credentials = credentials_for(name, &config).await?;
         let endpoint = config
@@ -126,7 +122,7 @@ impl GcpBackend {
             .with_endpoint(endpoint.clone())
             .with_credentials(credentials)
             .with_retry_policy(NeverRetry)
-            .with_attempt_timeout(config.request_timeout)
+            .with_attempt_timeout(config.request_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT))
             .build()
             .await
             .map_err(|e| {

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hush_core::ConfigProblem;
 use serde::Deserialize;
 
 use crate::mapping::MAX_PREFIX_LEN;
@@ -23,7 +24,7 @@ pub const DEFAULT_ENDPOINT: &str = "https://secretmanager.googleapis.com";
 /// # neither: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server)
 /// # endpoint = "http://127.0.0.1:8095"   # another endpoint (an emulator, a regional or PSC endpoint)
 /// # anonymous = true                     # send no credentials (emulators only)
-/// request_timeout = "30s"
+/// request_timeout = "2s"                # at most the backend's `timeout`
 /// ```
 ///
 /// `Debug` leaves out `credentials_json`.
@@ -44,9 +45,10 @@ pub struct GcpConfig {
     pub anonymous: bool,
     /// The service's base URL; default `https://secretmanager.googleapis.com`.
     pub endpoint: Option<String>,
-    /// Bound on one HTTP request to Secret Manager, e.g. `"30s"`. Default 30 s.
+    /// Bound on one HTTP request to Secret Manager, e.g. `"2s"`. Default: the backend's
+    /// `timeout` (the timeout layer's bound), and never longer.
     #[serde(with = "humantime_serde")]
-    pub request_timeout: Duration,
+    pub request_timeout: Option<Duration>,
 }
 
 impl Default for GcpConfig {
@@ -58,7 +60,7 @@ impl Default for GcpConfig {
             credentials_json: None,
             anonymous: false,
             endpoint: None,
-            request_timeout: Duration::from_secs(30),
+            request_timeout: None,
         }
     }
 }
@@ -115,7 +117,7 @@ impl GcpConfig {
 
     /// With `request_timeout`.
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
+        self.request_timeout = Some(timeout);
         self
     }
 
@@ -133,9 +135,9 @@ impl GcpConfig {
     }
 
     /// Every problem of this configuration, with the key it is at. Empty when it is usable.
-    pub fn problems(&self) -> Vec<GcpConfigProblem> {
+    pub fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
-        let mut add = |key: &'static str, message: String| problems.push(GcpConfigProblem { key, message });
+        let mut add = |key: &'static str, message: String| problems.push(ConfigProblem::new(&[key], message));
         if self.project.is_empty() {
             add("project", "is required: the project id or number that holds the secrets".to_owned());
         } else if !self.project.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':')) {
@@ -166,7 +168,7 @@ impl GcpConfig {
                 add("endpoint", format!("{endpoint:?} must be http(s)://host[:port] without a path"));
             }
         }
-        if self.request_timeout.is_zero() {
+        if self.request_timeout.is_some_and(|t| t.is_zero()) {
             add("request_timeout", "must be longer than 0s".to_owned());
         }
         problems
@@ -187,27 +189,12 @@ impl fmt::Debug for GcpConfig {
     }
 }
 
-/// One problem of a [`GcpConfig`]: the key under the backend's table, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GcpConfigProblem {
-    /// The key (`project`).
-    pub key: &'static str,
-    /// What is wrong. Never holds a credential.
-    pub message: String,
-}
-
-impl fmt::Display for GcpConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.message)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn keys(config: &GcpConfig) -> Vec<&'static str> {
-        config.problems().into_iter().map(|p| p.key).collect()
+    fn keys(config: &GcpConfig) -> Vec<String> {
+        config.problems().into_iter().map(|p| p.path).collect()
     }
 
     #[test]
@@ -247,7 +234,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(config.credentials_source(), CredentialsSource::File);
-        assert_eq!(config.request_timeout, Duration::from_secs(5));
+        assert_eq!(config.request_timeout, Some(Duration::from_secs(5)));
         assert!(serde_json::from_value::<GcpConfig>(serde_json::json!({"project": "p", "region": "x"})).is_err());
     }
 }

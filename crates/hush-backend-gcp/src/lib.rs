@@ -18,13 +18,20 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../docs.md")]
 
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hush_core::{BackendFactory, BuildContext, Capabilities, ConfigProblem, Result, SharedBackend};
+
 mod backend;
 mod config;
 mod error;
 mod mapping;
 
 pub use backend::{GcpBackend, MAX_VALUE_BYTES, capabilities};
-pub use config::{CredentialsSource, DEFAULT_ENDPOINT, GcpConfig, GcpConfigProblem};
+pub use config::{CredentialsSource, DEFAULT_ENDPOINT, GcpConfig};
 pub use mapping::{
     MAX_LABELS, MAX_PREFIX_LEN, MAX_SECRET_ID_LEN, NAMESPACE_LABEL, SecretKey, TAG_RULE, TENANT_LABEL, encode_direct,
     labels_for, lower_escape, lower_unescape, namespace_digest, parse_direct, parse_secret_id, scope_labels,
@@ -33,3 +40,36 @@ pub use mapping::{
 
 /// The backend kind, as written in config: `kind = "gcp-secret-manager"`.
 pub const KIND: &str = "gcp-secret-manager";
+
+/// Builds Google Secret Manager backends from `[backends.<name>]` tables of `kind = "gcp-secret-manager"`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GcpFactory;
+
+#[async_trait]
+impl BackendFactory for GcpFactory {
+    type Config = GcpConfig;
+    const KIND: &'static str = KIND;
+
+    fn capabilities(&self, _: &GcpConfig) -> Capabilities {
+        capabilities()
+    }
+
+    fn problems(&self, config: &GcpConfig) -> Vec<ConfigProblem> {
+        config.problems()
+    }
+
+    fn resolve_paths(&self, config: &mut GcpConfig, config_dir: &Path) {
+        if let Some(file) = &mut config.credentials_file {
+            *file = config_dir.join(&*file);
+        }
+    }
+
+    fn request_timeout(&self, config: &GcpConfig) -> Option<Duration> {
+        config.request_timeout
+    }
+
+    async fn build(&self, mut config: GcpConfig, context: &BuildContext) -> Result<SharedBackend> {
+        config.request_timeout.get_or_insert(context.call_timeout);
+        Ok(Arc::new(GcpBackend::connect(&context.name, config).await?))
+    }
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use hush_core::{
     AtRestAad, AtRestCipher, AtRestFormat, BackendInfo, Capabilities, Error, ErrorKind, ListFilter, Namespace, Result,
-    Scope, SealedRecord, Secret, SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
+    Scope, SealedRecord, Secret, SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId, refuse_problems,
 };
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
@@ -67,7 +67,7 @@ impl SqlBackend {
     /// URL `ConfigInvalid`; messages name the database by its URL with the password
     /// replaced by `***`.
     pub async fn connect(name: &str, config: SqlConfig, cipher: Arc<dyn AtRestCipher>) -> Result<SqlBackend> {
-        config.validate(name)?;
+        refuse_problems(name, &config.problems())?;
         let dialect = Dialect::from_url(&config.url).map_err(|e| e.with_context("backend", name))?;
         sqlx::any::install_default_drivers();
         let shown_url = redact_url(&config.url);

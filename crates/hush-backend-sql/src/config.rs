@@ -1,9 +1,10 @@
 //! The SQL store's configuration, and the URL redaction its `Debug` and errors use.
 
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
-use hush_core::{Error, ErrorKind, Result};
+use hush_core::ConfigProblem;
 use serde::Deserialize;
 
 /// Longest `table_prefix`, in bytes: table and index names stay under every dialect's limit.
@@ -40,6 +41,10 @@ pub struct SqlConfig {
     pub table_prefix: String,
     /// Versions kept per secret; older ones are deleted after a write. Default 10.
     pub max_versions: u32,
+    /// Not a key of this kind: the store keeps tenants and namespaces apart by column and
+    /// maps no key; tables are named with `table_prefix`. Present only to say so.
+    #[serde(default)]
+    pub prefix: Option<String>,
 }
 
 impl Default for SqlConfig {
@@ -50,6 +55,7 @@ impl Default for SqlConfig {
             connect_timeout: Duration::from_secs(5),
             table_prefix: "hush_".to_owned(),
             max_versions: 10,
+            prefix: None,
         }
     }
 }
@@ -60,29 +66,43 @@ impl SqlConfig {
         Self { url: url.into(), ..Self::default() }
     }
 
-    /// Checks the values a connect would trip over, with the backend's `name` in messages.
-    pub(crate) fn validate(&self, name: &str) -> Result<()> {
-        let invalid = |what: String| Err(Error::new(ErrorKind::ConfigInvalid, format!("sql backend {name:?}: {what}")));
+    /// Every problem a connect would trip over, with key paths relative to the backend's table.
+    pub fn problems(&self) -> Vec<ConfigProblem> {
+        let mut problems = Vec::new();
+        let mut add = |key: &str, message: String| problems.push(ConfigProblem::new(&[key], message));
+        if self.prefix.is_some() {
+            add("prefix", "the sql store keeps tenants apart by column and has no key prefix; use table_prefix".into());
+        }
         if self.max_connections == 0 {
-            return invalid("max_connections must be at least 1".to_owned());
+            add("max_connections", "must be at least 1".to_owned());
         }
         if self.max_versions == 0 {
-            return invalid("max_versions must be at least 1".to_owned());
+            add("max_versions", "must be at least 1".to_owned());
         }
         if self.connect_timeout.is_zero() {
-            return invalid("connect_timeout must be longer than 0s".to_owned());
+            add("connect_timeout", "must be longer than 0s".to_owned());
         }
         let prefix = &self.table_prefix;
         if prefix.len() > MAX_TABLE_PREFIX_LEN {
-            return invalid(format!("table_prefix is {} bytes, the limit is {MAX_TABLE_PREFIX_LEN}", prefix.len()));
+            add("table_prefix", format!("is {} bytes, the limit is {MAX_TABLE_PREFIX_LEN}", prefix.len()));
+        } else if let Some(bad) = prefix.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+            add("table_prefix", format!("{prefix:?} holds {bad:?}; allowed are letters, digits and '_'"));
+        } else if prefix.starts_with(|c: char| c.is_ascii_digit()) {
+            add("table_prefix", format!("{prefix:?} must not start with a digit"));
         }
-        if let Some(bad) = prefix.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
-            return invalid(format!("table_prefix {prefix:?} holds {bad:?}; allowed are letters, digits and '_'"));
+        problems
+    }
+
+    /// Makes a relative SQLite file (`sqlite://hush.db`) relative to `config_dir`, like every
+    /// other path in config.
+    pub fn resolve_paths(&mut self, config_dir: &Path) {
+        if let Some(rest) = self.url.strip_prefix("sqlite://")
+            && !rest.is_empty()
+            && !rest.starts_with('/')
+            && !rest.starts_with(":memory:")
+        {
+            self.url = format!("sqlite://{}", config_dir.join(rest).display());
         }
-        if prefix.starts_with(|c: char| c.is_ascii_digit()) {
-            return invalid(format!("table_prefix {prefix:?} must not start with a digit"));
-        }
-        Ok(())
     }
 }
 
@@ -211,18 +231,44 @@ mod tests {
         assert_eq!(scrub("failed for u:hunter2 and hunter2", "postgres://u:hunter2@h/db"), "failed for u:*** and ***");
     }
 
+    fn keys(config: &SqlConfig) -> Vec<String> {
+        config.problems().into_iter().map(|p| p.path).collect()
+    }
+
     #[test]
-    fn validation() {
-        assert!(SqlConfig::default().validate("x").is_ok());
+    fn problems_name_their_keys() {
+        assert!(SqlConfig::default().problems().is_empty());
         let mut c = SqlConfig { table_prefix: "drop table;".to_owned(), ..SqlConfig::default() };
-        assert_eq!(c.validate("x").unwrap_err().kind(), ErrorKind::ConfigInvalid);
+        assert_eq!(keys(&c), ["table_prefix"]);
         c.table_prefix = "x".repeat(33);
-        assert!(c.validate("x").is_err());
+        assert_eq!(keys(&c), ["table_prefix"]);
         c.table_prefix = "1x".to_owned();
-        assert!(c.validate("x").is_err());
+        assert_eq!(keys(&c), ["table_prefix"]);
         c.table_prefix = String::new();
-        assert!(c.validate("x").is_ok());
-        let c = SqlConfig { max_versions: 0, ..SqlConfig::default() };
-        assert!(c.validate("x").unwrap_err().to_string().contains("max_versions"));
+        assert!(c.problems().is_empty());
+        let c = SqlConfig {
+            max_versions: 0,
+            max_connections: 0,
+            connect_timeout: Duration::ZERO,
+            prefix: Some("hush/".into()),
+            ..SqlConfig::default()
+        };
+        assert_eq!(keys(&c), ["prefix", "max_connections", "max_versions", "connect_timeout"]);
+    }
+
+    #[test]
+    fn relative_sqlite_files_follow_the_config_file() {
+        let dir = Path::new("/etc/hush");
+        for (url, resolved) in [
+            ("sqlite://hush.db", "sqlite:///etc/hush/hush.db"),
+            ("sqlite:///var/lib/hush.db", "sqlite:///var/lib/hush.db"),
+            ("sqlite://:memory:", "sqlite://:memory:"),
+            ("sqlite::memory:", "sqlite::memory:"),
+            ("postgres://h/db", "postgres://h/db"),
+        ] {
+            let mut c = SqlConfig::for_url(url);
+            c.resolve_paths(dir);
+            assert_eq!(c.url, resolved);
+        }
     }
 }

@@ -24,9 +24,67 @@ mod error;
 mod rekey;
 mod schema;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hush_core::{
+    BackendFactory, BuildContext, Capabilities, ConfigProblem, RekeyReport, Result, SealedStore, SharedBackend,
+};
+
 pub use backend::SqlBackend;
 pub use config::{MAX_TABLE_PREFIX_LEN, SqlConfig, redact_url};
-pub use rekey::RekeyReport;
 
 /// The backend kind, as written in config: `kind = "sql"`.
 pub const KIND: &str = "sql";
+
+/// Builds SQL stores from `[backends.<name>]` tables of `kind = "sql"`: they need the
+/// at-rest key ring (`keys.at_rest`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqlFactory;
+
+#[async_trait]
+impl BackendFactory for SqlFactory {
+    type Config = SqlConfig;
+    const KIND: &'static str = KIND;
+
+    fn capabilities(&self, _: &SqlConfig) -> Capabilities {
+        Capabilities::full()
+    }
+
+    fn problems(&self, config: &SqlConfig) -> Vec<ConfigProblem> {
+        config.problems()
+    }
+
+    fn resolve_paths(&self, config: &mut SqlConfig, config_dir: &Path) {
+        config.resolve_paths(config_dir);
+    }
+
+    async fn build(&self, config: SqlConfig, context: &BuildContext) -> Result<SharedBackend> {
+        Ok(Arc::new(SqlBackend::connect(&context.name, config, context.at_rest_cipher()?).await?))
+    }
+
+    async fn open_sealed_store(
+        &self,
+        config: SqlConfig,
+        context: &BuildContext,
+    ) -> Result<Option<Arc<dyn SealedStore>>> {
+        Ok(Some(Arc::new(SqlBackend::connect(&context.name, config, context.at_rest_cipher()?).await?)))
+    }
+}
+
+#[async_trait]
+impl SealedStore for SqlBackend {
+    async fn rekey(&self, batch_size: usize) -> Result<RekeyReport> {
+        SqlBackend::rekey(self, batch_size).await
+    }
+
+    async fn key_usage(&self) -> Result<BTreeMap<u32, u64>> {
+        SqlBackend::key_usage(self).await
+    }
+
+    async fn close(&self) {
+        SqlBackend::close(self).await;
+    }
+}

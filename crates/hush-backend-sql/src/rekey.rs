@@ -4,34 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use hush_core::{AtRestFormat, Error, ErrorKind, Namespace, Result, Scope, SealedRecord, SecretName, Tags, TenantId};
+use hush_core::{
+    AtRestFormat, Error, ErrorKind, Namespace, RekeyReport, Result, Scope, SealedRecord, SecretName, Tags, TenantId,
+};
 use sqlx::Row;
 
 use crate::backend::{Attempt, SqlBackend, aad, parse_tags, stored_format, text_column};
 
 /// Most rows one batch reads.
 const MAX_BATCH: usize = 10_000;
-
-/// What a [`SqlBackend::rekey`] run did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RekeyReport {
-    /// The key id rows were re-sealed under (the cipher's newest).
-    pub key_id: u32,
-    /// Rows found under an older key or an older AAD format.
-    pub examined: u64,
-    /// Rows re-sealed under the newest key and the current AAD format.
-    pub resealed: u64,
-    /// Of the re-sealed rows, those that were stored in AAD format 1 (tags not bound), also
-    /// when their key was the newest already: their tags are bound from now on.
-    pub migrated: u64,
-    /// Rows changed or deleted by a concurrent write between read and re-seal (a write
-    /// seals under the newest key already, so nothing is left to do).
-    pub skipped: u64,
-    /// Rows that did not open (tampered, or sealed by a key missing from the ring); they
-    /// keep their old key and stay unreadable.
-    pub failed: u64,
-}
 
 /// The primary key of a version row, the position of a rekey run.
 #[derive(Debug, Default)]

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once, RwLock, Weak};
 use std::time::Duration;
 
-use hush_core::{Error, ErrorKind, Result};
+use hush_core::{DEFAULT_CALL_TIMEOUT, Error, ErrorKind, Result};
 use tokio::time::Instant;
 use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
@@ -56,7 +56,7 @@ impl Connection {
             namespace: config.namespace.clone(),
             ca_file: config.tls.ca_file.clone(),
             skip_verify: config.tls.skip_verify,
-            request_timeout: config.request_timeout,
+            request_timeout: config.request_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT),
         }
     }
 

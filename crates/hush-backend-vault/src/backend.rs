@@ -60,11 +60,7 @@ impl VaultBackend {
     /// unreachable or sealed server `Unavailable`. Needs a tokio runtime: the renewal task
     /// is spawned on it, and stops when the backend is dropped.
     pub async fn connect(name: &str, config: VaultConfig) -> Result<VaultBackend> {
-        let problems = config.problems();
-        if !problems.is_empty() {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            return Err(Error::new(ErrorKind::ConfigInvalid, format!("vault backend {name:?}: {}", text.join("; "))));
-        }
+        hush_core::refuse_problems(name, &config.problems())?;
         let auth = Authenticator::start(name, Connection::from_config(&config), config.auth.clone())
             .await
             .map_err(|e| e.with_context("backend", name).with_context("address", &config.address))?;

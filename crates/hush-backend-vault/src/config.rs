@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hush_core::ConfigProblem;
 use serde::Deserialize;
 
 /// Where Kubernetes mounts a pod's service-account token.
@@ -19,7 +20,7 @@ pub const DEFAULT_KUBERNETES_JWT_FILE: &str = "/var/run/secrets/kubernetes.io/se
 /// root_engine = "secret"               # the KV mount
 /// engine_version = 2                   # 1 for a KV v1 mount
 /// prefix = "hush/"                     # common backend key: see the key mapping
-/// request_timeout = "30s"
+/// request_timeout = "2s"                # at most the backend's `timeout`
 /// tls = { ca_file = "vault-ca.pem" }   # skip_verify = true only for throwaway servers
 /// auth = { method = "approle", role_id = "...", secret_id = "..." }
 /// ```
@@ -42,10 +43,10 @@ pub struct VaultConfig {
     pub prefix: String,
     /// TLS settings for `https://` addresses.
     pub tls: TlsConfig,
-    /// Bound on one HTTP request to Vault, login included, e.g. `"30s"`. The common
-    /// `timeout` key bounds a whole backend call (the timeout layer). Default 30 s.
+    /// Bound on one HTTP request to Vault, login included, e.g. `"2s"`. Default: the
+    /// backend's `timeout` (the timeout layer's bound on a whole call), and never longer.
     #[serde(with = "humantime_serde")]
-    pub request_timeout: Duration,
+    pub request_timeout: Option<Duration>,
     /// How hush logs in.
     pub auth: AuthConfig,
 }
@@ -59,7 +60,7 @@ impl Default for VaultConfig {
             engine_version: 2,
             prefix: String::new(),
             tls: TlsConfig::default(),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: None,
             auth: AuthConfig::default(),
         }
     }
@@ -98,15 +99,15 @@ impl VaultConfig {
 
     /// With `request_timeout`.
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
+        self.request_timeout = Some(timeout);
         self
     }
 
     /// Every problem of this configuration, with the key it is at. Empty when it is usable.
-    pub fn problems(&self) -> Vec<VaultConfigProblem> {
+    pub fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |key: &[&'static str], message: String| {
-            problems.push(VaultConfigProblem { key: key.to_vec(), message });
+            problems.push(ConfigProblem::new(key, message));
         };
         if let Err(message) = check_address(&self.address) {
             add(&["address"], message);
@@ -125,7 +126,7 @@ impl VaultConfig {
         if let Err(message) = check_prefix(&self.prefix) {
             add(&["prefix"], message);
         }
-        if self.request_timeout.is_zero() {
+        if self.request_timeout.is_some_and(|t| t.is_zero()) {
             add(&["request_timeout"], "must be longer than 0s".to_owned());
         }
         if self.tls.ca_file.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
@@ -186,21 +187,6 @@ impl fmt::Debug for VaultConfig {
             .field("request_timeout", &self.request_timeout)
             .field("auth", &self.auth)
             .finish()
-    }
-}
-
-/// One problem of a [`VaultConfig`]: the key path under the backend's table, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VaultConfigProblem {
-    /// The key, as parts (`["auth", "token"]`).
-    pub key: Vec<&'static str>,
-    /// What is wrong. Never holds a credential.
-    pub message: String,
-}
-
-impl fmt::Display for VaultConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key.join("."), self.message)
     }
 }
 
@@ -460,7 +446,7 @@ mod tests {
     }
 
     fn keys(config: &VaultConfig) -> Vec<String> {
-        config.problems().iter().map(|p| p.key.join(".")).collect()
+        config.problems().into_iter().map(|p| p.path).collect()
     }
 
     #[test]
@@ -469,7 +455,7 @@ mod tests {
         assert_eq!(config.address, "http://127.0.0.1:8200");
         assert_eq!(config.root_engine, "secret");
         assert_eq!(config.engine_version, 2);
-        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.request_timeout, None);
         assert!(!config.tls.skip_verify);
         assert!(config.problems().is_empty(), "{:?}", config.problems());
     }
@@ -491,7 +477,7 @@ mod tests {
         assert!(parse(r#"{"adress":"http://x"}"#).is_err());
         let c = parse(r#"{"tls":{"ca_file":"ca.pem"},"request_timeout":"2s","engine_version":1}"#).unwrap();
         assert_eq!(c.tls, TlsConfig::with_ca_file("ca.pem"));
-        assert_eq!(c.request_timeout, Duration::from_secs(2));
+        assert_eq!(c.request_timeout, Some(Duration::from_secs(2)));
         assert_eq!(c.engine_version, 1);
     }
 
@@ -518,7 +504,7 @@ mod tests {
         c.engine_version = 3;
         c.prefix = "/abs".into();
         c.namespace = Some("team one".into());
-        c.request_timeout = Duration::ZERO;
+        c.request_timeout = Some(Duration::ZERO);
         assert_eq!(keys(&c), ["address", "namespace", "root_engine", "engine_version", "prefix", "request_timeout"]);
         let c = VaultConfig::new("http://v:8200", AuthConfig::userpass("a/b", ""));
         assert_eq!(keys(&c), ["auth.username", "auth.password"]);

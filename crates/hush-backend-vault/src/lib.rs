@@ -18,6 +18,13 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../docs.md")]
 
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hush_core::{BackendFactory, BuildContext, Capabilities, ConfigProblem, Result, SharedBackend};
+
 mod auth;
 mod backend;
 mod config;
@@ -27,9 +34,45 @@ mod mapping;
 mod mount;
 
 pub use backend::{VaultBackend, capabilities};
-pub use config::{AuthConfig, DEFAULT_KUBERNETES_JWT_FILE, TlsConfig, VaultConfig, VaultConfigProblem};
+pub use config::{AuthConfig, DEFAULT_KUBERNETES_JWT_FILE, TlsConfig, VaultConfig};
 pub use entry::{VALUE_BASE64_FIELD, VALUE_FIELD};
 pub use mapping::{api_path, namespace_folder, parse_secret_path, secret_path};
 
 /// The backend kind, as written in config: `kind = "vault"`.
 pub const KIND: &str = "vault";
+
+/// Builds Vault / OpenBao backends from `[backends.<name>]` tables of `kind = "vault"`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VaultFactory;
+
+#[async_trait]
+impl BackendFactory for VaultFactory {
+    type Config = VaultConfig;
+    const KIND: &'static str = KIND;
+
+    fn capabilities(&self, config: &VaultConfig) -> Capabilities {
+        capabilities(config.engine_version)
+    }
+
+    fn problems(&self, config: &VaultConfig) -> Vec<ConfigProblem> {
+        config.problems()
+    }
+
+    fn resolve_paths(&self, config: &mut VaultConfig, config_dir: &Path) {
+        if let Some(ca_file) = &mut config.tls.ca_file {
+            *ca_file = config_dir.join(&*ca_file);
+        }
+        if let AuthConfig::Kubernetes { jwt_file, .. } = &mut config.auth {
+            *jwt_file = config_dir.join(&*jwt_file);
+        }
+    }
+
+    fn request_timeout(&self, config: &VaultConfig) -> Option<Duration> {
+        config.request_timeout
+    }
+
+    async fn build(&self, mut config: VaultConfig, context: &BuildContext) -> Result<SharedBackend> {
+        config.request_timeout.get_or_insert(context.call_timeout);
+        Ok(Arc::new(VaultBackend::connect(&context.name, config).await?))
+    }
+}

@@ -1,26 +1,57 @@
-//! From config to a tree of layered bindings.
+//! From config to a tree of layered bindings, and the operations over every backend.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hush_config::{BackendConfig, BindingConfig, ConfigProblem, HushConfig};
 use hush_core::{
-    BackendInfo, BindingTree, Error, ErrorKind, Namespace, Result, SharedBackend, Tags, TenantBindings, TenantId,
+    BackendInfo, BindingTree, Capabilities, Error, ErrorKind, Namespace, Result, SealedStore, SharedBackend, Tags,
+    TenantBindings, TenantId,
 };
-use hush_layers::{BackendMetrics, LayerStack, RetryLayer};
+use hush_layers::{LayerStack, ReconnectingBackend, RetryLayer};
 
-use crate::KINDS;
 use crate::context::BackendContext;
-use crate::open::{capabilities, key_usage_backend, open_backend, option_problems, rekey_backend};
-use crate::reconnect::Reconnecting;
+use crate::kind::BackendKind;
 
 /// Every problem of `config`: the generic ones and each backend's own options, with key paths.
 pub fn problems(config: &HushConfig) -> Vec<ConfigProblem> {
-    let mut problems = config.problems(KINDS);
-    for (name, backend) in &config.backends {
-        problems.extend(option_problems(name, backend));
+    let mut problems = config.problems(&crate::kind_names());
+    for (name, table) in &config.backends {
+        if let Some(kind) = crate::kind(&table.kind) {
+            problems.extend(kind.check_table(name, table));
+        }
     }
     problems
+}
+
+/// The kind of backend `name`, or a `ConfigInvalid` error saying this build does not know it.
+fn kind_of(name: &str, table: &BackendConfig) -> Result<&'static dyn BackendKind> {
+    crate::kind(&table.kind).ok_or_else(|| {
+        Error::new(
+            ErrorKind::ConfigInvalid,
+            format!(
+                "backend {name:?} has kind {:?}, which this build does not know (it knows: {})",
+                table.kind,
+                crate::kind_names().join(", ")
+            ),
+        )
+    })
+}
+
+/// Opens backend `name` without layers: one attempt, bounded by its longest call.
+async fn open(
+    config: &HushConfig,
+    name: &str,
+    table: &BackendConfig,
+    context: &BackendContext,
+) -> Result<SharedBackend> {
+    let kind = kind_of(name, table)?;
+    let bound = table.longest_call();
+    let config_dir = config.config_dir();
+    let opening = kind.open(name, table, &config_dir, context.at_rest.clone());
+    tokio::time::timeout(bound, opening).await.unwrap_or_else(|_| {
+        Err(Error::unavailable(format!("backend {name:?} did not open within {}", humantime::format_duration(bound))))
+    })
 }
 
 fn tags(map: &BTreeMap<String, String>) -> Result<Tags> {
@@ -28,55 +59,52 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Tags> {
 }
 
 /// The layers a backend carries whatever binds it.
-fn backend_layers(backend: &BackendConfig) -> Result<LayerStack> {
-    let retry = &backend.retry;
+fn backend_layers(table: &BackendConfig) -> Result<LayerStack> {
+    let retry = &table.retry;
     let mut stack = LayerStack::new()
-        .timeout(backend.timeout)
+        .timeout(table.timeout)
         .retry(RetryLayer::new(retry.max_attempts, retry.min_delay, retry.max_delay))
-        .default_tags(tags(&backend.default_tags)?);
-    if let Some(max) = backend.max_concurrency {
+        .default_tags(tags(&table.default_tags)?);
+    if let Some(max) = table.max_concurrency {
         stack = stack.concurrency_limit(max);
     }
     Ok(stack)
 }
 
-/// Opens one backend; when it is unreachable, a handle that reopens it later.
+/// Opens one backend; when it is unreachable, a handle that opens it later.
 async fn open_or_defer(
     config: &HushConfig,
     name: &str,
-    backend: &BackendConfig,
+    table: &BackendConfig,
     context: &BackendContext,
 ) -> Result<SharedBackend> {
-    match open_backend(config, name, backend, context).await {
+    match open(config, name, table, context).await {
         Ok(opened) => Ok(opened),
         Err(e) if e.kind() == ErrorKind::Unavailable => {
             tracing::warn!(backend = name, error = %e, "backend unreachable at start: serving it as unavailable until it opens");
+            let kind = kind_of(name, table)?;
             let info = BackendInfo {
-                kind: KINDS.iter().find(|k| **k == backend.kind).copied().unwrap_or("unknown"),
+                kind: kind.kind(),
                 name: name.to_owned(),
-                capabilities: capabilities(backend),
+                capabilities: kind.capabilities_of(name, table).unwrap_or_else(Capabilities::full),
             };
-            let (config, name, backend, context) = (config.clone(), name.to_owned(), backend.clone(), context.clone());
-            let open = Box::new(move || {
-                let (config, name, backend, context) = (config.clone(), name.clone(), backend.clone(), context.clone());
-                Box::pin(async move { open_backend(&config, &name, &backend, &context).await })
-                    as futures::future::BoxFuture<'static, Result<SharedBackend>>
+            let (config, name, table, context) = (config.clone(), name.to_owned(), table.clone(), context.clone());
+            let opener = Box::new(move || {
+                let (config, name, table, context) = (config.clone(), name.clone(), table.clone(), context.clone());
+                Box::pin(async move { open(&config, &name, &table, &context).await })
+                    as std::pin::Pin<Box<dyn std::future::Future<Output = Result<SharedBackend>> + Send>>
             });
-            Ok(Arc::new(Reconnecting::new(info, &e, open)))
+            Ok(Arc::new(ReconnectingBackend::new(info, &e, opener)))
         }
         Err(e) => Err(e.with_context("backend", name)),
     }
 }
 
-fn bind(
-    backends: &BTreeMap<String, (SharedBackend, BackendMetrics)>,
-    binding: &BindingConfig,
-    label: &str,
-) -> Result<SharedBackend> {
-    let (backend, metrics) = backends.get(&binding.backend).ok_or_else(|| {
+fn bind(backends: &BTreeMap<String, SharedBackend>, binding: &BindingConfig, label: &str) -> Result<SharedBackend> {
+    let backend = backends.get(&binding.backend).ok_or_else(|| {
         Error::new(ErrorKind::ConfigInvalid, format!("{label}: unknown backend {:?}", binding.backend))
     })?;
-    let mut stack = LayerStack::new().metrics(metrics.clone()).tag_filter(tags(&binding.filter_tags)?);
+    let mut stack = LayerStack::new().tag_filter(tags(&binding.filter_tags)?);
     if binding.read_only {
         stack = stack.read_only(label);
     }
@@ -86,10 +114,9 @@ fn bind(
 /// Opens every configured backend and builds the binding tree.
 pub async fn build_bindings(config: &HushConfig, context: &BackendContext) -> Result<BindingTree<SharedBackend>> {
     let mut backends = BTreeMap::new();
-    for (name, backend) in &config.backends {
-        let opened = open_or_defer(config, name, backend, context).await?;
-        let layered = backend_layers(backend)?.apply(opened);
-        backends.insert(name.clone(), (layered, BackendMetrics::new()));
+    for (name, table) in &config.backends {
+        let opened = open_or_defer(config, name, table, context).await?;
+        backends.insert(name.clone(), backend_layers(table)?.apply(opened));
     }
     let mut tree = BindingTree::new();
     for (tenant, tenant_config) in &config.tenants {
@@ -107,18 +134,39 @@ pub async fn build_bindings(config: &HushConfig, context: &BackendContext) -> Re
     Ok(tree)
 }
 
-/// Opens each backend and runs its check, bounded by its timeout: `hush config check`.
+/// Opens each backend and runs its check, each step bounded by the backend's longest call:
+/// `hush config check`.
 pub async fn check_backends(config: &HushConfig, context: &BackendContext) -> Vec<(String, Result<()>)> {
     let mut results = Vec::new();
-    for (name, backend) in &config.backends {
-        let checked = tokio::time::timeout(backend.timeout.max(std::time::Duration::from_secs(1)) * 2, async {
-            open_backend(config, name, backend, context).await?.check().await
-        })
-        .await
-        .unwrap_or_else(|_| Err(Error::unavailable(format!("no answer within {:?}", backend.timeout * 2))));
-        results.push((format!("{name} ({})", backend.kind), checked));
+    for (name, table) in &config.backends {
+        let bound = table.longest_call();
+        let checked = async {
+            let backend = open(config, name, table, context).await?;
+            tokio::time::timeout(bound, backend.check()).await.unwrap_or_else(|_| {
+                Err(Error::unavailable(format!("no answer within {}", humantime::format_duration(bound))))
+            })
+        }
+        .await;
+        results.push((format!("{name} ({})", table.kind), checked));
     }
     results
+}
+
+/// Every backend whose kind seals values at rest, opened for the key operations.
+async fn sealed_stores(config: &HushConfig, context: &BackendContext) -> Vec<(String, Result<Arc<dyn SealedStore>>)> {
+    let mut stores = Vec::new();
+    for (name, table) in &config.backends {
+        let opened = match kind_of(name, table) {
+            Ok(kind) => kind.open_sealed(name, table, &config.config_dir(), context.at_rest.clone()).await,
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(Some(store)) => stores.push((name.clone(), Ok(store))),
+            Ok(None) => {}
+            Err(e) => stores.push((name.clone(), Err(e))),
+        }
+    }
+    stores
 }
 
 /// Re-seals every value of every backend that seals at rest: `hush rekey`.
@@ -128,22 +176,53 @@ pub async fn rekey_all(
     batch_size: usize,
 ) -> Vec<(String, Result<String>)> {
     let mut reports = Vec::new();
-    for (name, backend) in &config.backends {
-        if let Some(report) = rekey_backend(config, name, backend, context, batch_size).await {
-            reports.push((name.clone(), report));
-        }
+    for (name, store) in sealed_stores(config, context).await {
+        let report = match store {
+            Ok(store) => {
+                let report = store.rekey(batch_size).await;
+                store.close().await;
+                report
+            }
+            Err(e) => Err(e),
+        };
+        reports.push((name, report.and_then(describe_rekey)));
     }
     reports
+}
+
+/// A rekey report as one line; rows that did not open fail the run.
+fn describe_rekey(report: hush_core::RekeyReport) -> Result<String> {
+    if report.failed > 0 {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            format!(
+                "{} row(s) did not open and were left as they were (changed in the database, or their key is \
+                 missing from the ring)",
+                report.failed
+            ),
+        ));
+    }
+    Ok(format!(
+        "{} row(s) under older keys or the tagless AAD, {} re-sealed under key {} ({} migrated to the tag-binding \
+         AAD), {} rewritten meanwhile by a write",
+        report.examined, report.resealed, report.key_id, report.migrated, report.skipped
+    ))
 }
 
 /// Stored rows per at-rest key id, for every backend that seals at rest (by backend name):
 /// `hush keys retire-at-rest` retires a key only when no backend stores a row under it.
 pub async fn key_usage_all(config: &HushConfig, context: &BackendContext) -> Vec<(String, Result<BTreeMap<u32, u64>>)> {
     let mut usage = Vec::new();
-    for (name, backend) in &config.backends {
-        if let Some(counted) = key_usage_backend(config, name, backend, context).await {
-            usage.push((name.clone(), counted));
-        }
+    for (name, store) in sealed_stores(config, context).await {
+        let counted = match store {
+            Ok(store) => {
+                let counted = store.key_usage().await;
+                store.close().await;
+                counted
+            }
+            Err(e) => Err(e),
+        };
+        usage.push((name, counted));
     }
     usage
 }

@@ -24,16 +24,6 @@ impl BackendContext {
         };
         Ok(BackendContext { at_rest })
     }
-
-    /// The key ring, or an error naming the backend that needs one.
-    pub(crate) fn cipher_for(&self, backend: &str) -> Result<Arc<dyn AtRestCipher>> {
-        self.at_rest.clone().ok_or_else(|| {
-            Error::new(
-                ErrorKind::ConfigInvalid,
-                format!("backend {backend:?} seals values at rest: set keys.at_rest (see `hush keys init`)"),
-            )
-        })
-    }
 }
 
 /// The key ring file, read again when a record names a key the ring in memory lacks, and before

@@ -1,40 +1,59 @@
-//! Builds backends and bindings from config: the only crate that names backend kinds.
+//! Builds backends and bindings from config: the one list of the backend kinds this build
+//! knows, and the generic code around it.
+//!
+//! Each kind is a `hush-backend-<kind>` crate exporting one
+//! [`BackendFactory`](hush_core::BackendFactory); [`KINDS`] lists them, one cargo feature
+//! each. Nothing else here names a kind: options are read into the factory's config type, its
+//! problems get full key paths, relative paths follow the config file, and the factory builds
+//! the backend (see [`BackendKind`]).
 //!
 //! Each configured backend is opened once and wrapped in its own layers (default tags,
 //! concurrency limit, retry, timeout); each binding of it (a tenant default or a namespace
-//! override) adds its layers on top (metrics, read-only, tag filter), in the order of
-//! DESIGN.md section 6. The result is a [`BindingTree`] of [`SharedBackend`]s the resolver
-//! uses without knowing what is behind them.
+//! override) adds its layers on top (read-only, tag filter), in the order of DESIGN.md
+//! section 6. The result is a [`BindingTree`](hush_core::BindingTree) of
+//! [`SharedBackend`](hush_core::SharedBackend)s the resolver uses without knowing what is
+//! behind them.
 //!
-//! A backend that is unreachable at start does not stop hushd: it is kept as a
-//! [`Reconnecting`](reconnect) handle that answers "backend unavailable" and tries again, at
-//! most once a second, until it opens.
+//! A backend that is unreachable at start (or does not open within its
+//! [`longest_call`](hush_config::BackendConfig::longest_call)) does not stop hushd: it is kept
+//! as a [`ReconnectingBackend`](hush_layers::ReconnectingBackend) that answers "backend
+//! unavailable" and tries again, at most once a second, until it opens.
 //!
-//! Adding a backend kind: a `hush-backend-<kind>` crate, a cargo feature here, one arm in
-//! [`open`](open::open_backend) and one entry in [`KINDS`].
+//! Adding a backend kind: a `hush-backend-<kind>` crate exporting its factory, and one line in
+//! [`KINDS`] (with its cargo feature).
 
 #![deny(missing_docs)]
 
 mod build;
 mod context;
-mod open;
-mod reconnect;
+mod kind;
 
 pub use build::{build_bindings, check_backends, key_usage_all, problems, rekey_all};
 pub use context::BackendContext;
+pub use kind::BackendKind;
 
-/// Every backend kind this build knows.
-pub const KINDS: &[&str] = &[
+/// Every backend kind this build knows, one cargo feature each.
+pub static KINDS: &[&dyn BackendKind] = &[
     #[cfg(feature = "sql")]
-    hush_backend_sql::KIND,
+    &hush_backend_sql::SqlFactory,
     #[cfg(feature = "env")]
-    hush_backend_env::KIND,
+    &hush_backend_env::EnvFactory,
     #[cfg(feature = "vault")]
-    hush_backend_vault::KIND,
+    &hush_backend_vault::VaultFactory,
     #[cfg(feature = "aws")]
-    hush_backend_aws::KIND,
+    &hush_backend_aws::AwsFactory,
     #[cfg(feature = "gcp")]
-    hush_backend_gcp::KIND,
+    &hush_backend_gcp::GcpFactory,
     #[cfg(feature = "azure")]
-    hush_backend_azure::KIND,
+    &hush_backend_azure::AzureFactory,
 ];
+
+/// The kinds this build knows, by name, as written in config.
+pub fn kind_names() -> Vec<&'static str> {
+    KINDS.iter().map(|kind| kind.kind()).collect()
+}
+
+/// The kind named `name`, if this build knows it.
+pub fn kind(name: &str) -> Option<&'static dyn BackendKind> {
+    KINDS.iter().copied().find(|kind| kind.kind() == name)
+}

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use hush_backends::{BackendContext, KINDS, check_backends, problems};
+use hush_backends::{BackendContext, check_backends, problems};
 use hush_config::HushConfig;
 use hush_core::ErrorKind;
 
@@ -62,7 +62,7 @@ default_tags = { managed-by = "hush" }
     // A key that is JSON but not a usable service-account key: refused at open, unquoted.
     let json = r#"{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----sekrit"}"#;
     let config = load(dir.path(), toml, &[("HUSH_BACKENDS__GCP__CREDENTIALS_JSON", json)]);
-    assert!(KINDS.contains(&"gcp-secret-manager"));
+    assert!(hush_backends::kind_names().contains(&"gcp-secret-manager"));
     let found: Vec<String> = problems(&config).iter().map(ToString::to_string).collect();
     assert!(found.is_empty(), "{found:?}");
     let context = BackendContext::from_config(&config).unwrap();

@@ -111,7 +111,7 @@ fn the_vault_example_of_full_toml_is_valid() {
     let config = HushConfig::load_with_env(&path, std::iter::empty::<(String, String)>()).unwrap();
     let vault = config.backends.get("vault-main").expect("config/full.toml has [backends.vault-main]");
     assert_eq!(vault.kind, "vault");
-    assert_eq!(vault.prefix, "hush/");
+    assert_eq!(vault.options.get("prefix").and_then(|v| v.as_str()), Some("hush/"));
     let found: Vec<String> = problems(&config)
         .iter()
         .filter(|p| p.path.starts_with("backends.vault-main"))

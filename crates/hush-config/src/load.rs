@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::env::EnvOverrides;
 use crate::model::{BackendConfig, HushConfig, RawConfig};
-use crate::problem::{ConfigProblem, describe_parse_error};
+use crate::problem::{ConfigProblem, describe_parse_error, from_figment};
 
 /// Why a configuration could not be loaded at all.
 #[derive(Debug, thiserror::Error)]
@@ -207,7 +207,7 @@ fn extract_lenient<T: DeserializeOwned>(
         let mut dropped = false;
         for error in error {
             let path: Vec<String> = prefix.iter().cloned().chain(error.path.iter().cloned()).collect();
-            problems.push(ConfigProblem::from_figment(&path, &error));
+            problems.push(from_figment(&path, &error));
             // A missing key cannot be fixed by dropping one: stop rather than cascade.
             if !error.missing() {
                 dropped |= remove_at(&mut dict, &error.path);

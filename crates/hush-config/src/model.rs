@@ -293,8 +293,6 @@ impl Default for ResolverConfig {
 pub struct BackendConfig {
     /// The backend kind (`sql`, `vault`, ...).
     pub kind: String,
-    /// Prepended to every key this backend maps, so one store can be shared.
-    pub prefix: String,
     /// Tags added to every secret written through this backend.
     pub default_tags: BTreeMap<String, String>,
     /// Bound on one backend call (the timeout layer). Default 5 s.
@@ -311,16 +309,22 @@ pub struct BackendConfig {
 }
 
 impl BackendConfig {
+    /// The longest one call through this backend's layers can take: every attempt running
+    /// into the timeout, with the longest delay between attempts. The resolver's request
+    /// timeout must be longer (`hush config check`).
+    pub fn longest_call(&self) -> Duration {
+        let attempts = self.retry.max_attempts.max(1);
+        self.timeout * attempts + self.retry.max_delay * (attempts - 1)
+    }
+
     /// The keys read into fields; every other key goes to [`options`](Self::options).
-    pub const COMMON_KEYS: [&'static str; 6] =
-        ["kind", "prefix", "default_tags", "timeout", "retry", "max_concurrency"];
+    pub const COMMON_KEYS: [&'static str; 5] = ["kind", "default_tags", "timeout", "retry", "max_concurrency"];
 }
 
 impl Default for BackendConfig {
     fn default() -> Self {
         Self {
             kind: String::new(),
-            prefix: String::new(),
             default_tags: BTreeMap::new(),
             timeout: Duration::from_secs(5),
             retry: RetryConfig::default(),
@@ -335,7 +339,6 @@ impl fmt::Debug for BackendConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BackendConfig")
             .field("kind", &self.kind)
-            .field("prefix", &self.prefix)
             .field("default_tags", &self.default_tags)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)

@@ -1,57 +1,15 @@
-//! What is wrong with a configuration, with the key path where it is wrong.
+//! Config problems from deserialisation errors: [`ConfigProblem`] itself is hush-core's,
+//! shared with the backend kinds.
 //!
 //! Messages never repeat a configured value: a type error says "found a string", not which
 //! string, because the string may be a token.
 
-use std::fmt;
-
 use figment::error::{Actual, Kind};
+pub use hush_core::{ConfigProblem, key_path};
 
-/// One problem of a configuration: the key path and what is wrong there.
-///
-/// Displays as `tenants.acme.namespaces."company.team".backend: unknown backend "vlt"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    /// The key path, dotted; parts holding characters other than `[A-Za-z0-9_-]` are quoted.
-    /// Empty for a problem of the whole input.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl ConfigProblem {
-    /// A problem at the key path made of `parts`.
-    pub fn new<S: AsRef<str>>(parts: &[S], message: impl Into<String>) -> Self {
-        Self { path: key_path(parts), message: message.into() }
-    }
-
-    /// A problem from a deserialisation error at `parts` (the error's own path appended).
-    pub(crate) fn from_figment(parts: &[String], error: &figment::Error) -> Self {
-        Self::new(parts, describe_kind(&error.kind))
-    }
-}
-
-impl fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.path, self.message) }
-    }
-}
-
-/// Joins key parts with dots, quoting the parts that hold anything but `[A-Za-z0-9_-]`.
-pub fn key_path<S: AsRef<str>>(parts: &[S]) -> String {
-    let mut out = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        let part = part.as_ref();
-        if !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            out.push_str(part);
-        } else {
-            out.push_str(&format!("{part:?}"));
-        }
-    }
-    out
+/// A problem from a deserialisation error at `parts` (the error's own path appended).
+pub(crate) fn from_figment(parts: &[String], error: &figment::Error) -> ConfigProblem {
+    ConfigProblem::new(parts, describe_kind(&error.kind))
 }
 
 /// A deserialisation error kind as a message that does not repeat the value.
@@ -145,19 +103,6 @@ pub(crate) fn describe_parse_error(error: &figment::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_quote_parts_with_dots_or_spaces() {
-        assert_eq!(key_path(&["cache", "ttl_"]), "cache.ttl_");
-        assert_eq!(
-            key_path(&["tenants", "acme", "namespaces", "company.team", "backend"]),
-            "tenants.acme.namespaces.\"company.team\".backend"
-        );
-        assert_eq!(key_path(&["tenants", "acme corp"]), "tenants.\"acme corp\"");
-        let problem = ConfigProblem::new(&["tenants", "acme"], "oops");
-        assert_eq!(problem.to_string(), "tenants.acme: oops");
-        assert_eq!(ConfigProblem::new::<&str>(&[], "oops").to_string(), "oops");
-    }
 
     #[test]
     fn type_errors_do_not_repeat_the_value() {

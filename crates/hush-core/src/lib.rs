@@ -3,7 +3,8 @@
 //! This crate owns the types that name things (`TenantId`, `Namespace`, `SecretName`,
 //! `VersionId`, `Tags`), the value type that keeps plaintext out of logs (`SecretValue`),
 //! the one error type every backend reports (`Error` with an `ErrorKind`), the
-//! `SecretBackend` trait each backend crate implements, the binding tree that says which
+//! `SecretBackend` trait each backend crate implements and the `BackendFactory` that builds it
+//! from its config table (with `ConfigProblem`, the one type of config problem), the binding tree that says which
 //! backend serves a namespace (`BindingTree`), and the JSON path syntax (`SecretPath`).
 //!
 //! **Architecture invariant:** `hush-core` depends on no other hush crate and on no I/O
@@ -14,6 +15,7 @@
 
 mod backend;
 mod error;
+mod factory;
 mod grant;
 mod hierarchy;
 mod ids;
@@ -23,6 +25,10 @@ mod value;
 
 pub use backend::{BackendInfo, Capabilities, ListFilter, Scope, SecretBackend, SharedBackend};
 pub use error::{Error, ErrorKind, Result};
+pub use factory::{
+    BackendFactory, BuildContext, ConfigProblem, DEFAULT_CALL_TIMEOUT, RekeyReport, SealedStore, key_path,
+    refuse_problems,
+};
 pub use grant::{GrantClaims, GrantScope};
 pub use hierarchy::{BindingTree, TenantBindings};
 pub use ids::{IdError, Namespace, SecretName, TenantId, VersionId};

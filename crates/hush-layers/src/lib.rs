@@ -16,6 +16,9 @@
 //! - Timeout inside retry: each attempt gets the full timeout, and a timed-out attempt
 //!   (a temporary error) is retried.
 //!
+//! [`ReconnectingBackend`] stands for a backend that could not be opened (its server was down
+//! when hushd started) and opens it on a later call.
+//!
 //! The cache is not a layer: it sits in the resolver, above the bindings.
 //!
 //! **Architecture invariant:** this crate depends on `hush-core` and on runtime crates
@@ -28,6 +31,7 @@ mod concurrency;
 mod default_tags;
 mod metrics;
 mod read_only;
+mod reconnect;
 mod retry;
 mod stack;
 mod tag_filter;
@@ -37,6 +41,7 @@ pub use concurrency::{ConcurrencyLimitBackend, ConcurrencyLimitLayer};
 pub use default_tags::{DefaultTagsBackend, DefaultTagsLayer};
 pub use metrics::{BackendMetrics, MetricsBackend, MetricsLayer, MetricsSnapshot};
 pub use read_only::{ReadOnlyBackend, ReadOnlyLayer};
+pub use reconnect::{Opener, RETRY_EVERY, ReconnectingBackend};
 pub use retry::{RetryBackend, RetryLayer};
 pub use stack::LayerStack;
 pub use tag_filter::{TagFilterBackend, TagFilterLayer};

@@ -1,10 +1,11 @@
-//! A backend that was unreachable at start: it answers "backend unavailable" and opens the
-//! real backend on a later call, at most once per [`RETRY_EVERY`].
+//! A backend that was unreachable when it was opened: it answers "backend unavailable" and
+//! opens the real backend on a later call, at most once per [`RETRY_EVERY`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures::future::BoxFuture;
 use hush_core::{
     BackendInfo, Error, ListFilter, Result, Scope, Secret, SecretBackend, SecretMeta, SecretName, SecretValue,
     SharedBackend, Tags, VersionId,
@@ -12,27 +13,34 @@ use hush_core::{
 use tokio::sync::{Mutex, OnceCell};
 
 /// Least time between two attempts to open.
-pub(crate) const RETRY_EVERY: Duration = Duration::from_secs(1);
+pub const RETRY_EVERY: Duration = Duration::from_secs(1);
 
-type Opener = Box<dyn Fn() -> BoxFuture<'static, Result<SharedBackend>> + Send + Sync>;
+/// What opens the real backend: one attempt per call.
+pub type Opener = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<SharedBackend>> + Send>> + Send + Sync>;
 
-/// Opens its backend on first use after start-up failed.
-pub(crate) struct Reconnecting {
+/// Stands for a backend that could not be opened: each call tries to open it (at most once
+/// per [`RETRY_EVERY`], else it fails at once with the last reason, `Unavailable`), and once
+/// open, forwards every call to it. hushd starts with a backend down and serves it as soon as
+/// it is reachable, without a restart.
+pub struct ReconnectingBackend {
     info: BackendInfo,
     open: Opener,
     opened: OnceCell<SharedBackend>,
     last_attempt: Mutex<(Instant, String)>,
 }
 
-impl std::fmt::Debug for Reconnecting {
+impl std::fmt::Debug for ReconnectingBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reconnecting").field("info", &self.info).field("opened", &self.opened.initialized()).finish()
+        f.debug_struct("ReconnectingBackend")
+            .field("info", &self.info)
+            .field("opened", &self.opened.initialized())
+            .finish()
     }
 }
 
-impl Reconnecting {
-    /// `first_error` is why opening failed at start.
-    pub(crate) fn new(info: BackendInfo, first_error: &Error, open: Opener) -> Self {
+impl ReconnectingBackend {
+    /// A backend described by `info` that `open` opens; `first_error` is why opening failed.
+    pub fn new(info: BackendInfo, first_error: &Error, open: Opener) -> Self {
         Self {
             info,
             open,
@@ -66,7 +74,7 @@ impl Reconnecting {
 }
 
 #[async_trait]
-impl SecretBackend for Reconnecting {
+impl SecretBackend for ReconnectingBackend {
     fn info(&self) -> &BackendInfo {
         &self.info
     }

@@ -1,0 +1,134 @@
+//! [`BackendKind`]: a [`BackendFactory`] with its config type erased, so every kind this
+//! build knows fits in one list.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hush_config::BackendConfig;
+use hush_core::{
+    AtRestCipher, BackendFactory, BuildContext, Capabilities, ConfigProblem, Error, ErrorKind, Result, SealedStore,
+    SharedBackend, refuse_problems,
+};
+
+/// One backend kind, as `hush-backends` uses it: every method takes the backend's
+/// `[backends.<name>]` table as configured, reads the kind's own options from it and reports
+/// problems with full key paths. Implemented for every [`BackendFactory`].
+#[async_trait]
+pub trait BackendKind: Send + Sync {
+    /// The kind, as written in config.
+    fn kind(&self) -> &'static str;
+
+    /// Every problem of the kind's options of backend `name`, with full key paths: options
+    /// that do not parse, the kind's own checks, and a vendor request timeout longer than the
+    /// backend's `timeout`.
+    fn check_table(&self, name: &str, table: &BackendConfig) -> Vec<ConfigProblem>;
+
+    /// What backend `name` can do; `None` when its options do not parse.
+    fn capabilities_of(&self, name: &str, table: &BackendConfig) -> Option<Capabilities>;
+
+    /// Builds backend `name`: one attempt, no layers. Relative paths in its options are taken
+    /// from `config_dir`.
+    async fn open(
+        &self,
+        name: &str,
+        table: &BackendConfig,
+        config_dir: &Path,
+        at_rest: Option<Arc<dyn AtRestCipher>>,
+    ) -> Result<SharedBackend>;
+
+    /// Opens backend `name` for the key operations, if its kind seals values at rest.
+    async fn open_sealed(
+        &self,
+        name: &str,
+        table: &BackendConfig,
+        config_dir: &Path,
+        at_rest: Option<Arc<dyn AtRestCipher>>,
+    ) -> Result<Option<Arc<dyn SealedStore>>>;
+}
+
+/// The options of `table` as `F::Config` (when they parse) and every problem of them, with
+/// full key paths.
+fn parse_checked<F: BackendFactory>(
+    factory: &F,
+    name: &str,
+    table: &BackendConfig,
+) -> (Option<F::Config>, Vec<ConfigProblem>) {
+    let config: F::Config = match table.parse_options(name) {
+        Ok(config) => config,
+        Err(problems) => return (None, problems),
+    };
+    let under = ["backends", name];
+    let mut problems: Vec<ConfigProblem> =
+        BackendFactory::problems(factory, &config).into_iter().map(|p| p.under(&under)).collect();
+    if let Some(request_timeout) = factory.request_timeout(&config)
+        && request_timeout > table.timeout
+    {
+        problems.push(ConfigProblem::new(
+            &["backends", name, "request_timeout"],
+            format!(
+                "is {}, longer than the backend's timeout ({}), which ends every call first: make it at most that, \
+                 or leave it out to use it",
+                humantime::format_duration(request_timeout),
+                humantime::format_duration(table.timeout),
+            ),
+        ));
+    }
+    (Some(config), problems)
+}
+
+/// The options of `table` as `F::Config`, paths resolved, and the context to build with;
+/// any problem refuses the build.
+fn prepare<F: BackendFactory>(
+    factory: &F,
+    name: &str,
+    table: &BackendConfig,
+    config_dir: &Path,
+    at_rest: Option<Arc<dyn AtRestCipher>>,
+) -> Result<(F::Config, BuildContext)> {
+    let (config, problems) = parse_checked(factory, name, table);
+    refuse_problems(name, &problems)?;
+    let Some(mut config) = config else {
+        return Err(Error::new(ErrorKind::ConfigInvalid, format!("backend {name:?}: options do not parse")));
+    };
+    factory.resolve_paths(&mut config, config_dir);
+    Ok((config, BuildContext::new(name, table.timeout).with_at_rest(at_rest)))
+}
+
+#[async_trait]
+impl<F: BackendFactory> BackendKind for F {
+    fn kind(&self) -> &'static str {
+        F::KIND
+    }
+
+    fn check_table(&self, name: &str, table: &BackendConfig) -> Vec<ConfigProblem> {
+        parse_checked(self, name, table).1
+    }
+
+    fn capabilities_of(&self, name: &str, table: &BackendConfig) -> Option<Capabilities> {
+        let config: F::Config = table.parse_options(name).ok()?;
+        Some(self.capabilities(&config))
+    }
+
+    async fn open(
+        &self,
+        name: &str,
+        table: &BackendConfig,
+        config_dir: &Path,
+        at_rest: Option<Arc<dyn AtRestCipher>>,
+    ) -> Result<SharedBackend> {
+        let (config, context) = prepare(self, name, table, config_dir, at_rest)?;
+        self.build(config, &context).await
+    }
+
+    async fn open_sealed(
+        &self,
+        name: &str,
+        table: &BackendConfig,
+        config_dir: &Path,
+        at_rest: Option<Arc<dyn AtRestCipher>>,
+    ) -> Result<Option<Arc<dyn SealedStore>>> {
+        let (config, context) = prepare(self, name, table, config_dir, at_rest)?;
+        self.open_sealed_store(config, &context).await
+    }
+}
