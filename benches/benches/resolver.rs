@@ -3,18 +3,26 @@
 //! `handle/cached_get` is the whole path (decode, grant check, transport key, request MAC,
 //! cache hit, seal, encode) through `Resolver::handle`; the other benches split it into its
 //! steps.
+//!
+//! The resolver is built directly over the shared in-memory backend
+//! (`hush_backend_behavior::MemoryBackend`) with the configuration's defaults: a cached read
+//! never reaches a backend, so the bench needs neither SQL nor hushd's config and factory.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hush_core::{GrantScope, Namespace, SecretValue, TenantId};
+use hush_backend_behavior::MemoryBackend;
+use hush_cache::{CacheSettings, SecretCache};
+use hush_core::{BindingTree, GrantScope, Namespace, SecretValue, SharedBackend, TenantBindings, TenantId};
 use hush_crypto::{
-    ClientKeyPair, Direction, GrantIssuer, GrantRequest, GrantVerifier, KeyRing, ResolverKeyPair, SealAad,
-    TransportKey, random_request_id, resolver_key_id,
+    ClientKeyPair, Direction, GrantIssuer, GrantRequest, GrantVerifier, ResolverKeyPair, SealAad, TransportKey,
+    random_request_id, resolver_key_id,
 };
 use hush_proto::PROTOCOL_VERSION;
-use hush_proto::message::{GetItem, GetRequest, RequestBody, RequestEnvelope, ResponseEnvelope};
+use hush_proto::message::{GetItem, GetRequest, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
+use hush_resolver::{MemoryLedger, Resolver, ResolverSettings};
 
 fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
@@ -48,24 +56,24 @@ fn envelope(
     envelope
 }
 
-fn fixture(runtime: &tokio::runtime::Runtime) -> (tempfile::TempDir, hush_resolver::Resolver, String, Vec<u8>) {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path();
+/// A resolver whose tenant `acme` is served by one in-memory backend, with the
+/// configuration's defaults (audit on, cache 60 s, bound grants required).
+fn memory_resolver(resolver_key: ResolverKeyPair, issuer: &GrantIssuer) -> Resolver {
+    let backend: SharedBackend = Arc::new(MemoryBackend::new("local"));
+    let mut bindings = BindingTree::new();
+    bindings
+        .insert_tenant(TenantId::new("acme").unwrap(), TenantBindings { default: Some(backend), ..Default::default() });
+    let verifier = GrantVerifier::new(&[issuer.public()], Duration::from_secs(86_400)).unwrap();
+    let settings = ResolverSettings::default();
+    let ledger = Arc::new(MemoryLedger::new(settings.replay_window));
+    Resolver::new(bindings, SecretCache::new(CacheSettings::default()), verifier, vec![resolver_key], ledger, settings)
+}
+
+fn fixture(runtime: &tokio::runtime::Runtime) -> (Resolver, String, Vec<u8>) {
     let resolver_key = ResolverKeyPair::generate();
-    resolver_key.save_new(&keys.join("resolver.key"), &keys.join("resolver.pub")).unwrap();
+    let resolver_public = resolver_key.public();
     let issuer = GrantIssuer::generate();
-    issuer.save_new(&keys.join("issuer.key"), &keys.join("issuer.pub")).unwrap();
-    KeyRing::generate().save_new(&keys.join("at-rest.keyring")).unwrap();
-    let config = format!(
-        "[keys]\nresolver_key = \"resolver.key\"\nissuer_public_keys = [\"issuer.pub\"]\nat_rest = \"at-rest.keyring\"\n\
-         [resolver]\naudit = true\n[backends.local]\nkind = \"sql\"\nurl = \"sqlite://{}/bench.db\"\n\
-         [tenants.acme]\nbackend = \"local\"\n",
-        keys.display()
-    );
-    std::fs::write(keys.join("hush.toml"), config).unwrap();
-    let config = hush_config::HushConfig::load(&keys.join("hush.toml")).unwrap();
-    let ledger = std::sync::Arc::new(hush_resolver::MemoryLedger::new(Duration::from_secs(60)));
-    let resolver = runtime.block_on(hushd::build_resolver(&config, ledger)).unwrap();
+    let resolver = memory_resolver(resolver_key, &issuer);
 
     let client = ClientKeyPair::generate();
     let tenant = TenantId::new("acme").unwrap();
@@ -84,7 +92,7 @@ fn fixture(runtime: &tokio::runtime::Runtime) -> (tempfile::TempDir, hush_resolv
     // Store the secret through the resolver itself, sealed as a client would.
     let put_subject = hush_proto::subject::admin(hush_proto::subject::AdminOp::Put, &tenant, &namespace);
     let request_id = random_request_id();
-    let transport = client.transport_key(&resolver_key.public()).unwrap();
+    let transport = client.transport_key(&resolver_public).unwrap();
     let aad = SealAad {
         direction: Direction::ToResolver,
         request_id: &request_id,
@@ -97,24 +105,26 @@ fn fixture(runtime: &tokio::runtime::Runtime) -> (tempfile::TempDir, hush_resolv
         sealed_value: transport.seal(&aad, b"correct horse battery staple"),
         tags: Default::default(),
     });
-    let put = envelope(&transport, &client, &resolver_key.public(), &put_subject, &grant, request_id, body);
+    let put = envelope(&transport, &client, &resolver_public, &put_subject, &grant, request_id, body);
     let handled = runtime.block_on(resolver.handle(&put_subject, &put.encode().unwrap()));
     assert!(ResponseEnvelope::decode(&handled.reply).unwrap().body.is_ok());
 
     let subject = hush_proto::subject::get(&tenant, &namespace);
     let body =
         RequestBody::Get(GetRequest { items: vec![GetItem { name: "DB_PASSWORD".into(), path: None, version: None }] });
-    let get = envelope(&transport, &client, &resolver_key.public(), &subject, &grant, random_request_id(), body);
+    let get = envelope(&transport, &client, &resolver_public, &subject, &grant, random_request_id(), body);
     let payload = get.encode().unwrap();
-    // Warm the cache: the secret lives in `company`'s lineage under company.team.etl.
+    // Warm the cache: the secret is stored in company.team.etl itself.
     let first = runtime.block_on(resolver.handle(&subject, &payload));
-    assert!(ResponseEnvelope::decode(&first.reply).unwrap().body.is_ok());
-    (dir, resolver, subject, payload)
+    assert!(
+        matches!(ResponseEnvelope::decode(&first.reply).unwrap().body, Ok(ResponseBody::Get(items)) if items[0].is_ok())
+    );
+    (resolver, subject, payload)
 }
 
 fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (_dir, resolver, subject, payload) = fixture(&runtime);
+    let (resolver, subject, payload) = fixture(&runtime);
 
     c.bench_function("handle/cached_get", |b| {
         b.to_async(&runtime).iter(|| async { black_box(resolver.handle(&subject, &payload).await) })

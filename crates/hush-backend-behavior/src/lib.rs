@@ -22,18 +22,24 @@
 //! hang in one is reported as its failure and the others still run. Failure messages name
 //! the trial and what differed, never a value's content.
 //!
+//! [`MemoryBackend`] keeps the same contract in process memory: the suite checks itself
+//! against it, and tests of what sits above a backend (layers, the resolver, benches) use it
+//! as their backend, with its call counters and [`Fault`]s (fail, hang, delay on demand).
+//!
 //! Backends whose server is unreachable call [`print_skip`] so skips look the same
 //! everywhere (`skipped: <reason>`), and so that under `CI=true` (how `.ci/run` runs) such a
 //! test fails with the reason instead of passing by skipping.
 //!
-//! **Architecture invariant:** this crate depends on `hush-core` and `tokio` only; it
-//! knows no backend kind, and backends use it as a dev-dependency only.
+//! **Architecture invariant:** this crate depends on `hush-core` and `tokio` only (with
+//! `async-trait` to implement the trait, and small test utilities); it knows no backend
+//! kind, and every crate uses it as a dev-dependency only.
 
 #![deny(missing_docs)]
 
 mod context;
 pub mod keys;
 pub mod local_server;
+mod memory;
 mod report;
 mod trial;
 mod trials;
@@ -43,6 +49,7 @@ use std::time::Duration;
 
 use hush_core::{Scope, SecretName, SecretValue, SharedBackend};
 
+pub use memory::{Calls, Fault, MemoryBackend};
 pub use report::{Failure, Skipped, SuiteReport};
 
 /// How a run is tuned. `SuiteOptions::default()` is what [`run`] uses.

@@ -1,20 +1,18 @@
-//! The suite checked against itself: an in-memory backend that keeps the contract passes,
-//! and variants with one planted bug each fail the trial meant to catch it.
+//! The suite checked against itself: the shared in-memory backend, which keeps the contract,
+//! passes, and wrappers around it with one planted bug each fail the trial meant to catch it.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use hush_backend_behavior::{SuiteReport, run};
+use hush_backend_behavior::{MemoryBackend, SuiteOptions, SuiteReport, run, run_with};
 use hush_core::{
-    BackendInfo, Capabilities, Error, ListFilter, Result, Scope, Secret, SecretBackend, SecretMeta, SecretName,
-    SecretValue, Tags, VersionId,
+    BackendInfo, Capabilities, ErrorKind, ListFilter, Result, Scope, Secret, SecretBackend, SecretMeta, SecretName,
+    SecretValue, SharedBackend, Tags, VersionId,
 };
 
-/// One planted bug, or none.
+/// One planted bug.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Bug {
-    None,
     /// Names are stored case-folded: `DB_PASSWORD` and `db_password` collide.
     FoldsCase,
     /// Recursive list matches by string prefix: `a.b` includes `a.bc`.
@@ -27,106 +25,75 @@ enum Bug {
     PanicsOnGet,
 }
 
-type Key = (String, String, String);
-
+/// A [`MemoryBackend`] with `bug` planted in front of it.
 #[derive(Debug)]
-struct Memory {
+struct Planted {
     info: BackendInfo,
     bug: Bug,
-    data: Mutex<BTreeMap<Key, Vec<(SecretValue, Tags)>>>,
+    inner: MemoryBackend,
 }
 
-impl Memory {
-    fn new(bug: Bug) -> Arc<Self> {
+impl Planted {
+    fn backend(bug: Bug) -> SharedBackend {
         let capabilities = if bug == Bug::SilentReadOnlyPut { Capabilities::read_only() } else { Capabilities::full() };
-        Arc::new(Self {
-            info: BackendInfo { kind: "memory", name: format!("{bug:?}"), capabilities },
-            bug,
-            data: Mutex::default(),
-        })
+        let info = BackendInfo { kind: "planted", name: format!("{bug:?}"), capabilities };
+        Arc::new(Self { info, bug, inner: MemoryBackend::new(format!("{bug:?}")) })
     }
 
-    fn key(&self, scope: &Scope, name: &SecretName) -> Key {
-        let name = if self.bug == Bug::FoldsCase { name.as_str().to_lowercase() } else { name.to_string() };
-        (scope.tenant.to_string(), scope.namespace.to_string(), name)
+    fn name(&self, name: &SecretName) -> SecretName {
+        match self.bug {
+            Bug::FoldsCase => SecretName::new(name.as_str().to_lowercase()).unwrap(),
+            _ => name.clone(),
+        }
     }
 }
 
 #[async_trait]
-impl SecretBackend for Memory {
+impl SecretBackend for Planted {
     fn info(&self) -> &BackendInfo {
         &self.info
     }
 
     async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
         assert!(self.bug != Bug::PanicsOnGet, "planted panic");
-        let data = self.data.lock().unwrap();
-        let Some(versions) = data.get(&self.key(scope, name)) else {
-            if self.bug == Bug::EmptyForMissing {
-                return Ok(Secret { value: SecretValue::default(), version: None, tags: Tags::new() });
+        match self.inner.get(scope, &self.name(name), version).await {
+            Err(e) if e.kind() == ErrorKind::NotFound && self.bug == Bug::EmptyForMissing => {
+                Ok(Secret { value: SecretValue::default(), version: None, tags: Tags::new() })
             }
-            return Err(Error::not_found("missing"));
-        };
-        let index = match version {
-            None => versions.len(),
-            Some(v) => v.as_str().parse::<usize>().map_err(|_| Error::not_found("no such version"))?,
-        };
-        let (value, tags) = versions.get(index.wrapping_sub(1)).ok_or_else(|| Error::not_found("no such version"))?;
-        let version = Some(VersionId::new(index.to_string()).unwrap());
-        Ok(Secret { value: value.clone(), version, tags: tags.clone() })
+            answer => answer,
+        }
     }
 
     async fn list(&self, scope: &Scope, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
-        let data = self.data.lock().unwrap();
-        let mut out = Vec::new();
-        for ((tenant, namespace, name), versions) in data.iter() {
-            let ns: hush_core::Namespace = namespace.parse().unwrap();
-            let inside = match (filter.recursive, self.bug) {
-                (false, _) => ns == scope.namespace,
-                (true, Bug::PrefixRecursion) => namespace.starts_with(scope.namespace.as_str()),
-                (true, _) => scope.namespace.is_self_or_ancestor_of(&ns),
-            };
-            let tags = &versions.last().unwrap().1;
-            if *tenant == scope.tenant.as_str() && inside && tags.contains_all(&filter.tags) {
-                out.push(SecretMeta {
-                    namespace: ns,
-                    name: name.parse().unwrap(),
-                    version: Some(VersionId::new(versions.len().to_string()).unwrap()),
-                    tags: tags.clone(),
-                    updated_at: None,
-                });
-            }
+        if !(filter.recursive && self.bug == Bug::PrefixRecursion) {
+            return self.inner.list(scope, filter).await;
         }
-        Ok(out)
+        // Lists the parent's whole subtree and keeps whatever starts with the namespace's text.
+        let wider = Scope::new(scope.tenant.clone(), scope.namespace.parent().unwrap_or(scope.namespace.clone()));
+        let listed = self.inner.list(&wider, filter).await?;
+        Ok(listed.into_iter().filter(|m| m.namespace.as_str().starts_with(scope.namespace.as_str())).collect())
     }
 
     async fn put(&self, scope: &Scope, name: &SecretName, value: SecretValue, tags: Tags) -> Result<SecretMeta> {
-        let version = if self.bug == Bug::SilentReadOnlyPut {
-            1
-        } else {
-            let mut data = self.data.lock().unwrap();
-            let versions = data.entry(self.key(scope, name)).or_default();
-            versions.push((value, tags.clone()));
-            versions.len()
-        };
-        Ok(SecretMeta {
-            namespace: scope.namespace.clone(),
-            name: name.clone(),
-            version: Some(VersionId::new(version.to_string()).unwrap()),
-            tags,
-            updated_at: None,
-        })
+        if self.bug == Bug::SilentReadOnlyPut {
+            let version = Some(VersionId::new("1").unwrap());
+            return Ok(SecretMeta {
+                namespace: scope.namespace.clone(),
+                name: name.clone(),
+                version,
+                tags,
+                updated_at: None,
+            });
+        }
+        self.inner.put(scope, &self.name(name), value, tags).await
     }
 
     async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
-        match self.data.lock().unwrap().remove(&self.key(scope, name)) {
-            Some(_) => Ok(()),
-            None => Err(Error::not_found("missing")),
-        }
+        self.inner.delete(scope, &self.name(name)).await
     }
 
     async fn check(&self) -> Result<()> {
-        Ok(())
+        self.inner.check().await
     }
 }
 
@@ -135,12 +102,30 @@ fn failed(report: &SuiteReport) -> Vec<&'static str> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_correct_backend_passes_every_applicable_trial() {
-    let report = run(Memory::new(Bug::None)).await;
+async fn the_memory_backend_passes_every_applicable_trial() {
+    let memory = Arc::new(MemoryBackend::new("memory"));
+    let report = run(memory.clone()).await;
     report.assert_ok();
     assert!(report.passed.len() >= 23, "{report}");
     assert!(report.passed.contains(&"concurrent_writers_on_one_name"));
     assert!(report.root.starts_with("behavior.r"));
+    let calls = memory.calls();
+    assert!(calls.gets > 0 && calls.lists > 0 && calls.puts > 0 && calls.deletes > 0 && calls.checks == 1, "{calls:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_only_memory_backend_passes_its_trials_on_seeded_secrets() {
+    let memory = MemoryBackend::new("seeded").read_only();
+    let scope = Scope::new("hush-behavior".parse().unwrap(), "seeded.team".parse().unwrap());
+    let name: SecretName = "DB_PASSWORD".parse().unwrap();
+    memory.insert(&scope, &name, "seeded value", Tags::new());
+    let options = SuiteOptions::default().with_seeded(scope, name, "seeded value".into());
+    let report = run_with(Arc::new(memory), options).await;
+    report.assert_ok();
+    for trial in ["writes_are_refused_without_write", "seeded_secrets_read_back", "seeded_secrets_are_listed"] {
+        assert!(report.passed.contains(&trial), "{trial} did not run: {report}");
+    }
+    assert!(!report.passed.contains(&"put_then_get"), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,7 +137,7 @@ async fn planted_bugs_are_caught_by_their_trials() {
         (Bug::EmptyForMissing, "get_missing_is_not_found"),
     ];
     for (bug, trial) in cases {
-        let report = run(Memory::new(bug)).await;
+        let report = run(Planted::backend(bug)).await;
         assert!(!report.is_ok(), "{bug:?} went unnoticed: {report}");
         assert!(failed(&report).contains(&trial), "{bug:?} did not fail {trial}: {report}");
         let text = report.to_string();
@@ -162,7 +147,7 @@ async fn planted_bugs_are_caught_by_their_trials() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_backend_fails_trials_without_stopping_the_run() {
-    let report = run(Memory::new(Bug::PanicsOnGet)).await;
+    let report = run(Planted::backend(Bug::PanicsOnGet)).await;
     assert!(failed(&report).contains(&"put_then_get"), "{report}");
     assert!(report.failures.iter().any(|f| f.message.contains("panicked")), "{report}");
     // Trials that do not read still ran and passed.

@@ -2,14 +2,17 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use hush_core::{Error, ErrorKind, Namespace, Result, Secret, SecretName, TenantId, VersionId};
-use moka::Expiry;
 use moka::future::Cache;
 use moka::ops::compute::Op;
+use tokio::time::Instant;
+
+/// How often, at most, a miss sweeps out the entries past their lifetime.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How the cache behaves; the resolver fills it from the `[cache]` table of the config.
 ///
@@ -21,6 +24,9 @@ use moka::ops::compute::Op;
 /// within `max_bytes`; with values of mixed sizes eviction can come earlier than either
 /// bound alone would require. An entry's size is its value, tags, key and a fixed overhead
 /// of 64 bytes. Eviction is approximate in time, as moka's is: it runs as the cache is used.
+///
+/// # Time
+/// Every duration here is measured on tokio's clock (see the crate documentation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheSettings {
     /// Whether anything is cached; when false every call loads.
@@ -98,11 +104,12 @@ pub struct CacheStats {
     pub stale_served: u64,
     /// Calls answered `NotFound` from a cached negative entry found on arrival.
     pub negative_hits: u64,
-    /// Entries held (moka's count, which lags behind by the pending maintenance work).
+    /// Entries held (moka's count, which lags behind by the pending maintenance work, and
+    /// includes entries past their lifetime that no sweep has dropped yet).
     pub entries: u64,
 }
 
-/// A cached answer and when it was loaded.
+/// A cached answer and when it was loaded, on tokio's clock.
 #[derive(Clone)]
 struct Entry {
     loaded_at: Instant,
@@ -135,38 +142,6 @@ impl Entry {
     }
 }
 
-/// Per-entry lifetime: values live `ttl + stale_if_error` (the tail only serves stale
-/// answers), negative entries `negative_ttl`.
-struct EntryExpiry {
-    found: Duration,
-    missing: Duration,
-}
-
-impl EntryExpiry {
-    fn lifetime(&self, entry: &Entry) -> Option<Duration> {
-        Some(match entry.answer {
-            Answer::Found(_) => self.found,
-            Answer::Missing(_) => self.missing,
-        })
-    }
-}
-
-impl Expiry<CacheKey, Entry> for EntryExpiry {
-    fn expire_after_create(&self, _key: &CacheKey, entry: &Entry, _created_at: std::time::Instant) -> Option<Duration> {
-        self.lifetime(entry)
-    }
-
-    fn expire_after_update(
-        &self,
-        _key: &CacheKey,
-        entry: &Entry,
-        _updated_at: std::time::Instant,
-        _duration_until_expiry: Option<Duration>,
-    ) -> Option<Duration> {
-        self.lifetime(entry)
-    }
-}
-
 #[derive(Default)]
 struct Counters {
     hits: AtomicU64,
@@ -183,6 +158,8 @@ struct Inner {
     /// Bumped by every invalidation: a load that overlapped one is answered but not kept,
     /// so a value read before a write cannot land in the cache after its invalidation.
     generation: AtomicU64,
+    /// When entries past their lifetime were last swept out.
+    last_sweep: Mutex<Instant>,
 }
 
 /// The resolver's cache of secrets. Cheap to clone: clones share one cache.
@@ -202,15 +179,20 @@ impl SecretCache {
     pub fn new(settings: CacheSettings) -> Self {
         let max_entries = settings.max_entries.max(1);
         let max_bytes = settings.max_bytes.max(1);
-        let expiry =
-            EntryExpiry { found: settings.ttl.saturating_add(settings.stale_if_error), missing: settings.negative_ttl };
+        // No time-based expiry in moka: its clock cannot be set, so it would expire entries by
+        // the wall clock while tokio's says they are fresh. Lifetimes are this crate's (sweep).
         let cache = Cache::builder()
             .max_capacity(max_entries)
             .weigher(move |key: &CacheKey, entry: &Entry| weight(entry.size(key), max_entries, max_bytes))
-            .expire_after(expiry)
             .build();
         Self {
-            inner: Arc::new(Inner { settings, cache, counters: Counters::default(), generation: AtomicU64::new(0) }),
+            inner: Arc::new(Inner {
+                settings,
+                cache,
+                counters: Counters::default(),
+                generation: AtomicU64::new(0),
+                last_sweep: Mutex::new(Instant::now()),
+            }),
         }
     }
 
@@ -233,6 +215,8 @@ impl SecretCache {
     /// - `load` runs while the key is locked for other loads: it must not call back into
     ///   the cache for the same key. If the calling future is dropped mid-load, a waiting
     ///   call takes over and loads itself.
+    /// - A miss first drops the entries past their lifetime (`ttl + stale_if_error` for
+    ///   values, `negative_ttl` for "not found"), at most once per second.
     pub async fn get_or_load<F, Fut>(&self, key: CacheKey, load: F) -> Result<(Arc<Secret>, Freshness)>
     where
         F: FnOnce() -> Fut + Send,
@@ -254,6 +238,9 @@ impl SecretCache {
             return answer(&entry, Freshness::Cached);
         }
         counters.misses.fetch_add(1, Ordering::Relaxed);
+        if inner.sweep_due() {
+            inner.sweep().await;
+        }
 
         // Calls on one key run this closure one at a time (moka's per-key lock), so the
         // first loads and those that waited find its fresh entry.
@@ -272,7 +259,9 @@ impl SecretCache {
                 counters.loads.fetch_add(1, Ordering::Relaxed);
                 let loaded = load().await;
                 let invalidated = inner.generation.load(Ordering::Acquire) != generation;
-                let keep = |entry: Entry| if invalidated { Op::Remove } else { Op::Put(entry) };
+                let keep = |entry: Entry| {
+                    if invalidated || inner.lifetime(&entry).is_zero() { Op::Remove } else { Op::Put(entry) }
+                };
                 match loaded {
                     Ok(secret) => {
                         let secret = Arc::new(secret);
@@ -282,11 +271,7 @@ impl SecretCache {
                     Err(error) if error.kind() == ErrorKind::NotFound => {
                         let missing = (error.message().to_owned(), error.context().to_vec());
                         *slot = Some(Err(error));
-                        Ok(if inner.settings.negative_ttl.is_zero() {
-                            Op::Remove
-                        } else {
-                            keep(Entry { loaded_at: Instant::now(), answer: Answer::Missing(Arc::new(missing)) })
-                        })
+                        Ok(keep(Entry { loaded_at: Instant::now(), answer: Answer::Missing(Arc::new(missing)) }))
                     }
                     Err(error) => match current.as_ref().and_then(|entry| inner.stale_value(entry)) {
                         Some(stale) if error.is_temporary() => {
@@ -339,13 +324,17 @@ impl SecretCache {
         }
     }
 
-    /// Runs moka's pending maintenance (evictions, expiries, counts) now.
+    /// Drops the entries past their lifetime, then runs moka's pending maintenance
+    /// (evictions, counts) now.
     pub async fn run_pending_tasks(&self) {
+        self.inner.sweep().await;
         self.inner.cache.run_pending_tasks().await;
     }
 }
 
 impl Inner {
+    /// Whether an entry may be answered without loading: younger than `ttl` (values) or
+    /// `negative_ttl` ("not found").
     fn is_fresh(&self, entry: &Entry) -> bool {
         let age = entry.loaded_at.elapsed();
         match entry.answer {
@@ -354,14 +343,47 @@ impl Inner {
         }
     }
 
+    /// How long an entry is kept: values `ttl + stale_if_error` (the tail only serves stale
+    /// answers), "not found" `negative_ttl`.
+    fn lifetime(&self, entry: &Entry) -> Duration {
+        match entry.answer {
+            Answer::Found(_) => self.settings.ttl.saturating_add(self.settings.stale_if_error),
+            Answer::Missing(_) => self.settings.negative_ttl,
+        }
+    }
+
+    fn is_expired(&self, entry: &Entry, now: Instant) -> bool {
+        now.saturating_duration_since(entry.loaded_at) >= self.lifetime(entry)
+    }
+
     fn stale_value(&self, entry: &Entry) -> Option<Arc<Secret>> {
         match &entry.answer {
-            Answer::Found(secret)
-                if entry.loaded_at.elapsed() < self.settings.ttl.saturating_add(self.settings.stale_if_error) =>
-            {
-                Some(secret.clone())
-            }
+            Answer::Found(secret) if !self.is_expired(entry, Instant::now()) => Some(secret.clone()),
             _ => None,
+        }
+    }
+
+    /// Whether a sweep is due (the last one is `SWEEP_INTERVAL` old), marking it done if so.
+    /// When another call is deciding the same, this one skips.
+    fn sweep_due(&self) -> bool {
+        let Ok(mut last) = self.last_sweep.try_lock() else { return false };
+        let now = Instant::now();
+        let due = now.saturating_duration_since(*last) >= SWEEP_INTERVAL;
+        if due {
+            *last = now;
+        }
+        due
+    }
+
+    /// Drops every entry past its lifetime, so its value is wiped once no request holds it.
+    /// An entry replaced by a fresh load between the scan and its removal is dropped too: the
+    /// next call loads it again.
+    async fn sweep(&self) {
+        let now = Instant::now();
+        let expired: Vec<Arc<CacheKey>> =
+            self.cache.iter().filter(|(_, entry)| self.is_expired(entry, now)).map(|(key, _)| key).collect();
+        for key in expired {
+            self.cache.invalidate(&*key).await;
         }
     }
 }

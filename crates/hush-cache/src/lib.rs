@@ -13,11 +13,19 @@
 //!   Eviction, expiry and invalidation drop the cache's `Arc`; the bytes are wiped when the
 //!   last holder (the cache or a request still using it) drops it.
 //!
+//! - **Time:** every decision (fresh, negative entry still valid, stale window open, entry past
+//!   its lifetime) reads [`tokio::time::Instant`]: the monotonic clock in production, the
+//!   paused clock of `#[tokio::test(start_paused = true)]` in tests, which `tokio::time::advance`
+//!   moves. moka is built without time-based expiry (its clock cannot be set, and would expire
+//!   by the wall clock entries tokio's clock calls fresh): it bounds capacity and gives single
+//!   flight; entries past their lifetime are swept out by the cache itself, on a miss at most
+//!   once per second and on [`SecretCache::run_pending_tasks`].
+//!
 //! The cache is memory only; a restart empties it.
 //!
-//! **Architecture invariant:** this crate depends on `hush-core` and moka only. It knows no
-//! backend, no binding, no NATS: the resolver hands it a loader closure and invalidates on
-//! write events.
+//! **Architecture invariant:** this crate depends on `hush-core`, moka and tokio's clock only.
+//! It knows no backend, no binding, no NATS: the resolver hands it a loader closure and
+//! invalidates on write events.
 
 #![deny(missing_docs)]
 

@@ -1,16 +1,11 @@
-//! Tests of each layer and of the stack's order, against a counting in-memory backend.
+//! Tests of each layer and of the stack's order, against the shared in-memory backend.
 //! Time is tokio's paused clock, so backoff and timeouts run instantly and exactly.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use hush_core::{
-    BackendInfo, Capabilities, Error, ErrorKind, ListFilter, Namespace, Result, Scope, Secret, SecretBackend,
-    SecretMeta, SecretName, SecretValue, SharedBackend, Tags, TenantId, VersionId,
-};
+use hush_backend_behavior::{Fault, MemoryBackend};
+use hush_core::{ErrorKind, ListFilter, Namespace, Scope, SecretBackend, SecretName, SharedBackend, Tags, TenantId};
 use tokio::time::Instant;
 
 use crate::{
@@ -18,139 +13,25 @@ use crate::{
     RetryLayer, TagFilterLayer, TimeoutLayer,
 };
 
-/// What the next call does before its normal work.
-#[derive(Debug)]
-enum Step {
-    Fail(ErrorKind),
-    Sleep(Duration),
+/// The shared in-memory backend: counts calls, follows a script of faults, measures how
+/// many calls run at once.
+fn memory() -> Arc<MemoryBackend> {
+    Arc::new(MemoryBackend::new("mem"))
 }
 
-/// An in-memory backend that counts calls, follows a script of failures and delays, and
-/// measures how many calls run at once.
-#[derive(Debug)]
-struct Memory {
-    info: BackendInfo,
-    secrets: Mutex<BTreeMap<(Scope, SecretName), Secret>>,
-    gets: AtomicU32,
-    puts: AtomicU32,
-    deletes: AtomicU32,
-    script: Mutex<VecDeque<Step>>,
-    delay: Duration,
-    in_flight: Arc<AtomicUsize>,
-    max_in_flight: AtomicUsize,
+/// An in-memory backend whose every call first waits `delay`.
+fn slow_memory(delay: Duration) -> Arc<MemoryBackend> {
+    let memory = memory();
+    memory.set_fault(Some(Fault::Delay(delay)));
+    memory
 }
 
-struct InFlight(Arc<AtomicUsize>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
+fn store(memory: &MemoryBackend, name: &str, value: &str, tags: Tags) {
+    memory.insert(&scope(), &secret_name(name), value, tags);
 }
 
-impl Memory {
-    fn new() -> Arc<Self> {
-        Self::with_delay(Duration::ZERO)
-    }
-
-    fn with_delay(delay: Duration) -> Arc<Self> {
-        Arc::new(Self {
-            info: BackendInfo { kind: "memory", name: "mem".into(), capabilities: Capabilities::full() },
-            secrets: Mutex::new(BTreeMap::new()),
-            gets: AtomicU32::new(0),
-            puts: AtomicU32::new(0),
-            deletes: AtomicU32::new(0),
-            script: Mutex::new(VecDeque::new()),
-            delay,
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            max_in_flight: AtomicUsize::new(0),
-        })
-    }
-
-    fn script(&self, steps: impl IntoIterator<Item = Step>) {
-        self.script.lock().unwrap().extend(steps);
-    }
-
-    fn store(&self, name: &str, value: &str, tags: Tags) {
-        let secret = Secret { value: value.into(), version: None, tags };
-        self.secrets.lock().unwrap().insert((scope(), secret_name(name)), secret);
-    }
-
-    fn stored_tags(&self, name: &str) -> Option<Tags> {
-        self.secrets.lock().unwrap().get(&(scope(), secret_name(name))).map(|s| s.tags.clone())
-    }
-
-    /// Runs the next scripted step and the configured delay, counting calls in flight.
-    async fn begin(&self) -> Result<InFlight> {
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        let guard = InFlight(self.in_flight.clone());
-        let step = self.script.lock().unwrap().pop_front();
-        match step {
-            Some(Step::Fail(kind)) => return Err(Error::new(kind, "scripted failure")),
-            Some(Step::Sleep(d)) => tokio::time::sleep(d).await,
-            None => {}
-        }
-        tokio::time::sleep(self.delay).await;
-        Ok(guard)
-    }
-}
-
-#[async_trait]
-impl SecretBackend for Memory {
-    fn info(&self) -> &BackendInfo {
-        &self.info
-    }
-
-    async fn get(&self, scope: &Scope, name: &SecretName, _version: Option<&VersionId>) -> Result<Secret> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        let _guard = self.begin().await?;
-        let secrets = self.secrets.lock().unwrap();
-        secrets.get(&(scope.clone(), name.clone())).cloned().ok_or_else(|| Error::not_found("memory: no such key"))
-    }
-
-    async fn list(&self, scope: &Scope, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
-        let _guard = self.begin().await?;
-        let secrets = self.secrets.lock().unwrap();
-        Ok(secrets
-            .iter()
-            .filter(|((s, _), secret)| s == scope && secret.tags.contains_all(&filter.tags))
-            .map(|((s, name), secret)| SecretMeta {
-                namespace: s.namespace.clone(),
-                name: name.clone(),
-                version: None,
-                tags: secret.tags.clone(),
-                updated_at: None,
-            })
-            .collect())
-    }
-
-    async fn put(&self, scope: &Scope, name: &SecretName, value: SecretValue, tags: Tags) -> Result<SecretMeta> {
-        self.puts.fetch_add(1, Ordering::SeqCst);
-        let _guard = self.begin().await?;
-        let meta = SecretMeta {
-            namespace: scope.namespace.clone(),
-            name: name.clone(),
-            version: None,
-            tags: tags.clone(),
-            updated_at: None,
-        };
-        self.secrets.lock().unwrap().insert((scope.clone(), name.clone()), Secret { value, version: None, tags });
-        Ok(meta)
-    }
-
-    async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
-        self.deletes.fetch_add(1, Ordering::SeqCst);
-        let _guard = self.begin().await?;
-        match self.secrets.lock().unwrap().remove(&(scope.clone(), name.clone())) {
-            Some(_) => Ok(()),
-            None => Err(Error::not_found("memory: no such key")),
-        }
-    }
-
-    async fn check(&self) -> Result<()> {
-        Ok(())
-    }
+fn stored_tags(memory: &MemoryBackend, name: &str) -> Option<Tags> {
+    memory.stored(&scope(), &secret_name(name)).map(|s| s.tags)
 }
 
 fn scope() -> Scope {
@@ -165,7 +46,7 @@ fn tags(pairs: &[(&str, &str)]) -> Tags {
     pairs.iter().copied().collect()
 }
 
-fn shared(memory: &Arc<Memory>) -> SharedBackend {
+fn shared(memory: &Arc<MemoryBackend>) -> SharedBackend {
     memory.clone()
 }
 
@@ -175,54 +56,54 @@ fn retry(max_attempts: u32) -> RetryLayer {
 
 #[tokio::test(start_paused = true)]
 async fn retry_retries_temporary_errors_until_success() {
-    let memory = Memory::new();
-    memory.store("DB", "v", Tags::new());
-    memory.script([Step::Fail(ErrorKind::Unavailable), Step::Fail(ErrorKind::RateLimited)]);
+    let memory = memory();
+    store(&memory, "DB", "v", Tags::new());
+    memory.script([Fault::Fail(ErrorKind::Unavailable), Fault::Fail(ErrorKind::RateLimited)]);
     let backend = retry(3).layer(shared(&memory));
     let started = Instant::now();
     let secret = backend.get(&scope(), &secret_name("DB"), None).await.unwrap();
     assert_eq!(secret.value.expose(), b"v");
-    assert_eq!(memory.gets.load(Ordering::SeqCst), 3);
+    assert_eq!(memory.calls().gets, 3);
     assert!(started.elapsed() >= Duration::from_millis(100), "backoff waited {:?}", started.elapsed());
 }
 
 #[tokio::test(start_paused = true)]
 async fn retry_stops_at_max_attempts() {
-    let memory = Memory::new();
-    memory.script((0..10).map(|_| Step::Fail(ErrorKind::Unavailable)));
+    let memory = memory();
+    memory.script((0..10).map(|_| Fault::Fail(ErrorKind::Unavailable)));
     let backend = retry(3).layer(shared(&memory));
     let err = backend.get(&scope(), &secret_name("DB"), None).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
-    assert_eq!(memory.gets.load(Ordering::SeqCst), 3);
+    assert_eq!(memory.calls().gets, 3);
 }
 
 #[tokio::test(start_paused = true)]
 async fn retry_returns_permanent_errors_at_once() {
-    let memory = Memory::new();
-    memory.script([Step::Fail(ErrorKind::PermissionDenied)]);
+    let memory = memory();
+    memory.script([Fault::Fail(ErrorKind::PermissionDenied)]);
     let backend = retry(5).layer(shared(&memory));
     let err = backend.get(&scope(), &secret_name("DB"), None).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
-    assert_eq!(memory.gets.load(Ordering::SeqCst), 1);
+    assert_eq!(memory.calls().gets, 1);
     let err = backend.get(&scope(), &secret_name("MISSING"), None).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert_eq!(memory.gets.load(Ordering::SeqCst), 2);
+    assert_eq!(memory.calls().gets, 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn retry_retries_a_put_after_a_temporary_error_with_the_same_value() {
-    let memory = Memory::new();
-    memory.script([Step::Fail(ErrorKind::Unavailable)]);
+    let memory = memory();
+    memory.script([Fault::Fail(ErrorKind::Unavailable)]);
     let backend = retry(3).layer(shared(&memory));
     backend.put(&scope(), &secret_name("DB"), "s3cret".into(), tags(&[("team", "a")])).await.unwrap();
-    assert_eq!(memory.puts.load(Ordering::SeqCst), 2);
+    assert_eq!(memory.calls().puts, 2);
     let stored = memory.get(&scope(), &secret_name("DB"), None).await.unwrap();
     assert_eq!(stored.value.expose(), b"s3cret");
 }
 
 #[tokio::test(start_paused = true)]
 async fn timeout_fails_a_slow_call_with_a_temporary_unavailable() {
-    let memory = Memory::with_delay(Duration::from_secs(30));
+    let memory = slow_memory(Duration::from_secs(30));
     let backend = TimeoutLayer::new(Duration::from_secs(5)).layer(shared(&memory));
     let started = Instant::now();
     let err = backend.get(&scope(), &secret_name("DB"), None).await.unwrap_err();
@@ -230,27 +111,27 @@ async fn timeout_fails_a_slow_call_with_a_temporary_unavailable() {
     assert!(err.is_temporary());
     assert_eq!(err.message(), "backend \"mem\" did not answer within 5s");
     assert_eq!(started.elapsed(), Duration::from_secs(5));
-    assert_eq!(memory.in_flight.load(Ordering::SeqCst), 0, "the timed-out call was dropped");
+    assert_eq!(memory.in_flight(), 0, "the timed-out call was dropped");
 }
 
 #[tokio::test(start_paused = true)]
 async fn timeout_inside_retry_gives_each_attempt_its_own_bound() {
-    let memory = Memory::new();
-    memory.store("DB", "v", Tags::new());
-    memory.script([Step::Sleep(Duration::from_secs(60))]);
+    let memory = memory();
+    store(&memory, "DB", "v", Tags::new());
+    memory.script([Fault::Delay(Duration::from_secs(60))]);
     let backend = LayerStack::new().retry(retry(3)).timeout(Duration::from_secs(1)).apply(shared(&memory));
     let started = Instant::now();
     let secret = backend.get(&scope(), &secret_name("DB"), None).await.unwrap();
     assert_eq!(secret.value.expose(), b"v");
-    assert_eq!(memory.gets.load(Ordering::SeqCst), 2);
+    assert_eq!(memory.calls().gets, 2);
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
 #[tokio::test]
 async fn read_only_refuses_writes_without_calling_the_backend() {
-    let memory = Memory::new();
-    memory.store("DB", "v", Tags::new());
+    let memory = memory();
+    store(&memory, "DB", "v", Tags::new());
     let backend = ReadOnlyLayer::new("tenant acme, namespace company.team").layer(shared(&memory));
     assert!(!backend.info().capabilities.write);
     assert!(backend.info().capabilities.read);
@@ -264,16 +145,16 @@ async fn read_only_refuses_writes_without_calling_the_backend() {
     );
     let err = backend.delete(&scope(), &secret_name("DB")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ReadOnly);
-    assert_eq!(memory.puts.load(Ordering::SeqCst), 0);
-    assert_eq!(memory.deletes.load(Ordering::SeqCst), 0);
+    assert_eq!(memory.calls().puts, 0);
+    assert_eq!(memory.calls().deletes, 0);
     assert_eq!(backend.get(&scope(), &secret_name("DB"), None).await.unwrap().value.expose(), b"v");
 }
 
 #[tokio::test]
 async fn tag_filter_hides_secrets_outside_it_exactly_like_missing_ones() {
-    let memory = Memory::new();
-    memory.store("PAY", "p", tags(&[("team", "payments"), ("env", "prod")]));
-    memory.store("SEARCH", "s", tags(&[("team", "search")]));
+    let memory = memory();
+    store(&memory, "PAY", "p", tags(&[("team", "payments"), ("env", "prod")]));
+    store(&memory, "SEARCH", "s", tags(&[("team", "search")]));
     let backend = TagFilterLayer::new(tags(&[("team", "payments")])).layer(shared(&memory));
 
     assert_eq!(backend.get(&scope(), &secret_name("PAY"), None).await.unwrap().value.expose(), b"p");
@@ -293,41 +174,41 @@ async fn tag_filter_hides_secrets_outside_it_exactly_like_missing_ones() {
 
 #[tokio::test]
 async fn tag_filter_guards_writes() {
-    let memory = Memory::new();
-    memory.store("SEARCH", "s", tags(&[("team", "search")]));
+    let memory = memory();
+    store(&memory, "SEARCH", "s", tags(&[("team", "search")]));
     let backend = TagFilterLayer::new(tags(&[("team", "payments")])).layer(shared(&memory));
 
     let err = backend.put(&scope(), &secret_name("NEW"), "x".into(), Tags::new()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.message().contains("team=payments"), "{err}");
-    assert_eq!(memory.puts.load(Ordering::SeqCst), 0);
+    assert_eq!(memory.calls().puts, 0);
 
     backend.put(&scope(), &secret_name("NEW"), "x".into(), tags(&[("team", "payments")])).await.unwrap();
-    assert_eq!(memory.puts.load(Ordering::SeqCst), 1);
+    assert_eq!(memory.calls().puts, 1);
 
     let err =
         backend.put(&scope(), &secret_name("SEARCH"), "x".into(), tags(&[("team", "payments")])).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert!(!err.is_temporary());
-    assert_eq!(memory.stored_tags("SEARCH"), Some(tags(&[("team", "search")])), "the hidden secret is untouched");
+    assert_eq!(stored_tags(&memory, "SEARCH"), Some(tags(&[("team", "search")])), "the hidden secret is untouched");
 
     let err = backend.delete(&scope(), &secret_name("SEARCH")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert_eq!(memory.deletes.load(Ordering::SeqCst), 0);
+    assert_eq!(memory.calls().deletes, 0);
     backend.delete(&scope(), &secret_name("NEW")).await.unwrap();
-    assert_eq!(memory.stored_tags("NEW"), None);
+    assert_eq!(stored_tags(&memory, "NEW"), None);
 }
 
 #[tokio::test]
 async fn default_tags_are_added_without_overriding_the_writer() {
-    let memory = Memory::new();
+    let memory = memory();
     let backend = DefaultTagsLayer::new(tags(&[("team", "platform"), ("managed-by", "hush")])).layer(shared(&memory));
     backend.put(&scope(), &secret_name("DB"), "x".into(), tags(&[("team", "payments")])).await.unwrap();
-    assert_eq!(memory.stored_tags("DB"), Some(tags(&[("team", "payments"), ("managed-by", "hush")])));
+    assert_eq!(stored_tags(&memory, "DB"), Some(tags(&[("team", "payments"), ("managed-by", "hush")])));
 }
 
-async fn max_concurrent_gets(backend: SharedBackend, memory: &Memory, calls: usize) -> usize {
-    memory.store("DB", "v", Tags::new());
+async fn max_concurrent_gets(backend: SharedBackend, memory: &MemoryBackend, calls: usize) -> usize {
+    store(memory, "DB", "v", Tags::new());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..calls {
         let backend = backend.clone();
@@ -336,26 +217,26 @@ async fn max_concurrent_gets(backend: SharedBackend, memory: &Memory, calls: usi
     while let Some(done) = tasks.join_next().await {
         done.unwrap().unwrap();
     }
-    memory.max_in_flight.load(Ordering::SeqCst)
+    memory.max_in_flight()
 }
 
 #[tokio::test(start_paused = true)]
 async fn concurrency_limit_bounds_calls_in_flight() {
-    let unlimited = Memory::with_delay(Duration::from_millis(100));
+    let unlimited = slow_memory(Duration::from_millis(100));
     assert_eq!(max_concurrent_gets(shared(&unlimited), &unlimited, 20).await, 20, "the measure works");
 
-    let memory = Memory::with_delay(Duration::from_millis(100));
+    let memory = slow_memory(Duration::from_millis(100));
     let backend = ConcurrencyLimitLayer::new(3).layer(shared(&memory));
     let started = Instant::now();
     assert_eq!(max_concurrent_gets(backend, &memory, 20).await, 3);
-    assert_eq!(memory.gets.load(Ordering::SeqCst), 20);
+    assert_eq!(memory.calls().gets, 20);
     assert!(started.elapsed() >= Duration::from_millis(700), "{:?}", started.elapsed());
 }
 
 #[tokio::test]
 async fn metrics_count_calls_and_errors_by_kind() {
-    let memory = Memory::new();
-    memory.store("DB", "v", Tags::new());
+    let memory = memory();
+    store(&memory, "DB", "v", Tags::new());
     let metrics = BackendMetrics::new();
     let backend = MetricsLayer::new(metrics.clone()).layer(shared(&memory));
     backend.get(&scope(), &secret_name("DB"), None).await.unwrap();
@@ -373,7 +254,7 @@ async fn metrics_count_calls_and_errors_by_kind() {
 
 #[tokio::test(start_paused = true)]
 async fn the_stack_applies_layers_in_the_documented_order() {
-    let memory = Memory::new();
+    let memory = memory();
     let metrics = BackendMetrics::new();
     let stack = LayerStack::new()
         .timeout(Duration::from_secs(1))
@@ -387,20 +268,20 @@ async fn the_stack_applies_layers_in_the_documented_order() {
     // defaults are added below it.
     let writable = stack.clone().apply(shared(&memory));
     writable.put(&scope(), &secret_name("DB"), "x".into(), tags(&[("team", "payments")])).await.unwrap();
-    assert_eq!(memory.stored_tags("DB"), Some(tags(&[("team", "payments"), ("managed-by", "hush")])));
+    assert_eq!(stored_tags(&memory, "DB"), Some(tags(&[("team", "payments"), ("managed-by", "hush")])));
 
     // Metrics above read-only: refusals are counted; the backend is not called.
     let read_only = stack.read_only("tenant acme").apply(shared(&memory));
     let err = read_only.put(&scope(), &secret_name("DB"), "y".into(), tags(&[("team", "payments")])).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ReadOnly);
     assert_eq!(metrics.errors(ErrorKind::ReadOnly), 1);
-    assert_eq!(memory.puts.load(Ordering::SeqCst), 1);
+    assert_eq!(memory.calls().puts, 1);
     assert!(!read_only.info().capabilities.write);
 
     // Retry above timeout: a hung first attempt is cut and retried, counted once by metrics.
-    memory.script([Step::Sleep(Duration::from_secs(60))]);
+    memory.script([Fault::Delay(Duration::from_secs(60))]);
     assert_eq!(read_only.get(&scope(), &secret_name("DB"), None).await.unwrap().value.expose(), b"x");
     assert_eq!(metrics.backend_reads(), 1);
     // One get for the tag filter's check before the put, two attempts for the read.
-    assert_eq!(memory.gets.load(Ordering::SeqCst), 3);
+    assert_eq!(memory.calls().gets, 3);
 }

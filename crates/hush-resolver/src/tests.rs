@@ -3,16 +3,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hush_backend_behavior::{Fault, MemoryBackend};
 use hush_cache::{CacheSettings, SecretCache};
-use hush_core::{BindingTree, Error, ErrorKind, GrantScope, Namespace, TenantId};
+use hush_core::{
+    BindingTree, Error, ErrorKind, GrantScope, Namespace, Scope, SecretName, SharedBackend, Tags, TenantBindings,
+    TenantId,
+};
 use hush_crypto::{
-    ChangeEventMacInput, ClientKeyPair, GrantIssuer, GrantNeed, GrantRequest, GrantVerifier, ResolverKeyPair,
-    random_request_id, resolver_key_id,
+    ChangeEventMacInput, ClientKeyPair, Direction, GrantIssuer, GrantNeed, GrantRequest, GrantVerifier,
+    ResolverKeyPair, SealAad, random_request_id, resolver_key_id,
 };
 use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{
-    ChangeEvent, DeleteRequest, GetItem, GetRequest, ListRequest, RequestBody, RequestEnvelope, ResponseEnvelope,
+    ChangeEvent, DeleteRequest, GetItem, GetRequest, ListRequest, RequestBody, RequestEnvelope, ResponseBody,
+    ResponseEnvelope, sealed_item_label,
 };
+use tokio::time::{Instant, advance};
 
 use crate::authz::GrantGate;
 use crate::{BindingPolicy, MemoryLedger, Resolver, ResolverSettings};
@@ -37,18 +43,35 @@ fn fixture() -> Fixture {
 }
 
 fn fixture_with(settings: ResolverSettings) -> Fixture {
+    // One tenant with no binding at all: every read is "not found", nothing touches a backend.
+    let mut bindings = BindingTree::new();
+    bindings.insert_tenant(TenantId::new("acme").unwrap(), TenantBindings::default());
+    fixture_over(bindings, CacheSettings::default(), settings)
+}
+
+/// Tenant `acme` served by `default`, with `overrides` bound to namespaces, read through a
+/// cache with `cache`.
+fn bound(default: &Arc<MemoryBackend>, overrides: &[(&str, &Arc<MemoryBackend>)], cache: CacheSettings) -> Fixture {
+    let shared = |memory: &Arc<MemoryBackend>| -> SharedBackend { memory.clone() };
+    let tenant = TenantBindings {
+        default: Some(shared(default)),
+        overrides: overrides.iter().map(|(ns, memory)| (Namespace::new(*ns).unwrap(), shared(memory))).collect(),
+    };
+    let mut bindings = BindingTree::new();
+    bindings.insert_tenant(TenantId::new("acme").unwrap(), tenant);
+    fixture_over(bindings, cache, ResolverSettings::default())
+}
+
+fn fixture_over(bindings: BindingTree<SharedBackend>, cache: CacheSettings, settings: ResolverSettings) -> Fixture {
     let issuer = GrantIssuer::generate();
     let dir = tempfile::tempdir().unwrap();
     let (secret, public) = (dir.path().join("resolver.key"), dir.path().join("resolver.pub"));
     ResolverKeyPair::generate().save_new(&secret, &public).unwrap();
     let verifier = GrantVerifier::new(&[issuer.public()], Duration::from_secs(3600)).unwrap();
-    // One tenant with no binding at all: every read is "not found", nothing touches a backend.
-    let mut bindings = BindingTree::new();
-    bindings.insert_tenant(TenantId::new("acme").unwrap(), hush_core::TenantBindings::default());
     let ledger = Arc::new(MemoryLedger::new(settings.replay_window));
     let resolver = Resolver::new(
         bindings,
-        SecretCache::new(CacheSettings::default()),
+        SecretCache::new(cache),
         verifier,
         vec![ResolverKeyPair::load(&secret).unwrap()],
         ledger,
@@ -112,15 +135,66 @@ impl Fixture {
     }
 
     fn get_at(&self, subject: &str, grant: String) -> Vec<u8> {
-        let body =
-            RequestBody::Get(GetRequest { items: vec![GetItem { name: "X".into(), path: None, version: None }] });
-        self.envelope(subject, grant, body).encode().unwrap()
+        self.envelope(subject, grant, get_x()).encode().unwrap()
+    }
+
+    /// Reads `X` from `namespace` of `acme` as a client with a read grant there does, and
+    /// opens the answer.
+    async fn read(&self, namespace: &str) -> Result<Read, Error> {
+        let subject = format!("hush.v1.get.acme.{namespace}");
+        let envelope = self.envelope(&subject, self.grant("acme", namespace, 600, now()), get_x());
+        let handled = self.resolver.handle(&subject, &envelope.encode().unwrap()).await;
+        let body = ResponseEnvelope::decode(&handled.reply).unwrap().body.map_err(Error::from)?;
+        let ResponseBody::Get(mut items) = body else { panic!("a get answer") };
+        let resolved = items.remove(0).map_err(Error::from)?;
+        let label = sealed_item_label(0, "X");
+        let aad = SealAad {
+            direction: Direction::ToClient,
+            request_id: &envelope.request_id,
+            subject: &subject,
+            name: &label,
+            version: resolved.version.as_deref().unwrap_or(""),
+        };
+        let transport = self.client.transport_key(&self.resolver_key.public()).unwrap();
+        let value = transport.open(&aad, &resolved.sealed_value).unwrap().expose().to_vec();
+        let (_, audit) = handled.audit.expect("an audit event");
+        let audit: serde_json::Value = serde_json::from_slice(&audit).unwrap();
+        let source = audit["items"][0]["source"].as_str().unwrap().to_owned();
+        Ok(Read { found_in: resolved.namespace, value, stale: resolved.stale, source })
     }
 
     async fn refusal(&self, subject: &str, payload: &[u8]) -> Error {
         let handled = self.resolver.handle(subject, payload).await;
         Error::from(ResponseEnvelope::decode(&handled.reply).unwrap().body.expect_err("refused"))
     }
+}
+
+/// A get of the one secret `X`.
+fn get_x() -> RequestBody {
+    RequestBody::Get(GetRequest { items: vec![GetItem { name: "X".into(), path: None, version: None }] })
+}
+
+/// What a read of `X` answered, opened.
+#[derive(Debug, PartialEq, Eq)]
+struct Read {
+    /// The namespace it was found in.
+    found_in: String,
+    value: Vec<u8>,
+    stale: bool,
+    /// Where the audit event says it came from: `backend`, `cache` or `stale`.
+    source: String,
+}
+
+impl Read {
+    fn new(found_in: &str, value: &str, source: &str) -> Self {
+        Read { found_in: found_in.into(), value: value.into(), stale: source == "stale", source: source.into() }
+    }
+}
+
+/// Stores `X` in `namespace` of `acme`.
+fn store_x(memory: &MemoryBackend, namespace: &str, value: &str) {
+    let scope = Scope::new(TenantId::new("acme").unwrap(), Namespace::new(namespace).unwrap());
+    memory.insert(&scope, &SecretName::new("X").unwrap(), value, Tags::new());
 }
 
 #[tokio::test]
@@ -309,4 +383,98 @@ fn replies_only_go_to_allowed_inboxes() {
     assert!(!f.resolver.may_reply_to(Some("hush.v1.audit.globex")));
     assert!(!f.resolver.may_reply_to(None));
     assert_eq!(f.resolver.metrics().foreign_reply_subjects, 2);
+}
+
+#[tokio::test]
+async fn a_secret_is_found_up_the_lineage_and_the_nearest_namespace_wins() {
+    let memory = Arc::new(MemoryBackend::new("local"));
+    store_x(&memory, "company", "company's");
+    store_x(&memory, "company.team", "team's");
+    let f = bound(&memory, &[], CacheSettings::default());
+
+    let read = f.read("company.team.etl").await.unwrap();
+    assert_eq!(read, Read::new("company.team", "team's", "backend"), "company.team is nearer than company");
+    assert_eq!(memory.calls().gets, 2, "company.team.etl, then company.team");
+
+    let read = f.read("company.sales.emea").await.unwrap();
+    assert_eq!(read, Read::new("company", "company's", "backend"));
+    assert_eq!(memory.calls().gets, 5, "company.sales.emea, company.sales, then company");
+
+    // Each level's answer is cached, the misses as negative entries.
+    let read = f.read("company.sales.emea").await.unwrap();
+    assert_eq!(read, Read::new("company", "company's", "cache"));
+    assert_eq!(f.read("company").await.unwrap(), Read::new("company", "company's", "cache"));
+    assert_eq!(memory.calls().gets, 5);
+
+    let err = f.read("other.team").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.message(), "secret X not found in namespace other.team or its ancestors");
+}
+
+#[tokio::test]
+async fn only_not_found_falls_through_to_an_ancestor() {
+    for kind in [ErrorKind::Unavailable, ErrorKind::PermissionDenied, ErrorKind::RateLimited] {
+        let root = Arc::new(MemoryBackend::new("root"));
+        store_x(&root, "company", "company's");
+        let team = Arc::new(MemoryBackend::new("team"));
+        team.set_failure(Some(kind));
+        let f = bound(&root, &[("company.team", &team)], CacheSettings::default());
+
+        let err = f.read("company.team.etl").await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{err}");
+        assert_eq!(err.message(), "memory backend \"team\": failure set by the test");
+        assert_eq!((team.calls().gets, root.calls().gets), (1, 0), "{kind:?}: the walk stopped at the failure");
+
+        // The failure was not cached: once the nearer binding answers "not found", the walk
+        // goes on to the ancestor, through the tenant's default binding.
+        team.set_failure(None);
+        assert_eq!(f.read("company.team.etl").await.unwrap(), Read::new("company", "company's", "backend"));
+        assert_eq!((team.calls().gets, root.calls().gets), (3, 1));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stale_value_is_served_inside_stale_if_error_and_unavailable_after() {
+    let memory = Arc::new(MemoryBackend::new("local"));
+    store_x(&memory, "company.team", "v1");
+    let cache = CacheSettings {
+        ttl: Duration::from_secs(60),
+        stale_if_error: Duration::from_secs(30),
+        ..CacheSettings::default()
+    };
+    let f = bound(&memory, &[], cache);
+    assert_eq!(f.read("company.team").await.unwrap(), Read::new("company.team", "v1", "backend"));
+    advance(Duration::from_secs(59)).await;
+    assert_eq!(f.read("company.team").await.unwrap(), Read::new("company.team", "v1", "cache"));
+    assert_eq!(memory.calls().gets, 1);
+
+    // Past the ttl the backend is read again; it fails, so the old value is served, marked.
+    advance(Duration::from_secs(1)).await;
+    memory.set_failure(Some(ErrorKind::Unavailable));
+    assert_eq!(f.read("company.team").await.unwrap(), Read::new("company.team", "v1", "stale"));
+    advance(Duration::from_secs(30) - Duration::from_millis(1)).await;
+    assert_eq!(f.read("company.team").await.unwrap(), Read::new("company.team", "v1", "stale"));
+    assert_eq!((memory.calls().gets, f.resolver.metrics().stale_served), (3, 2));
+
+    // ttl + stale_if_error after the load, the window has closed.
+    advance(Duration::from_millis(1)).await;
+    let err = f.read("company.team").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert_eq!((memory.calls().gets, f.resolver.metrics().stale_served), (4, 2));
+
+    memory.set_failure(None);
+    assert_eq!(f.read("company.team").await.unwrap(), Read::new("company.team", "v1", "backend"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backend_that_never_answers_fails_the_request_at_its_timeout() {
+    let memory = Arc::new(MemoryBackend::new("local"));
+    memory.set_fault(Some(Fault::Hang));
+    let f = bound(&memory, &[], CacheSettings::default());
+    let started = Instant::now();
+    let err = f.read("company").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(err.message(), "the request did not complete within 10s");
+    assert_eq!(started.elapsed(), ResolverSettings::default().request_timeout);
+    assert_eq!((memory.calls().gets, memory.in_flight()), (1, 0), "the hung read was dropped");
 }

@@ -1,9 +1,11 @@
-//! Tests of the cache's contract. moka keeps its own clock, not tokio's, so expiry tests
-//! use short real durations (tens of milliseconds).
+//! Tests of the cache's contract. The cache reads tokio's clock, so time tests run on the
+//! paused clock (`start_paused`) and move it with `tokio::time::advance`: exact, and instant.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+
+use tokio::time::advance;
 
 use hush_core::{Error, ErrorKind, Namespace, Secret, SecretName, Tags, TenantId, VersionId};
 
@@ -54,20 +56,41 @@ async fn a_loaded_value_is_served_from_cache() {
     assert_eq!((stats.hits, stats.misses, stats.loads), (1, 1, 1));
 }
 
-#[tokio::test]
+/// Whether moka still holds an entry for `key` (fresh or not).
+fn holds(cache: &SecretCache, key: &CacheKey) -> bool {
+    cache.inner.cache.contains_key(key)
+}
+
+#[tokio::test(start_paused = true)]
 async fn values_expire_after_ttl() {
-    let cache = SecretCache::new(CacheSettings { ttl: Duration::from_millis(50), ..settings() });
+    let cache = SecretCache::new(settings());
     let loads = AtomicU32::new(0);
     load_with(&cache, key("DB", None), &loads, || Ok(secret("v1"))).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    advance(Duration::from_secs(60) - Duration::from_millis(1)).await;
     let (value, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v2"))).await.unwrap();
-    assert_eq!((value.value.expose(), freshness), (&b"v2"[..], Freshness::Fresh));
+    assert_eq!((value.value.expose(), freshness), (&b"v1"[..], Freshness::Cached), "1 ms before the ttl");
+    advance(Duration::from_millis(1)).await;
+    let (value, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v2"))).await.unwrap();
+    assert_eq!((value.value.expose(), freshness), (&b"v2"[..], Freshness::Fresh), "at the ttl");
     assert_eq!(loads.load(Ordering::SeqCst), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
+async fn moka_does_not_expire_what_the_clock_calls_fresh() {
+    let cache = SecretCache::new(CacheSettings { ttl: Duration::from_millis(1), ..settings() });
+    let loads = AtomicU32::new(0);
+    load_with(&cache, key("DB", None), &loads, || Ok(secret("v1"))).await.unwrap();
+    // Real time passes, tokio's paused clock does not: for the cache no time has passed.
+    std::thread::sleep(Duration::from_millis(20));
+    cache.run_pending_tasks().await;
+    let (value, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v2"))).await.unwrap();
+    assert_eq!((value.value.expose(), freshness), (&b"v1"[..], Freshness::Cached));
+    assert_eq!(loads.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn not_found_is_cached_for_negative_ttl_then_expires() {
-    let cache = SecretCache::new(CacheSettings { negative_ttl: Duration::from_millis(300), ..settings() });
+    let cache = SecretCache::new(CacheSettings { negative_ttl: Duration::from_secs(5), ..settings() });
     let loads = AtomicU32::new(0);
     let missing = || Err(Error::not_found("secret DB not found in acme/company.team").with_context("backend", "local"));
     let first = load_with(&cache, key("DB", None), &loads, missing).await.unwrap_err();
@@ -78,7 +101,11 @@ async fn not_found_is_cached_for_negative_ttl_then_expires() {
     assert_eq!(loads.load(Ordering::SeqCst), 1);
     assert_eq!(cache.stats().negative_hits, 1);
 
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    advance(Duration::from_secs(5) - Duration::from_millis(1)).await;
+    let third = load_with(&cache, key("DB", None), &loads, missing).await.unwrap_err();
+    assert_eq!(third.to_string(), first.to_string());
+    assert_eq!((loads.load(Ordering::SeqCst), cache.stats().negative_hits), (1, 2), "1 ms before negative_ttl");
+    advance(Duration::from_millis(1)).await;
     let (value, _) = load_with(&cache, key("DB", None), &loads, || Ok(secret("now here"))).await.unwrap();
     assert_eq!(value.value.expose(), b"now here");
     assert_eq!(loads.load(Ordering::SeqCst), 2);
@@ -95,23 +122,35 @@ async fn zero_negative_ttl_caches_no_not_found() {
     assert_eq!(loads.load(Ordering::SeqCst), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn concurrent_misses_for_one_key_make_one_load() {
     let cache = SecretCache::new(settings());
     let loads = Arc::new(AtomicU32::new(0));
+    // The load waits for this gate, so every call arrives while it runs.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..100 {
-        let (cache, loads) = (cache.clone(), loads.clone());
+        let (cache, loads, gate) = (cache.clone(), loads.clone(), gate.clone());
         tasks.spawn(async move {
             cache
                 .get_or_load(key("DB", None), || async move {
                     loads.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    gate.acquire().await.expect("the gate stays open").forget();
                     Ok(secret("v"))
                 })
                 .await
         });
     }
+    // One thread: each yield lets every spawned call run until it waits.
+    for _ in 0..1000 {
+        if cache.stats().misses == 100 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(cache.stats().misses, 100, "every call missed: they all overlap the one load");
+    assert_eq!(loads.load(Ordering::SeqCst), 1);
+    gate.add_permits(100);
     let mut fresh = 0;
     while let Some(done) = tasks.join_next().await {
         let (value, freshness) = done.unwrap().unwrap();
@@ -121,8 +160,7 @@ async fn concurrent_misses_for_one_key_make_one_load() {
     assert_eq!(loads.load(Ordering::SeqCst), 1);
     assert_eq!(fresh, 1);
     let stats = cache.stats();
-    assert_eq!(stats.loads, 1);
-    assert_eq!(stats.hits + stats.misses, 100);
+    assert_eq!((stats.loads, stats.hits, stats.misses), (1, 0, 100));
 }
 
 #[tokio::test]
@@ -193,16 +231,12 @@ async fn errors_are_not_cached() {
     assert_eq!(loads.load(Ordering::SeqCst), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stale_values_are_served_on_temporary_errors_only() {
-    let cache = SecretCache::new(CacheSettings {
-        ttl: Duration::from_millis(50),
-        stale_if_error: Duration::from_secs(60),
-        ..settings()
-    });
+    let cache = SecretCache::new(CacheSettings { stale_if_error: Duration::from_secs(30), ..settings() });
     let loads = AtomicU32::new(0);
     load_with(&cache, key("DB", None), &loads, || Ok(secret("old"))).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    advance(Duration::from_secs(60)).await;
 
     let (value, freshness) =
         load_with(&cache, key("DB", None), &loads, || Err(Error::unavailable("down"))).await.unwrap();
@@ -222,14 +256,84 @@ async fn stale_values_are_served_on_temporary_errors_only() {
     assert_eq!(cache.stats().stale_served, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
+async fn stale_values_are_served_inside_the_window_only() {
+    let cache = SecretCache::new(CacheSettings { stale_if_error: Duration::from_secs(30), ..settings() });
+    let loads = AtomicU32::new(0);
+    let down = || Err(Error::unavailable("down"));
+    load_with(&cache, key("DB", None), &loads, || Ok(secret("old"))).await.unwrap();
+    advance(Duration::from_secs(90) - Duration::from_millis(1)).await;
+    let (value, freshness) = load_with(&cache, key("DB", None), &loads, down).await.unwrap();
+    assert_eq!((value.value.expose(), freshness), (&b"old"[..], Freshness::Stale), "1 ms before the window ends");
+    advance(Duration::from_millis(1)).await;
+    let err = load_with(&cache, key("DB", None), &loads, down).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "the window has ended");
+    assert_eq!((loads.load(Ordering::SeqCst), cache.stats().stale_served), (3, 1));
+
+    // A successful reload opens a new window from its own load time.
+    load_with(&cache, key("DB", None), &loads, || Ok(secret("new"))).await.unwrap();
+    advance(Duration::from_secs(75)).await;
+    let (value, freshness) = load_with(&cache, key("DB", None), &loads, down).await.unwrap();
+    assert_eq!((value.value.expose(), freshness), (&b"new"[..], Freshness::Stale));
+}
+
+#[tokio::test(start_paused = true)]
 async fn without_stale_if_error_an_expired_value_is_not_served() {
-    let cache = SecretCache::new(CacheSettings { ttl: Duration::from_millis(30), ..settings() });
+    let cache = SecretCache::new(settings());
     let loads = AtomicU32::new(0);
     load_with(&cache, key("DB", None), &loads, || Ok(secret("old"))).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    advance(Duration::from_secs(60)).await;
     let err = load_with(&cache, key("DB", None), &loads, || Err(Error::unavailable("down"))).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
+}
+
+#[tokio::test(start_paused = true)]
+async fn entries_past_their_lifetime_are_swept_and_their_values_released() {
+    let cache = SecretCache::new(CacheSettings { stale_if_error: Duration::from_secs(30), ..settings() });
+    let loads = AtomicU32::new(0);
+    let (old, _) = load_with(&cache, key("OLD", None), &loads, || Ok(secret("v"))).await.unwrap();
+    load_with(&cache, key("GONE", None), &loads, || Err(Error::not_found("x"))).await.unwrap_err();
+    advance(Duration::from_secs(80)).await;
+    load_with(&cache, key("RECENT", None), &loads, || Ok(secret("v"))).await.unwrap();
+
+    // At 80 s the negative entry (60 s) is past its lifetime; the value (60 s + 30 s) is not.
+    // The miss on RECENT swept.
+    assert!(!holds(&cache, &key("GONE", None)));
+    assert!(holds(&cache, &key("OLD", None)), "still inside its stale window");
+
+    advance(Duration::from_secs(10)).await;
+    cache.run_pending_tasks().await;
+    assert!(!holds(&cache, &key("OLD", None)));
+    assert_eq!(Arc::strong_count(&old), 1, "only this caller holds it: dropping it wipes the bytes");
+    assert!(holds(&cache, &key("RECENT", None)));
+    assert_eq!(cache.stats().entries, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_miss_sweeps_at_most_once_a_second() {
+    let cache = SecretCache::new(CacheSettings { ttl: Duration::from_millis(100), ..settings() });
+    let loads = AtomicU32::new(0);
+    advance(Duration::from_secs(1)).await;
+    load_with(&cache, key("FIRST", None), &loads, || Ok(secret("v"))).await.unwrap();
+    advance(Duration::from_millis(500)).await;
+    load_with(&cache, key("SECOND", None), &loads, || Ok(secret("v"))).await.unwrap();
+    assert!(holds(&cache, &key("FIRST", None)), "the first miss swept 0.5 s ago: no sweep yet");
+    advance(Duration::from_millis(500)).await;
+    load_with(&cache, key("THIRD", None), &loads, || Ok(secret("v"))).await.unwrap();
+    assert!(!holds(&cache, &key("FIRST", None)) && !holds(&cache, &key("SECOND", None)));
+    assert!(holds(&cache, &key("THIRD", None)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_answer_with_no_lifetime_is_not_kept() {
+    let cache = SecretCache::new(CacheSettings { ttl: Duration::ZERO, ..settings() });
+    let loads = AtomicU32::new(0);
+    for _ in 0..2 {
+        let (_, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v"))).await.unwrap();
+        assert_eq!(freshness, Freshness::Fresh);
+    }
+    assert!(!holds(&cache, &key("DB", None)));
+    assert_eq!(loads.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
