@@ -205,7 +205,7 @@ impl Stack {
         issuer.save_new(&keys.join("issuer.key"), &keys.join("issuer.pub")).map_err(|e| e.to_string())?;
         KeyRing::generate().save_new(&keys.join("at-rest.keyring")).map_err(|e| e.to_string())?;
         let config = format!(
-            "[nats]\nurl = \"{url}\"\nrequest_timeout = \"5s\"\n\n[keys]\nresolver_key = \"keys/resolver.key\"\n\
+            "[nats]\nurl = \"{url}\"\nrequest_timeout = \"10s\"\n\n[keys]\nresolver_key = \"keys/resolver.key\"\n\
              resolver_public_key = \"keys/resolver.pub\"\nissuer_public_keys = [\"keys/issuer.pub\"]\n\
              issuer_key = \"keys/issuer.key\"\nat_rest = \"keys/at-rest.keyring\"\n\n{body}\n",
             url = hushd_url,

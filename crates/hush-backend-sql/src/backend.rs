@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use hush_core::{
-    AtRestAad, AtRestCipher, AtRestFormat, BackendInfo, Capabilities, Error, ErrorKind, ListFilter, Namespace, Result,
-    Scope, SealedRecord, Secret, SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId, refuse_problems,
+    AtRestAad, AtRestCipher, AtRestFormat, BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind,
+    ListFilter, Namespace, Result, Scope, SealedRecord, Secret, SecretBackend, SecretMeta, SecretName, SecretValue,
+    Tags, VersionId, refuse_problems,
 };
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
@@ -82,16 +83,17 @@ impl SqlBackend {
 
         // A direct first connection reports the real cause (refused, wrong password, no
         // such database); the pool retries refused connections and reports a timeout only.
-        let probe = tokio::time::timeout(config.connect_timeout, AnyConnection::connect_with(&options))
+        let connect_timeout = config.connect_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
+        let probe = tokio::time::timeout(connect_timeout, AnyConnection::connect_with(&options))
             .await
-            .map_err(|_| fail(Error::unavailable(format!("no answer within {:?}", config.connect_timeout))))?
+            .map_err(|_| fail(Error::unavailable(format!("no answer within {connect_timeout:?}"))))?
             .map_err(|e| fail(parse_error(&e)))?;
         let _ = probe.close().await;
 
         let memory = dialect.is_memory(&config.url);
         let mut pool_options = AnyPoolOptions::new()
             .max_connections(if memory { 1 } else { config.max_connections })
-            .acquire_timeout(config.connect_timeout);
+            .acquire_timeout(connect_timeout);
         if memory {
             // One connection that never closes: it is the database.
             pool_options = pool_options.min_connections(1).idle_timeout(None).max_lifetime(None);

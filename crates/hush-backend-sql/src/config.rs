@@ -17,7 +17,7 @@ pub const MAX_TABLE_PREFIX_LEN: usize = 32;
 /// kind = "sql"
 /// url = "sqlite://hush.db"        # or postgres://user:pass@host/db, mysql://user:pass@host/db
 /// max_connections = 10
-/// connect_timeout = "5s"
+/// connect_timeout = "2s"        # default: the backend's timeout
 /// table_prefix = "hush_"
 /// max_versions = 10
 /// ```
@@ -34,9 +34,9 @@ pub struct SqlConfig {
     /// Most connections the pool opens. Default 10 (1 for `sqlite::memory:`).
     pub max_connections: u32,
     /// How long opening a connection, or waiting for a free pooled one, may take, e.g.
-    /// `"5s"`. Default 5 s.
+    /// `"2s"`. Default: the backend's `timeout` (the timeout layer's bound), and never longer.
     #[serde(with = "humantime_serde")]
-    pub connect_timeout: Duration,
+    pub connect_timeout: Option<Duration>,
     /// Prepended to every table name, `[A-Za-z0-9_]`, at most 32 bytes. Default `hush_`.
     pub table_prefix: String,
     /// Versions kept per secret; older ones are deleted after a write. Default 10.
@@ -52,7 +52,7 @@ impl Default for SqlConfig {
         Self {
             url: "sqlite://hush.db".to_owned(),
             max_connections: 10,
-            connect_timeout: Duration::from_secs(5),
+            connect_timeout: None,
             table_prefix: "hush_".to_owned(),
             max_versions: 10,
             prefix: None,
@@ -79,7 +79,7 @@ impl SqlConfig {
         if self.max_versions == 0 {
             add("max_versions", "must be at least 1".to_owned());
         }
-        if self.connect_timeout.is_zero() {
+        if self.connect_timeout.is_some_and(|t| t.is_zero()) {
             add("connect_timeout", "must be longer than 0s".to_owned());
         }
         let prefix = &self.table_prefix;
@@ -204,7 +204,7 @@ mod tests {
         assert_eq!(config.table_prefix, "hush_");
         let config: SqlConfig =
             serde_json::from_str(r#"{"url":"postgres://h/db","connect_timeout":"1m 30s","max_versions":3}"#).unwrap();
-        assert_eq!(config.connect_timeout, Duration::from_secs(90));
+        assert_eq!(config.connect_timeout, Some(Duration::from_secs(90)));
         assert_eq!(config.max_versions, 3);
         assert!(serde_json::from_str::<SqlConfig>(r#"{"uri":"x"}"#).is_err());
         assert!(serde_json::from_str::<SqlConfig>(r#"{"connect_timeout":"soon"}"#).is_err());
@@ -249,7 +249,7 @@ mod tests {
         let c = SqlConfig {
             max_versions: 0,
             max_connections: 0,
-            connect_timeout: Duration::ZERO,
+            connect_timeout: Some(Duration::ZERO),
             prefix: Some("hush/".into()),
             ..SqlConfig::default()
         };

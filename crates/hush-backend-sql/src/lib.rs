@@ -27,6 +27,7 @@ mod schema;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use hush_core::{
@@ -61,8 +62,12 @@ impl BackendFactory for SqlFactory {
         config.resolve_paths(config_dir);
     }
 
+    fn request_timeout(&self, config: &SqlConfig) -> Option<Duration> {
+        config.connect_timeout
+    }
+
     async fn build(&self, config: SqlConfig, context: &BuildContext) -> Result<SharedBackend> {
-        Ok(Arc::new(SqlBackend::connect(&context.name, config, context.at_rest_cipher()?).await?))
+        Ok(Arc::new(connect(config, context).await?))
     }
 
     async fn open_sealed_store(
@@ -70,8 +75,14 @@ impl BackendFactory for SqlFactory {
         config: SqlConfig,
         context: &BuildContext,
     ) -> Result<Option<Arc<dyn SealedStore>>> {
-        Ok(Some(Arc::new(SqlBackend::connect(&context.name, config, context.at_rest_cipher()?).await?)))
+        Ok(Some(Arc::new(connect(config, context).await?)))
     }
+}
+
+/// Connects with the context's name, call timeout (the default `connect_timeout`) and key ring.
+async fn connect(mut config: SqlConfig, context: &BuildContext) -> Result<SqlBackend> {
+    config.connect_timeout.get_or_insert(context.call_timeout);
+    SqlBackend::connect(&context.name, config, context.at_rest_cipher()?).await
 }
 
 #[async_trait]

@@ -322,7 +322,7 @@ async fn table_prefixes_keep_stores_apart(db: Arc<TestDb>) {
 async fn unreachable_database_is_unavailable_and_keeps_the_password_out() {
     for url in ["postgres://hush:hunter2-pw@127.0.0.1:1/hush", "mysql://hush:hunter2-pw@127.0.0.1:1/hush"] {
         let mut config = SqlConfig::for_url(url);
-        config.connect_timeout = std::time::Duration::from_secs(2);
+        config.connect_timeout = Some(std::time::Duration::from_secs(2));
         let err = SqlBackend::connect("remote", config, TestCipher::new(1)).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
         assert!(err.is_temporary());

@@ -94,13 +94,13 @@ fn split_credentials(urls: &str) -> (String, Option<(String, String)>) {
 }
 
 impl NatsOptions {
-    /// Options for `url` with 5 s timeouts.
+    /// Options for `url`: requests wait 10 s, connecting 5 s.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             credentials: None,
             tls: None,
-            request_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             connection_name: "hush-client".into(),
             inbox_prefix: None,

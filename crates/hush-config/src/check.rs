@@ -92,6 +92,17 @@ impl HushConfig {
         }
         positive(&["resolver", "max_grant_lifetime"], resolver.max_grant_lifetime, found);
         positive(&["resolver", "request_timeout"], resolver.request_timeout, found);
+        if resolver.request_timeout >= self.nats.request_timeout {
+            found.add(
+                &["resolver", "request_timeout"],
+                format!(
+                    "is {}, not shorter than nats.request_timeout ({}), how long clients wait: a client would give \
+                     up before the resolver answers and see \"no resolver answered\" instead of the reason",
+                    humantime::format_duration(resolver.request_timeout),
+                    humantime::format_duration(self.nats.request_timeout)
+                ),
+            );
+        }
         if resolver.max_in_flight == 0 {
             found.add(&["resolver", "max_in_flight"], "must be greater than 0");
         }
@@ -152,6 +163,23 @@ impl HushConfig {
             }
             if backend.retry.min_delay > backend.retry.max_delay {
                 found.add(&["backends", name, "retry", "min_delay"], "is longer than retry.max_delay");
+            }
+            let longest = backend.longest_call();
+            if longest >= self.resolver.request_timeout && !backend.timeout.is_zero() {
+                found.add(
+                    &at("timeout"),
+                    format!(
+                        "{} attempt(s) of up to {} each, with up to {} between them (retry.max_delay), take up to {}, \
+                         not less than resolver.request_timeout ({}): the resolver would give up before the backend \
+                         does and could not say which backend failed; shorten timeout or retry, or lengthen \
+                         resolver.request_timeout",
+                        backend.retry.max_attempts.max(1),
+                        humantime::format_duration(backend.timeout),
+                        humantime::format_duration(backend.retry.max_delay),
+                        humantime::format_duration(longest),
+                        humantime::format_duration(self.resolver.request_timeout)
+                    ),
+                );
             }
             if backend.max_concurrency == Some(0) {
                 found.add(&at("max_concurrency"), "must be greater than 0 (leave it out for no limit)");

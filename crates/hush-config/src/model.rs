@@ -84,7 +84,9 @@ pub struct NatsConfig {
     pub credentials: Option<PathBuf>,
     /// TLS settings.
     pub tls: Option<TlsConfig>,
-    /// How long one request waits for its reply. Default 5 s.
+    /// How long one request of a client (a worker, the CLI) waits for its reply. Default 10 s:
+    /// longer than `resolver.request_timeout`, so the resolver's answer, an error naming the
+    /// backend included, arrives before the client gives up.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     /// How long connecting may take. Default 5 s.
@@ -101,7 +103,7 @@ impl Default for NatsConfig {
             url: "nats://127.0.0.1:4222".to_owned(),
             credentials: None,
             tls: None,
-            request_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             inbox_prefix: None,
         }
@@ -233,7 +235,9 @@ pub struct ResolverConfig {
     pub max_in_flight: usize,
     /// Whether audit events are published. Default true.
     pub audit: bool,
-    /// Upper bound on handling one request, backend calls included. Default 10 s.
+    /// Upper bound on handling one request, backend calls included. Default 8 s: longer than
+    /// every backend's longest call (7 s with the defaults), shorter than `nats.request_timeout`
+    /// (10 s), so a slow backend is reported by name before anyone gives up.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     /// Threads of hushd's async runtime. Default 1: a cached request costs a few microseconds,
@@ -270,7 +274,7 @@ impl Default for ResolverConfig {
             max_grant_lifetime: Duration::from_secs(24 * 3600),
             max_in_flight: 1024,
             audit: true,
-            request_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(8),
             worker_threads: 1,
             require_bound_grants: true,
             replay_window: Duration::from_secs(60),
@@ -295,7 +299,9 @@ pub struct BackendConfig {
     pub kind: String,
     /// Tags added to every secret written through this backend.
     pub default_tags: BTreeMap<String, String>,
-    /// Bound on one backend call (the timeout layer). Default 5 s.
+    /// Bound on one backend call (the timeout layer), and the default of the kind's own
+    /// `request_timeout`. Default 2 s. With the retries, the longest call
+    /// ([`longest_call`](Self::longest_call)) must end before `resolver.request_timeout`.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
     /// Retries of temporary errors (the retry layer).
@@ -326,7 +332,7 @@ impl Default for BackendConfig {
         Self {
             kind: String::new(),
             default_tags: BTreeMap::new(),
-            timeout: Duration::from_secs(5),
+            timeout: hush_core::DEFAULT_CALL_TIMEOUT,
             retry: RetryConfig::default(),
             max_concurrency: None,
             options: Dict::new(),
@@ -358,14 +364,14 @@ pub struct RetryConfig {
     /// First delay between attempts (exponential backoff with jitter). Default 50 ms.
     #[serde(with = "humantime_serde")]
     pub min_delay: Duration,
-    /// Longest delay between attempts. Default 2 s.
+    /// Longest delay between attempts. Default 500 ms.
     #[serde(with = "humantime_serde")]
     pub max_delay: Duration,
 }
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        Self { max_attempts: 3, min_delay: Duration::from_millis(50), max_delay: Duration::from_secs(2) }
+        Self { max_attempts: 3, min_delay: Duration::from_millis(50), max_delay: Duration::from_millis(500) }
     }
 }
 

@@ -83,7 +83,7 @@ fn design_example_parses_with_only_missing_key_files() {
     assert_eq!(vault.kind, "vault");
     assert_eq!(vault.default_tags["managed-by"], "hush");
     let option_keys: Vec<&String> = vault.options.keys().collect();
-    assert_eq!(option_keys, ["address", "auth", "root_engine"]);
+    assert_eq!(option_keys, ["address", "auth", "prefix", "root_engine"]);
     assert_eq!(config.backends["local"].options.keys().collect::<Vec<_>>(), ["url"]);
     let acme = &config.tenants["acme"];
     assert_eq!(acme.backend.as_deref(), Some("local"));
@@ -107,7 +107,10 @@ fn a_valid_config_has_no_problem_and_defaults_fill_the_rest() {
     assert_eq!(config.resolver.max_grant_lifetime, Duration::from_secs(86_400));
     assert_eq!(config.resolver.queue_group, "hush-resolver");
     assert_eq!(config.backends["local"].retry.max_attempts, 3);
-    assert_eq!(config.backends["local"].timeout, Duration::from_secs(5));
+    assert_eq!(config.backends["local"].timeout, Duration::from_secs(2));
+    assert_eq!(config.backends["local"].longest_call(), Duration::from_secs(7));
+    assert_eq!(config.resolver.request_timeout, Duration::from_secs(8));
+    assert_eq!(config.nats.request_timeout, Duration::from_secs(10));
     assert_eq!(config.backends["local"].retry.min_delay, Duration::from_millis(50));
 }
 
@@ -309,7 +312,34 @@ fn zero_timeouts_and_retry_mistakes_are_problems() {
     assert_has(&found, "backends.vault.timeout: must be greater than 0");
     assert_has(&found, "backends.vault.max_concurrency: must be greater than 0");
     assert_has(&found, "nats.request_timeout: must be greater than 0");
-    assert_eq!(found.len(), 5, "{found:#?}");
+    assert_has(&found, "resolver.request_timeout: is 8s, not shorter than nats.request_timeout (0s)");
+    assert_eq!(found.len(), 6, "{found:#?}");
+}
+
+#[test]
+fn the_deadline_chain_is_checked_with_key_paths() {
+    // Defaults: 3 × 2s + 2 × 500ms = 7s < resolver 8s < clients 10s.
+    assert_eq!(problems(VALID).len(), 0);
+    // Backend calls that outlast the resolver: the backend's timeout is the problem.
+    let slow = problems(&format!("{VALID}\n[backends.slow]\nkind = \"sql\"\ntimeout = \"3s\"\n"));
+    assert_eq!(slow.len(), 1, "{slow:#?}");
+    assert!(
+        slow[0].starts_with(
+            "backends.slow.timeout: 3 attempt(s) of up to 3s each, with up to 500ms between them (retry.max_delay), \
+             take up to 10s, not less than resolver.request_timeout (8s)"
+        ),
+        "{slow:#?}"
+    );
+    let retried = problems(&format!("{VALID}\n[backends.local.retry]\nmax_attempts = 4\n"));
+    assert_eq!(retried.len(), 1, "{retried:#?}");
+    assert!(retried[0].starts_with("backends.local.timeout: 4 attempt(s)"), "{retried:#?}");
+    // Fewer retries fit a longer timeout.
+    let fits = format!("{VALID}\n[backends.slow]\nkind = \"sql\"\ntimeout = \"3s\"\nretry = {{ max_attempts = 2 }}\n");
+    assert_eq!(problems(&fits).len(), 0);
+    // A resolver that outlasts its clients.
+    let late = problems(&format!("{VALID}\n[resolver]\nrequest_timeout = \"12s\"\n"));
+    assert_eq!(late.len(), 1, "{late:#?}");
+    assert!(late[0].starts_with("resolver.request_timeout: is 12s, not shorter than nats.request_timeout (10s)"));
 }
 
 #[test]
@@ -323,7 +353,7 @@ fn env_overrides_win_and_other_hush_variables_are_ignored() {
         ("HUSH_CACHE__ENABLED", "false"),
         ("HUSH_NATS__URL", "tls://nats.example:4222"),
         ("HUSH_BACKENDS__VAULT_MAIN__AUTH__TOKEN", "12345"),
-        ("HUSH_BACKENDS__VAULT_MAIN__RETRY__MAX_ATTEMPTS", "5"),
+        ("HUSH_BACKENDS__VAULT_MAIN__RETRY__MAX_ATTEMPTS", "2"),
         ("HUSH_TENANTS__ACME__NAMESPACES__COMPANY_TEAM__READ_ONLY", "false"),
         ("HUSH_KEYS__ISSUER_PUBLIC_KEYS", "[a.pub, /abs/b.pub]"),
         ("HUSH_CONFIG", "/somewhere/else.toml"),
@@ -337,7 +367,7 @@ fn env_overrides_win_and_other_hush_variables_are_ignored() {
     assert!(!config.cache.enabled);
     assert_eq!(config.nats.url, "tls://nats.example:4222");
     let vault = &config.backends["vault-main"];
-    assert_eq!(vault.retry.max_attempts, 5);
+    assert_eq!(vault.retry.max_attempts, 2);
     assert!(!config.backends.contains_key("vault_main"));
     #[derive(Deserialize)]
     struct Auth {

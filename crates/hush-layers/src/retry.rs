@@ -43,9 +43,9 @@ impl RetryLayer {
 }
 
 impl Default for RetryLayer {
-    /// 3 attempts, 50 ms to 2 s: the configuration defaults.
+    /// 3 attempts, 50 ms to 500 ms: the configuration defaults.
     fn default() -> Self {
-        Self::new(3, Duration::from_millis(50), Duration::from_secs(2))
+        Self::new(3, Duration::from_millis(50), Duration::from_millis(500))
     }
 }
 

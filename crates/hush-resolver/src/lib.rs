@@ -73,7 +73,7 @@ impl Default for ResolverSettings {
             service_name: "hush".into(),
             queue_group: "hush-resolver".into(),
             max_in_flight: 1024,
-            request_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(8),
             audit: true,
             instance: "hushd".into(),
             replay_window: Duration::from_secs(60),
