@@ -494,3 +494,56 @@ async fn retire_at_rest_removes_only_an_old_key_no_row_uses() {
     let missing = hush(&bare, &["keys", "retire-at-rest", "1"], None, &[]).await;
     one_line_error(&missing, 7, "keys.at_rest is not set");
 }
+
+/// Accepts TCP connections and never answers: a backend that hangs.
+async fn silent_server() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test]
+async fn a_backend_that_hangs_is_backend_unavailable_exit_6_and_the_audit_names_it() {
+    use futures::StreamExt as _;
+
+    let (port, _server) = silent_server().await;
+    // Each attempt ends at the backend's 1 s timeout; two attempts and the delay between them
+    // end well inside the resolver's 8 s and the client's 10 s (the default chain).
+    let config = format!(
+        "[backends.hanging]\nkind = \"aws-secrets-manager\"\nregion = \"eu-west-1\"\n\
+         endpoint_override = \"http://127.0.0.1:{port}\"\naccess_key_id = \"AKIDEXAMPLE\"\n\
+         secret_access_key = \"not-a-real-key\"\ntimeout = \"1s\"\n\
+         retry = {{ max_attempts = 2, min_delay = \"10ms\", max_delay = \"100ms\" }}\n\n\
+         [tenants.acme]\nbackend = \"hanging\"\n"
+    );
+    let Some(stack) = Stack::start_or_skip(&config) else { return };
+    let _replica = stack.replica().await;
+    let nats = async_nats::connect(&stack.nats.url).await.unwrap();
+    let mut audit = nats.subscribe("hush.v1.audit.acme").await.unwrap();
+    nats.flush().await.unwrap();
+
+    let started = std::time::Instant::now();
+    let get = hush(&stack.config_path, &["get", "-t", "acme", "-n", "company", "DB_PASSWORD"], None, &[]).await;
+    let waited = started.elapsed();
+    assert_eq!(code(&get), 6, "{}", stderr(&get));
+    let message = stderr(&get);
+    assert!(message.starts_with("hush: ") && message.contains("backend unavailable"), "{message}");
+    assert!(message.contains("hanging"), "the message names the backend: {message}");
+    assert!(!message.contains("no resolver answered"), "{message}");
+    assert!(waited < std::time::Duration::from_secs(10), "answered before the client's timeout: {waited:?}");
+
+    let event =
+        tokio::time::timeout(std::time::Duration::from_secs(5), audit.next()).await.expect("audit event").unwrap();
+    let event: serde_json::Value = serde_json::from_slice(&event.payload).unwrap();
+    let item = &event["items"][0];
+    assert_eq!((event["operation"].as_str(), item["outcome"].as_str()), (Some("get"), Some("unavailable")), "{event}");
+    assert_eq!(item["backend"], "hanging", "the audit event names the backend: {event}");
+    assert!(item["error"].as_str().unwrap_or_default().contains("hanging"), "{event}");
+    assert!(!event.to_string().contains("not-a-real-key"), "no credential in the audit event");
+}

@@ -189,6 +189,17 @@ impl Error {
     pub fn context(&self) -> &[(&'static str, String)] {
         &self.context
     }
+
+    /// The value of context `key`, if set.
+    pub fn context_value(&self, key: &str) -> Option<&str> {
+        self.context.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// With context `backend` = `name`, unless a backend is named already: what the resolver
+    /// adds to an error of a backend call, so replies and audit events say which backend failed.
+    pub fn from_backend(self, name: &str) -> Self {
+        if self.context_value("backend").is_some() { self } else { self.with_context("backend", name) }
+    }
 }
 
 impl fmt::Display for Error {

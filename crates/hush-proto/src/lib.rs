@@ -14,8 +14,9 @@ pub mod message;
 pub mod subject;
 
 /// The protocol version every message starts with. Version 2 added `sent_at_ms` and the
-/// request MAC to every request, and MACs to change events.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// request MAC to every request, and MACs to change events; version 3 the failed backend's
+/// name to wire errors.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Most secrets one get request may name.
 pub const MAX_ITEMS_PER_REQUEST: usize = 64;

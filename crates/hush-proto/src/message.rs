@@ -166,18 +166,29 @@ pub struct WireError {
     pub kind: String,
     /// For humans.
     pub message: String,
+    /// The configured name of the backend that failed, when a backend failed: a worker's error
+    /// says which secret manager did not answer.
+    pub backend: Option<String>,
 }
 
 impl From<&Error> for WireError {
     fn from(e: &Error) -> Self {
-        WireError { kind: e.kind().as_str().to_owned(), message: e.message().to_owned() }
+        WireError {
+            kind: e.kind().as_str().to_owned(),
+            message: e.message().to_owned(),
+            backend: e.context_value("backend").map(str::to_owned),
+        }
     }
 }
 
 impl From<WireError> for Error {
     fn from(e: WireError) -> Self {
         let kind = ErrorKind::from_name(&e.kind).unwrap_or(ErrorKind::Internal);
-        Error::new(kind, e.message)
+        let error = Error::new(kind, e.message);
+        match e.backend {
+            Some(backend) => error.with_context("backend", backend),
+            None => error,
+        }
     }
 }
 
@@ -234,6 +245,14 @@ pub struct AuditItem {
     pub version: Option<String>,
     /// `cache`, `backend` or `stale` for reads.
     pub source: Option<String>,
+    /// The configured name of the backend whose failure this outcome is (`unavailable` when it
+    /// did not answer in time, for instance); absent when no backend failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// What went wrong, for an outcome other than `ok` and `not_found`: the error's text, which
+    /// never holds a value or a credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The label a get reply's sealed value is bound to: its position and name, so values cannot be
@@ -375,8 +394,12 @@ mod tests {
         let back: Error = WireError::from(&e).into();
         assert_eq!(back.kind(), ErrorKind::NotFound);
         assert_eq!(back.message(), "secret DB not found");
-        let unknown: Error = WireError { kind: "martian".into(), message: "x".into() }.into();
+        let unknown: Error = WireError { kind: "martian".into(), message: "x".into(), backend: None }.into();
         assert_eq!(unknown.kind(), ErrorKind::Internal);
+        let down = Error::unavailable("no answer within 2s").with_context("backend", "vault-main");
+        let back: Error = WireError::from(&down).into();
+        assert_eq!(back.context_value("backend"), Some("vault-main"));
+        assert_eq!(back.to_string(), "backend unavailable: no answer within 2s (backend=vault-main)");
     }
 
     proptest! {

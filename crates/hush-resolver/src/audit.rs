@@ -45,6 +45,8 @@ impl AuditRecord {
             found_in: None,
             version: None,
             source: None,
+            backend: None,
+            error: None,
         });
     }
 
@@ -52,6 +54,14 @@ impl AuditRecord {
     pub(crate) fn set_version(&mut self, version: Option<String>) {
         if let Some(item) = self.items.last_mut() {
             item.version = version;
+        }
+    }
+
+    /// Records on the last item the error of a failed backend call.
+    pub(crate) fn set_error(&mut self, error: &hush_core::Error) {
+        if let Some(item) = self.items.last_mut() {
+            item.backend = error.context_value("backend").map(str::to_owned);
+            item.error = Some(error.to_string());
         }
     }
 

@@ -256,16 +256,21 @@ impl Resolver {
                         found_in: Some(resolved.namespace.clone()),
                         version: resolved.version.clone(),
                         source: Some(source.into()),
+                        backend: None,
+                        error: None,
                     });
                     replies.push(Ok(resolved));
                 }
                 Err(e) => {
+                    let failed = e.kind() != ErrorKind::NotFound;
                     audit.items.push(AuditItem {
                         name: item.name.clone(),
                         outcome: e.kind().as_str().into(),
                         found_in: None,
                         version: None,
                         source: None,
+                        backend: e.context_value("backend").map(str::to_owned),
+                        error: failed.then(|| e.to_string()),
                     });
                     replies.push(Err(WireError::from(&e)));
                 }
@@ -304,7 +309,7 @@ impl Resolver {
                 let (backend, name, version) = (backend.clone(), name.clone(), version.clone());
                 async move {
                     charged?;
-                    backend.get(&scope, &name, version.as_ref()).await
+                    backend.get(&scope, &name, version.as_ref()).await.map_err(|e| e.from_backend(&backend.info().name))
                 }
             };
             let (secret, freshness) = match inner.cache.get_or_load(key, load).await {
@@ -378,7 +383,11 @@ impl Resolver {
             .open(&aad, &put.sealed_value)
             .map_err(|_| Error::invalid_input("the sealed value failed to open: it was not sealed for this request"))?;
         let scope = Scope::new(checked.tenant.clone(), checked.namespace.clone());
-        let meta = backend.put(&scope, &name, value, tags).await?;
+        let meta = backend.put(&scope, &name, value, tags).await.map_err(|e| {
+            let e = e.from_backend(&backend.info().name);
+            audit.set_error(&e);
+            e
+        })?;
         audit.set_version(meta.version.as_ref().map(|v| v.to_string()));
         let change = self.after_write(checked, &name).await;
         Ok((ResponseBody::Put(meta), change))
@@ -394,7 +403,11 @@ impl Resolver {
         audit.push_item(&name);
         let backend = self.binding(&checked.tenant, &checked.namespace)?;
         let scope = Scope::new(checked.tenant.clone(), checked.namespace.clone());
-        backend.delete(&scope, &name).await?;
+        backend.delete(&scope, &name).await.map_err(|e| {
+            let e = e.from_backend(&backend.info().name);
+            audit.set_error(&e);
+            e
+        })?;
         let change = self.after_write(checked, &name).await;
         Ok((ResponseBody::Delete, change))
     }
