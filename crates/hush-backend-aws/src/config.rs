@@ -28,7 +28,7 @@ pub const MAX_RECOVERY_WINDOW_DAYS: u8 = 30;
 /// ```
 ///
 /// `Debug` leaves out the secret access key and the session token.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AwsConfig {
@@ -56,23 +56,6 @@ pub struct AwsConfig {
     /// SDK itself makes one attempt: hush's retry layer retries.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Option<Duration>,
-}
-
-impl Default for AwsConfig {
-    fn default() -> Self {
-        Self {
-            region: None,
-            access_key_id: None,
-            secret_access_key: None,
-            session_token: None,
-            profile: None,
-            endpoint_override: None,
-            prefix: String::new(),
-            recovery_window_days: None,
-            force_delete: false,
-            request_timeout: None,
-        }
-    }
 }
 
 impl AwsConfig {

@@ -28,7 +28,7 @@ pub const DEFAULT_ENDPOINT: &str = "https://secretmanager.googleapis.com";
 /// ```
 ///
 /// `Debug` leaves out `credentials_json`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct GcpConfig {
@@ -49,20 +49,6 @@ pub struct GcpConfig {
     /// `timeout` (the timeout layer's bound), and never longer.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Option<Duration>,
-}
-
-impl Default for GcpConfig {
-    fn default() -> Self {
-        Self {
-            project: String::new(),
-            prefix: String::new(),
-            credentials_file: None,
-            credentials_json: None,
-            anonymous: false,
-            endpoint: None,
-            request_timeout: None,
-        }
-    }
 }
 
 /// Where the backend's credentials come from, as [`GcpConfig::credentials_source`] reads them.

@@ -1,11 +1,9 @@
 //! The SQL store: one pool over `sqlx::Any`, values sealed by the at-rest cipher.
 
 use std::fmt;
-use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use hush_core::{
@@ -20,11 +18,8 @@ use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row};
 use crate::KIND;
 use crate::config::{SqlConfig, redact_url, scrub};
 use crate::dialect::Dialect;
-use crate::error::{is_write_race, parse_error};
+use crate::error::parse_error;
 use crate::schema::{Queries, migrate};
-
-/// How many times a write that lost a race (unique violation, deadlock, busy) is tried.
-const MAX_WRITE_ATTEMPTS: u32 = 40;
 
 /// The encrypted SQL store: SQLite (the embedded default), PostgreSQL or MySQL/MariaDB.
 ///
@@ -47,8 +42,8 @@ pub struct SqlBackend {
     table_prefix: String,
 }
 
-/// Why one attempt at a write stopped: a database error (retried when it is a race) or
-/// a hush error (returned as is).
+/// Why a write stopped: a database error (mapped by `error.rs`; a lost race is a temporary
+/// error the retry layer retries) or a hush error (returned as is).
 pub(crate) enum Attempt {
     Db(sqlx::Error),
     Fail(Error),
@@ -133,33 +128,24 @@ impl SqlBackend {
         sqlx::query(sql).bind(scope.tenant.as_str()).bind(scope.namespace.as_str()).bind(name.as_str())
     }
 
+    /// The hush error of a failed write.
+    fn failed(&self, attempt: Attempt, operation: &'static str) -> Error {
+        match attempt {
+            Attempt::Db(e) => self.db_error(&e, operation),
+            Attempt::Fail(e) => e,
+        }
+    }
+
     /// The hush error for a database error during `operation`.
     pub(crate) fn db_error(&self, err: &sqlx::Error, operation: &'static str) -> Error {
         parse_error(err).with_context("backend", &self.info.name).with_context("operation", operation)
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or has lost `MAX_WRITE_ATTEMPTS`
-    /// races, waiting a short jittered backoff between tries.
-    pub(crate) async fn with_retries<T, F, Fut>(&self, operation: &'static str, mut attempt: F) -> Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Attempt>>,
-    {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(Attempt::Db(e)) if is_write_race(&e) && tries < MAX_WRITE_ATTEMPTS => {
-                    tokio::time::sleep(backoff(tries)).await;
-                }
-                Err(Attempt::Db(e)) => return Err(self.db_error(&e, operation).with_context("attempts", tries)),
-                Err(Attempt::Fail(e)) => return Err(e),
-            }
-        }
-    }
-
-    async fn try_put(
+    /// Writes the next version of a secret in one transaction: the head row is created or
+    /// bumped first (its lock orders concurrent writers of one name), then the version row.
+    /// One attempt: a lost race (deadlock, serialization failure, busy) is a temporary
+    /// `Conflict` or `Unavailable`, which the retry layer retries.
+    async fn write_version(
         &self,
         scope: &Scope,
         name: &SecretName,
@@ -170,27 +156,8 @@ impl SqlBackend {
     ) -> Result<i64, Attempt> {
         let q = &self.queries;
         let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
-        // The secret's row is the write lock: concurrent writers of one name queue here.
-        let bumped = sqlx::query(&q.bump_head)
-            .bind(now)
-            .bind(scope.tenant.as_str())
-            .bind(scope.namespace.as_str())
-            .bind(name.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let version: i64 = if bumped == 0 {
-            sqlx::query(&q.insert_head)
-                .bind(scope.tenant.as_str())
-                .bind(scope.namespace.as_str())
-                .bind(name.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            1
-        } else {
-            self.key_query(&q.read_head, scope, name).fetch_one(&mut *tx).await?.try_get(0)?
-        };
+        self.key_query(&q.upsert_head, scope, name).bind(now).execute(&mut *tx).await?;
+        let version: i64 = self.key_query(&q.read_head, scope, name).fetch_one(&mut *tx).await?.try_get(0)?;
         let version_text = version.to_string();
         let sealed = self.cipher.seal(aad(scope, name, &version_text, tags), value).map_err(Attempt::Fail)?;
         sqlx::query(&q.insert_version)
@@ -213,7 +180,7 @@ impl SqlBackend {
         Ok(version)
     }
 
-    async fn try_delete(&self, scope: &Scope, name: &SecretName) -> Result<bool, Attempt> {
+    async fn delete_rows(&self, scope: &Scope, name: &SecretName) -> Result<bool, Attempt> {
         let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
         let heads = self.key_query(&self.queries.delete_head, scope, name).execute(&mut *tx).await?.rows_affected();
         if heads == 0 {
@@ -285,13 +252,6 @@ pub(crate) fn parse_tags(json: &str) -> Result<Tags, sqlx::Error> {
 /// Unix seconds now.
 pub(crate) fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-/// Between half and all of `2^tries` ms, at most 128 ms.
-fn backoff(tries: u32) -> Duration {
-    let cap = 1u64 << tries.min(7);
-    let random = std::hash::RandomState::new().build_hasher().finish();
-    Duration::from_millis(cap / 2 + random % (cap / 2 + 1))
 }
 
 impl fmt::Debug for SqlBackend {
@@ -379,7 +339,7 @@ impl SecretBackend for SqlBackend {
         let tags_json = serde_json::to_string(&tags)
             .map_err(|e| Error::new(ErrorKind::Internal, format!("tags of {name} do not serialise: {e}")))?;
         let now = unix_now();
-        let version = self.with_retries("put", || self.try_put(scope, name, &value, &tags, &tags_json, now)).await?;
+        let version = self.write_version(scope, name, &value, &tags, &tags_json, now).await.map_err(|e| self.failed(e, "put"))?;
         Ok(SecretMeta {
             namespace: scope.namespace.clone(),
             name: name.clone(),
@@ -390,7 +350,7 @@ impl SecretBackend for SqlBackend {
     }
 
     async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
-        if self.with_retries("delete", || self.try_delete(scope, name)).await? {
+        if self.delete_rows(scope, name).await.map_err(|e| self.failed(e, "delete"))? {
             Ok(())
         } else {
             Err(Error::not_found(format!("secret {name} not found in {scope}")))
@@ -400,19 +360,5 @@ impl SecretBackend for SqlBackend {
     async fn check(&self) -> Result<()> {
         sqlx::query(&self.queries.ping).execute(&self.pool).await.map_err(|e| self.db_error(&e, "check"))?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_stays_in_bounds() {
-        for tries in 1..50 {
-            let d = backoff(tries);
-            assert!(d <= Duration::from_millis(128), "{d:?}");
-            assert!(d >= Duration::from_millis(1), "{d:?}");
-        }
     }
 }

@@ -81,6 +81,23 @@ impl Dialect {
     /// A condition on column `column` matching the descendants of a namespace by segment,
     /// with one placeholder for [`descendant_pattern`](Self::descendant_pattern).
     ///
+    /// One statement that creates the head row of a secret at version 1, or bumps an existing
+    /// one's version: it takes the row's lock at once, so concurrent writers of one name queue
+    /// on it instead of racing to insert (no unique violation to retry). `?` placeholders:
+    /// tenant, namespace, name, updated_at.
+    pub(crate) fn upsert_head(self, heads: &str) -> String {
+        let insert = format!("INSERT INTO {heads} (tenant, namespace, name, latest_version, updated_at) VALUES (?, ?, ?, 1, ?)");
+        match self {
+            Dialect::Sqlite | Dialect::Postgres => format!(
+                "{insert} ON CONFLICT (tenant, namespace, name) DO UPDATE SET \
+                 latest_version = {heads}.latest_version + 1, updated_at = excluded.updated_at"
+            ),
+            Dialect::MySql => format!(
+                "{insert} ON DUPLICATE KEY UPDATE latest_version = latest_version + 1, updated_at = VALUES(updated_at)"
+            ),
+        }
+    }
+
     /// SQLite's `LIKE` ignores ASCII case, so SQLite uses `GLOB` (case-sensitive); the
     /// others use `LIKE` with `!` as escape character, since `_` is a wildcard there.
     pub(crate) fn descendant_condition(self, column: &str) -> String {

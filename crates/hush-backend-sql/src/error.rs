@@ -25,16 +25,6 @@ pub(crate) fn parse_error(err: &sqlx::Error) -> Error {
     }
 }
 
-/// Whether a write lost a race another attempt may win: a unique violation, a deadlock
-/// or serialization failure, or SQLite's busy/locked.
-pub(crate) fn is_write_race(err: &sqlx::Error) -> bool {
-    let sqlx::Error::Database(db) = err else { return false };
-    if db.is_unique_violation() {
-        return true;
-    }
-    matches!(classify(db.as_ref()), Class::Race | Class::Busy)
-}
-
 /// What a database error means, across dialects.
 #[derive(Debug, PartialEq, Eq)]
 enum Class {
@@ -112,7 +102,6 @@ mod tests {
         assert_eq!(parse_error(&sqlx::Error::PoolTimedOut).kind(), ErrorKind::Unavailable);
         assert!(!parse_error(&sqlx::Error::PoolClosed).is_temporary());
         assert_eq!(parse_error(&sqlx::Error::RowNotFound).kind(), ErrorKind::NotFound);
-        assert!(!is_write_race(&sqlx::Error::PoolTimedOut));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use hush_core::{
 };
 use sqlx::Row;
 
-use crate::backend::{Attempt, SqlBackend, aad, parse_tags, stored_format, text_column};
+use crate::backend::{SqlBackend, aad, parse_tags, stored_format, text_column};
 
 /// Most rows one batch reads.
 const MAX_BATCH: usize = 10_000;
@@ -109,25 +109,23 @@ impl SqlBackend {
                 format!("the cipher sealed under key {} but reported {newest} as newest", sealed.key_id),
             ));
         }
-        let updated = self
-            .with_retries("rekey", || async {
-                let done = sqlx::query(&self.queries.reseal)
-                    .bind(i64::from(sealed.key_id))
-                    .bind(sealed.format.number())
-                    .bind(&sealed.nonce[..])
-                    .bind(&sealed.ciphertext[..])
-                    .bind(scope.tenant.as_str())
-                    .bind(scope.namespace.as_str())
-                    .bind(name.as_str())
-                    .bind(at.version)
-                    .bind(i64::from(old.key_id))
-                    .bind(&old.nonce[..])
-                    .execute(&self.pool)
-                    .await
-                    .map_err(Attempt::Db)?;
-                Ok(done.rows_affected())
-            })
-            .await?;
+        // One attempt: a lost lock race (deadlock, busy) fails the run with a temporary error;
+        // running `hush rekey` again carries on where it stopped.
+        let updated = sqlx::query(&self.queries.reseal)
+            .bind(i64::from(sealed.key_id))
+            .bind(sealed.format.number())
+            .bind(&sealed.nonce[..])
+            .bind(&sealed.ciphertext[..])
+            .bind(scope.tenant.as_str())
+            .bind(scope.namespace.as_str())
+            .bind(name.as_str())
+            .bind(at.version)
+            .bind(i64::from(old.key_id))
+            .bind(&old.nonce[..])
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db_error(&e, "rekey"))?
+            .rows_affected();
         Ok(if updated == 1 { Resealed::Done } else { Resealed::Changed })
     }
 

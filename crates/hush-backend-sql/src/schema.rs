@@ -176,8 +176,7 @@ pub(crate) struct Queries {
     pub(crate) get_version: String,
     pub(crate) list_flat: String,
     pub(crate) list_recursive: String,
-    pub(crate) bump_head: String,
-    pub(crate) insert_head: String,
+    pub(crate) upsert_head: String,
     pub(crate) read_head: String,
     pub(crate) insert_version: String,
     pub(crate) prune: String,
@@ -214,12 +213,7 @@ impl Queries {
             )),
             list_flat: render(list("s.namespace = ?")),
             list_recursive: render(list(&recursive)),
-            bump_head: render(format!(
-                "UPDATE {heads} SET latest_version = latest_version + 1, updated_at = ? WHERE {key}"
-            )),
-            insert_head: render(format!(
-                "INSERT INTO {heads} (tenant, namespace, name, latest_version, updated_at) VALUES (?, ?, ?, 1, ?)"
-            )),
+            upsert_head: render(dialect.upsert_head(&heads)),
             read_head: render(format!("SELECT latest_version FROM {heads} WHERE {key}")),
             insert_version: render(format!(
                 "INSERT INTO {versions} \
