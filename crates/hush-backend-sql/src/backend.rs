@@ -339,7 +339,8 @@ impl SecretBackend for SqlBackend {
         let tags_json = serde_json::to_string(&tags)
             .map_err(|e| Error::new(ErrorKind::Internal, format!("tags of {name} do not serialise: {e}")))?;
         let now = unix_now();
-        let version = self.write_version(scope, name, &value, &tags, &tags_json, now).await.map_err(|e| self.failed(e, "put"))?;
+        let version =
+            self.write_version(scope, name, &value, &tags, &tags_json, now).await.map_err(|e| self.failed(e, "put"))?;
         Ok(SecretMeta {
             namespace: scope.namespace.clone(),
             name: name.clone(),

@@ -86,7 +86,8 @@ impl Dialect {
     /// on it instead of racing to insert (no unique violation to retry). `?` placeholders:
     /// tenant, namespace, name, updated_at.
     pub(crate) fn upsert_head(self, heads: &str) -> String {
-        let insert = format!("INSERT INTO {heads} (tenant, namespace, name, latest_version, updated_at) VALUES (?, ?, ?, 1, ?)");
+        let insert =
+            format!("INSERT INTO {heads} (tenant, namespace, name, latest_version, updated_at) VALUES (?, ?, ?, 1, ?)");
         match self {
             Dialect::Sqlite | Dialect::Postgres => format!(
                 "{insert} ON CONFLICT (tenant, namespace, name) DO UPDATE SET \

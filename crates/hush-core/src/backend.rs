@@ -174,3 +174,85 @@ pub trait SecretBackend: Send + Sync + Debug + 'static {
         Error::unsupported(format!("backend {:?} (kind {}) does not support {operation}", info.name, info.kind))
     }
 }
+
+/// A backend that wraps another and forwards every call it does not change: what a layer
+/// implements instead of [`SecretBackend`], overriding only the methods it changes (OpenDAL's
+/// `LayeredAccess`). Every `ForwardingBackend` is a [`SecretBackend`].
+///
+/// ```
+/// # use hush_core::{ForwardingBackend, SharedBackend, Scope, SecretName, SecretValue, Tags, SecretMeta, Result};
+/// /// Counts writes: changes `put` only, forwards the rest.
+/// #[derive(Debug)]
+/// struct CountPuts { inner: SharedBackend, puts: std::sync::atomic::AtomicU64 }
+///
+/// #[async_trait::async_trait]
+/// impl ForwardingBackend for CountPuts {
+///     fn inner(&self) -> &SharedBackend { &self.inner }
+///     async fn put(&self, scope: &Scope, name: &SecretName, value: SecretValue, tags: Tags) -> Result<SecretMeta> {
+///         self.puts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         self.inner.put(scope, name, value, tags).await
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait ForwardingBackend: Send + Sync + Debug + 'static {
+    /// The wrapped backend.
+    fn inner(&self) -> &SharedBackend;
+
+    /// The wrapped backend's info.
+    fn info(&self) -> &BackendInfo {
+        self.inner().info()
+    }
+
+    /// Forwards [`SecretBackend::get`].
+    async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
+        self.inner().get(scope, name, version).await
+    }
+
+    /// Forwards [`SecretBackend::list`].
+    async fn list(&self, scope: &Scope, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
+        self.inner().list(scope, filter).await
+    }
+
+    /// Forwards [`SecretBackend::put`].
+    async fn put(&self, scope: &Scope, name: &SecretName, value: SecretValue, tags: Tags) -> Result<SecretMeta> {
+        self.inner().put(scope, name, value, tags).await
+    }
+
+    /// Forwards [`SecretBackend::delete`].
+    async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
+        self.inner().delete(scope, name).await
+    }
+
+    /// Forwards [`SecretBackend::check`].
+    async fn check(&self) -> Result<()> {
+        self.inner().check().await
+    }
+}
+
+#[async_trait]
+impl<T: ForwardingBackend> SecretBackend for T {
+    fn info(&self) -> &BackendInfo {
+        ForwardingBackend::info(self)
+    }
+
+    async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
+        ForwardingBackend::get(self, scope, name, version).await
+    }
+
+    async fn list(&self, scope: &Scope, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
+        ForwardingBackend::list(self, scope, filter).await
+    }
+
+    async fn put(&self, scope: &Scope, name: &SecretName, value: SecretValue, tags: Tags) -> Result<SecretMeta> {
+        ForwardingBackend::put(self, scope, name, value, tags).await
+    }
+
+    async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
+        ForwardingBackend::delete(self, scope, name).await
+    }
+
+    async fn check(&self) -> Result<()> {
+        ForwardingBackend::check(self).await
+    }
+}

@@ -255,7 +255,7 @@ mod tests {
         let error = refuse_problems("v", &problems).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::ConfigInvalid);
         let text = error.to_string();
-        assert!(text.contains("address: missing; auth.role: empty") && text.contains("\"v\""), "{text}");
+        assert_eq!(text, "invalid configuration: address: missing; auth.role: empty (backend=v)");
     }
 
     #[test]

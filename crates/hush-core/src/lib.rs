@@ -23,7 +23,7 @@ mod path;
 mod seal;
 mod value;
 
-pub use backend::{BackendInfo, Capabilities, ListFilter, Scope, SecretBackend, SharedBackend};
+pub use backend::{BackendInfo, Capabilities, ForwardingBackend, ListFilter, Scope, SecretBackend, SharedBackend};
 pub use error::{Error, ErrorKind, Result};
 pub use factory::{
     BackendFactory, BuildContext, ConfigProblem, DEFAULT_CALL_TIMEOUT, RekeyReport, SealedStore, key_path,

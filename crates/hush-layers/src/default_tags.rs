@@ -3,10 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hush_core::{
-    BackendInfo, ListFilter, Result, Scope, Secret, SecretBackend, SecretMeta, SecretName, SecretValue, SharedBackend,
-    Tags, VersionId,
-};
+use hush_core::{ForwardingBackend, Result, Scope, SecretMeta, SecretName, SecretValue, SharedBackend, Tags};
 
 use crate::Layer;
 
@@ -37,29 +34,13 @@ pub struct DefaultTagsBackend {
 }
 
 #[async_trait]
-impl SecretBackend for DefaultTagsBackend {
-    fn info(&self) -> &BackendInfo {
-        self.inner.info()
-    }
-
-    async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
-        self.inner.get(scope, name, version).await
-    }
-
-    async fn list(&self, scope: &Scope, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
-        self.inner.list(scope, filter).await
+impl ForwardingBackend for DefaultTagsBackend {
+    fn inner(&self) -> &SharedBackend {
+        &self.inner
     }
 
     /// Writes with `tags` plus every default tag whose key `tags` does not have.
     async fn put(&self, scope: &Scope, name: &SecretName, value: SecretValue, tags: Tags) -> Result<SecretMeta> {
         self.inner.put(scope, name, value, tags.with_defaults(&self.tags)).await
-    }
-
-    async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
-        self.inner.delete(scope, name).await
-    }
-
-    async fn check(&self) -> Result<()> {
-        self.inner.check().await
     }
 }

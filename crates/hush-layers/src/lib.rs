@@ -1,13 +1,15 @@
 //! Cross-cutting behaviour of backends, as layers (the OpenDAL pattern).
 //!
 //! A layer (`XxxLayer`) wraps any [`SharedBackend`] into an `XxxBackend` that changes one
-//! thing and forwards everything else, so a backend crate stays small and every backend
-//! gets the same read-only refusal, tag filtering, retries and metrics. [`LayerStack`]
-//! applies them in the documented order, outermost first:
+//! thing and forwards everything else (a layer's backend implements
+//! [`ForwardingBackend`](hush_core::ForwardingBackend) and overrides only what it changes), so a
+//! backend crate stays small and every backend gets the same read-only refusal, tag
+//! filtering, retries and timeouts. Layers are the only place for retries and timeouts:
+//! backends make one attempt per call. [`LayerStack`] applies them in the documented order,
+//! outermost first:
 //!
-//! metrics → read-only → tag filter → default tags → concurrency limit → retry → timeout → backend
+//! read-only → tag filter → default tags → concurrency limit → retry → timeout → backend
 //!
-//! - Metrics outermost: every call and every error (refusals included) is counted.
 //! - Read-only and the tag filter above default tags: a refused write never reaches the
 //!   backend, and a write through a filtered binding is checked against the tags the caller
 //!   gave, before defaults are added.
@@ -29,7 +31,6 @@
 
 mod concurrency;
 mod default_tags;
-mod metrics;
 mod read_only;
 mod reconnect;
 mod retry;
@@ -39,7 +40,6 @@ mod timeout;
 
 pub use concurrency::{ConcurrencyLimitBackend, ConcurrencyLimitLayer};
 pub use default_tags::{DefaultTagsBackend, DefaultTagsLayer};
-pub use metrics::{BackendMetrics, MetricsBackend, MetricsLayer, MetricsSnapshot};
 pub use read_only::{ReadOnlyBackend, ReadOnlyLayer};
 pub use reconnect::{Opener, RETRY_EVERY, ReconnectingBackend};
 pub use retry::{RetryBackend, RetryLayer};

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hush_core::{
-    BackendInfo, Error, ErrorKind, ListFilter, Result, Scope, Secret, SecretBackend, SecretMeta, SecretName,
-    SecretValue, SharedBackend, Tags, VersionId,
+    BackendInfo, Error, ErrorKind, ForwardingBackend, Result, Scope, SecretMeta, SecretName, SecretValue,
+    SharedBackend, Tags,
 };
 
 use crate::Layer;
@@ -51,17 +51,13 @@ impl ReadOnlyBackend {
 }
 
 #[async_trait]
-impl SecretBackend for ReadOnlyBackend {
+impl ForwardingBackend for ReadOnlyBackend {
+    fn inner(&self) -> &SharedBackend {
+        &self.inner
+    }
+
     fn info(&self) -> &BackendInfo {
         &self.info
-    }
-
-    async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
-        self.inner.get(scope, name, version).await
-    }
-
-    async fn list(&self, scope: &Scope, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
-        self.inner.list(scope, filter).await
     }
 
     /// Always [`ErrorKind::ReadOnly`]; the backend is not called.
@@ -72,9 +68,5 @@ impl SecretBackend for ReadOnlyBackend {
     /// Always [`ErrorKind::ReadOnly`]; the backend is not called.
     async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
         Err(self.refuse("delete", scope, name))
-    }
-
-    async fn check(&self) -> Result<()> {
-        self.inner.check().await
     }
 }

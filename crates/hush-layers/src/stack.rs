@@ -4,25 +4,21 @@ use std::time::Duration;
 
 use hush_core::{SharedBackend, Tags};
 
-use crate::{
-    BackendMetrics, ConcurrencyLimitLayer, DefaultTagsLayer, Layer, MetricsLayer, ReadOnlyLayer, RetryLayer,
-    TagFilterLayer, TimeoutLayer,
-};
+use crate::{ConcurrencyLimitLayer, DefaultTagsLayer, Layer, ReadOnlyLayer, RetryLayer, TagFilterLayer, TimeoutLayer};
 
 /// Which layers wrap a backend. [`apply`](Self::apply) puts them in this order, outermost
 /// first, whatever order the builder methods were called in:
 ///
-/// metrics → read-only → tag filter → default tags → concurrency limit → retry → timeout → backend
+/// read-only → tag filter → default tags → concurrency limit → retry → timeout → backend
 ///
 /// Layers left unset (and empty tag sets) are skipped. The order splits in two runs:
-/// default tags to timeout belong to the backend and metrics to tag filter to a binding.
+/// default tags to timeout belong to the backend and read-only and tag filter to a binding.
 /// A caller can therefore wrap each backend once with the first run and each binding of it
-/// with the second (sharing one [`BackendMetrics`]), and keep the same order. Clones of a
+/// with the second, and keep the same order. Clones of a
 /// stack share its concurrency limit: applying one stack to several bindings bounds them
 /// together.
 #[derive(Debug, Clone, Default)]
 pub struct LayerStack {
-    metrics: Option<BackendMetrics>,
     read_only: Option<String>,
     filter_tags: Tags,
     default_tags: Tags,
@@ -35,12 +31,6 @@ impl LayerStack {
     /// No layers.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Counts calls and errors into `metrics`.
-    pub fn metrics(mut self, metrics: BackendMetrics) -> Self {
-        self.metrics = Some(metrics);
-        self
     }
 
     /// Refuses writes; `binding` names the binding in the refusal.
@@ -99,9 +89,6 @@ impl LayerStack {
         }
         if let Some(binding) = &self.read_only {
             backend = ReadOnlyLayer::new(binding.clone()).layer(backend);
-        }
-        if let Some(metrics) = &self.metrics {
-            backend = MetricsLayer::new(metrics.clone()).layer(backend);
         }
         backend
     }

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hush_core::{
-    BackendInfo, Error, ErrorKind, ListFilter, Result, Scope, Secret, SecretBackend, SecretMeta, SecretName,
-    SecretValue, SharedBackend, Tags, VersionId,
+    Error, ErrorKind, ForwardingBackend, ListFilter, Result, Scope, Secret, SecretMeta, SecretName, SecretValue,
+    SharedBackend, Tags, VersionId,
 };
 
 use crate::Layer;
@@ -73,9 +73,9 @@ impl TagFilterBackend {
 }
 
 #[async_trait]
-impl SecretBackend for TagFilterBackend {
-    fn info(&self) -> &BackendInfo {
-        self.inner.info()
+impl ForwardingBackend for TagFilterBackend {
+    fn inner(&self) -> &SharedBackend {
+        &self.inner
     }
 
     async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
@@ -123,9 +123,5 @@ impl SecretBackend for TagFilterBackend {
             },
             _ => Err(not_found(scope, name, None)),
         }
-    }
-
-    async fn check(&self) -> Result<()> {
-        self.inner.check().await
     }
 }
