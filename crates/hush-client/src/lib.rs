@@ -23,11 +23,10 @@
 
 mod client;
 mod masker;
-mod nats;
 mod session;
 mod template;
 
 pub use client::{ClientOptions, HushClient};
 pub use masker::{MASK, Masker};
-pub use nats::{NatsOptions, TlsOptions, redact as redact_url};
+pub use hush_nats::{NatsOptions, TlsOptions, redact as redact_url};
 pub use session::{Resolved, SecretRequest, Session};

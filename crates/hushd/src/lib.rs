@@ -145,7 +145,7 @@ fn instance_name() -> String {
 
 /// Connects to the NATS server of `config`.
 pub async fn connect_nats(config: &HushConfig) -> anyhow::Result<async_nats::Client> {
-    Ok(hush_client::NatsOptions::from_config(&config.nats, "hushd").connect().await?)
+    Ok(hush_nats::NatsOptions::from_config(&config.nats, "hushd").connect().await?)
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -3,6 +3,11 @@
 //! async-nats does not read a `user:password@` part of the server URL, so it is taken out
 //! here and sent as user and password; every message shows the URL with the password
 //! replaced by `***`.
+//!
+//! **Architecture invariant:** knows NATS and hush's config, nothing of the resolver or the
+//! worker SDK, so hushd connects the same way as a worker without depending on `hush-client`.
+
+#![deny(missing_docs)]
 
 use std::path::PathBuf;
 use std::time::Duration;
