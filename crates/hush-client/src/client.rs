@@ -10,8 +10,8 @@ use hush_crypto::{ClientKeyPair, TransportKey, load_public_key, random_request_i
 use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
 
-use hush_nats::NatsOptions;
 use crate::session::Session;
+use hush_nats::NatsOptions;
 
 /// How to reach the resolvers: NATS, the pinned resolver keys, and this client's key pair.
 #[derive(Debug, Clone)]

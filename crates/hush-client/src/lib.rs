@@ -27,6 +27,6 @@ mod session;
 mod template;
 
 pub use client::{ClientOptions, HushClient};
-pub use masker::{MASK, Masker};
 pub use hush_nats::{NatsOptions, TlsOptions, redact as redact_url};
+pub use masker::{MASK, Masker};
 pub use session::{Resolved, SecretRequest, Session};
