@@ -100,15 +100,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn the_mapping_is_inverted_by_parse(prefix in prefix(), (scope, name) in secret()) {
-            let aws = secret_name(&prefix, &scope, &name);
-            prop_assert_eq!(parse_secret_name(&prefix, &aws), Some((scope, name)));
-        }
-
-        #[test]
-        fn different_secrets_have_different_names(prefix in prefix(), a in secret(), b in secret()) {
-            let (na, nb) = (secret_name(&prefix, &a.0, &a.1), secret_name(&prefix, &b.0, &b.1));
-            prop_assert_eq!(a == b, na == nb);
+        fn the_mapping_is_injective_and_inverted_by_parse(prefix in prefix(), a in secret(), b in secret()) {
+            let aws = |scope: &Scope, name: &SecretName| secret_name(&prefix, scope, name);
+            keys::check_key_mapping(&a, &b, aws, |scope, name| parse_secret_name(&prefix, &aws(scope, name)))?;
         }
 
         #[test]

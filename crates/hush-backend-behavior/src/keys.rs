@@ -35,3 +35,18 @@ where
         )
     })
 }
+
+/// The two properties every key mapping has, checked for one proptest case: `a`'s key reads
+/// back as `a` (`round_trip` maps and parses), and two secrets share a key only when they are
+/// the same secret (`key` is the stored key, compared as the store compares it).
+pub fn check_key_mapping<K: PartialEq + std::fmt::Debug>(
+    a: &(Scope, SecretName),
+    b: &(Scope, SecretName),
+    key: impl Fn(&Scope, &SecretName) -> K,
+    round_trip: impl Fn(&Scope, &SecretName) -> Option<(Scope, SecretName)>,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(round_trip(&a.0, &a.1), Some(a.clone()), "the key of {:?} does not read back", a);
+    let (key_a, key_b) = (key(&a.0, &a.1), key(&b.0, &b.1));
+    prop_assert_eq!(a == b, key_a == key_b, "{:?} and {:?} map to {:?} and {:?}", a, b, key_a, key_b);
+    Ok(())
+}

@@ -127,15 +127,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn the_mapping_is_inverted_by_parse(prefix in prefix(), (scope, name) in secret()) {
-            let path = secret_path(&prefix, &scope, &name);
-            prop_assert_eq!(parse_secret_path(&prefix, &path), Some((scope, name)));
-        }
-
-        #[test]
-        fn different_secrets_have_different_paths(prefix in prefix(), a in secret(), b in secret()) {
-            let (pa, pb) = (secret_path(&prefix, &a.0, &a.1), secret_path(&prefix, &b.0, &b.1));
-            prop_assert_eq!(a == b, pa == pb);
+        fn the_mapping_is_injective_and_inverted_by_parse(prefix in prefix(), a in secret(), b in secret()) {
+            let path = |scope: &Scope, name: &SecretName| secret_path(&prefix, scope, name);
+            keys::check_key_mapping(&a, &b, path, |scope, name| parse_secret_path(&prefix, &path(scope, name)))?;
         }
 
         #[test]
