@@ -241,6 +241,7 @@ impl Stack {
     /// Starts a replica with a given config, recording admin request ids in the stack's
     /// JetStream bucket as hushd does.
     pub async fn replica_with(&self, config: HushConfig) -> Replica {
+        hushd::install_tls_provider();
         let client = hushd::connect_nats(&config).await.expect("NATS is reachable");
         let ledger = hushd::open_replay_ledger(&client, &config).await.expect("the replay ledger opens");
         let resolver = hushd::build_resolver(&config, ledger).await.expect("the resolver builds");

@@ -218,13 +218,9 @@ impl fmt::Debug for AzureBackend {
     }
 }
 
-/// reqwest over rustls with ring (installed as the process default when none is), the
+/// reqwest over rustls with the process's crypto provider (ring, installed by the binary), the
 /// request timeout, and the CA file's certificates besides the system's roots.
 async fn http_client(config: &AzureConfig) -> Result<reqwest::Client> {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Fails only when another thread installed one meanwhile: either is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
     let mut builder = reqwest::Client::builder()
         .timeout(config.request_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT))
         .connect_timeout(config.request_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT).min(Duration::from_secs(10)));

@@ -52,16 +52,6 @@ pub struct GcpBackend {
     credentials: CredentialsSource,
 }
 
-/// Makes `ring` rustls's process default when none is set: the SDK is built without a
-/// bundled provider (its default is `aws-lc-rs`, a second crypto stack), and reqwest and
-/// the service-account signer need one.
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Another thread may install one first; either provider is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-}
-
 /// The credentials a configuration names.
 async fn credentials_for(name: &str, config: &GcpConfig) -> Result<Credentials> {
     let invalid = |message: String| Error::new(ErrorKind::ConfigInvalid, format!("gcp backend {name:?}: {message}"));
@@ -110,7 +100,6 @@ impl GcpBackend {
     /// hush's retry layer retries temporary errors.
     pub async fn connect(name: &str, config: GcpConfig) -> Result<GcpBackend> {
         hush_core::refuse_problems(name, &config.problems())?;
-        ensure_crypto_provider();
         let credentials = credentials_for(name, &config).await?;
         let endpoint = config
             .endpoint

@@ -21,7 +21,7 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Once, RwLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use hush_core::{DEFAULT_CALL_TIMEOUT, Error, ErrorKind, Result};
@@ -63,7 +63,6 @@ impl Connection {
     /// A client sending `token` (none when empty). Every setting is given explicitly, so
     /// `VAULT_*` environment variables of the process are not picked up behind config's back.
     pub(crate) fn client(&self, token: &str) -> Result<VaultClient> {
-        install_crypto_provider();
         let mut builder = VaultClientSettingsBuilder::default();
         builder
             .address(&self.address)
@@ -78,19 +77,6 @@ impl Connection {
             .map_err(|e| Error::new(ErrorKind::ConfigInvalid, format!("invalid Vault client settings: {e}")))?;
         VaultClient::new(settings).map_err(|e| parse_error(&e))
     }
-}
-
-/// reqwest is built without a bundled rustls crypto provider (the `aws-lc-rs` default would
-/// add a second one to the tree): make `ring`, which sqlx already uses, the process default
-/// unless the application chose one.
-fn install_crypto_provider() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            // Losing a race with another installer is fine: a provider is then in place.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-    });
 }
 
 /// A client with the current token, and which login it came from.

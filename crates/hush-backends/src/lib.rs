@@ -48,6 +48,17 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &hush_backend_azure::AzureFactory,
 ];
 
+/// Makes `ring` the process's rustls crypto provider, unless one is installed already. The
+/// HTTP clients of the vault, gcp and azure kinds are built without a bundled provider (the
+/// default, `aws-lc-rs`, would be a second crypto stack beside the `ring` sqlx uses), so a
+/// binary calls this once at start, before it builds backends: hushd and `hush` do.
+pub fn install_tls_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may have installed one meanwhile: either provider is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// The kinds this build knows, by name, as written in config.
 pub fn kind_names() -> Vec<&'static str> {
     KINDS.iter().map(|kind| kind.kind()).collect()

@@ -51,6 +51,7 @@ credentials_json = "{\"private_key\": \"sekrit\"}"
 
 #[tokio::test]
 async fn the_inline_key_comes_from_the_environment_and_never_shows() {
+    hush_backends::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
     let toml = r#"
 [backends.gcp]
@@ -75,6 +76,7 @@ default_tags = { managed-by = "hush" }
 
 #[tokio::test]
 async fn a_credentials_file_is_relative_to_the_config_file() {
+    hush_backends::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("sa.json"), r#"{"type": "authorized_user"}"#).unwrap();
     let config = load(

@@ -72,6 +72,7 @@ auth = { method = "token" }
 
 #[tokio::test]
 async fn an_unreachable_vault_is_served_as_unavailable_with_its_capabilities() {
+    hush_backends::install_tls_provider();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);

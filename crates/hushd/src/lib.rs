@@ -6,6 +6,8 @@
 
 #![deny(missing_docs)]
 
+pub use hush_backends::install_tls_provider;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;

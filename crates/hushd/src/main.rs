@@ -33,6 +33,7 @@ enum LogFormat {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    hush_backends::install_tls_provider();
     let filter = tracing_subscriber::EnvFilter::try_from_env("HUSH_LOG").unwrap_or_else(
         |_| // vaultrs and rustify log every Vault error answer (404s are routine in the namespace walk)
         // at ERROR; hush reports failures itself.

@@ -71,6 +71,7 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, Str
 /// The server shared by every test of a binary, or `None` (after printing the skip) when
 /// drongo is not installed. It lives until the process exits (its shell then kills it).
 pub fn server_or_skip() -> Option<&'static Drongo> {
+    install_tls_provider();
     static SERVER: OnceLock<Option<Drongo>> = OnceLock::new();
     let server = SERVER.get_or_init(Drongo::start).as_ref();
     if server.is_none() {
@@ -144,4 +145,10 @@ pub fn throwaway_service_account_key() -> Option<String> {
         "token_uri": "https://oauth2.googleapis.com/token",
     });
     Some(key.to_string())
+}
+
+/// Makes `ring` the rustls provider, as hush's binaries do at start: the backend's HTTP
+/// clients need a process provider and do not install one themselves.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

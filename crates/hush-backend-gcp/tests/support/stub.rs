@@ -97,6 +97,7 @@ const PAGE_SIZE: usize = 2;
 impl Stub {
     /// Starts a server on a free loopback port.
     pub fn start() -> Stub {
+        super::install_tls_provider();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         listener.set_nonblocking(true).expect("non-blocking listener");
         let endpoint = format!("http://{}", listener.local_addr().expect("local address"));
