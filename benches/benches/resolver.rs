@@ -20,7 +20,6 @@ use hush_crypto::{
     ClientKeyPair, Direction, GrantIssuer, GrantRequest, GrantVerifier, ResolverKeyPair, SealAad, TransportKey,
     random_request_id, resolver_key_id,
 };
-use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{GetItem, GetRequest, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
 use hush_resolver::{MemoryLedger, Resolver, ResolverSettings};
 
@@ -42,17 +41,9 @@ fn envelope(
     request_id: [u8; 16],
     body: RequestBody,
 ) -> RequestEnvelope {
-    let mut envelope = RequestEnvelope {
-        version: PROTOCOL_VERSION,
-        request_id,
-        client_key: client.public(),
-        resolver_key_id: resolver_key_id(resolver_public),
-        grant: grant.to_owned(),
-        sent_at_ms: now_ms(),
-        body,
-        mac: [0; 32],
-    };
-    transport.authenticate(&mut envelope, subject).unwrap();
+    let mut envelope =
+        RequestEnvelope::new(request_id, client.public(), resolver_key_id(resolver_public), now_ms(), body);
+    transport.authenticate(&mut envelope, subject, grant).unwrap();
     envelope
 }
 

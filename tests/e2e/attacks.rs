@@ -73,17 +73,20 @@ async fn a_captured_admin_request_edited_and_republished_is_refused() {
     refiltered.request_id[0] ^= 1;
     assert_eq!(refusal(attacker.send(&list.subject, &refiltered).await).kind(), ErrorKind::Unauthorized);
 
-    // The leaked grant is bound (cnf) to the victim's key. Claiming that key as one's own
-    // (copying cnf into client_key) gives a MAC key the attacker cannot compute...
-    let leaked = RequestEnvelope::decode(&delete.payload).unwrap();
+    // The grant is not on the wire in clear (it is sealed to the resolver), but say it leaked
+    // anyway (a log, a process listing). It is bound (cnf) to the victim's key. Claiming that
+    // key as one's own (copying it into client_key) gives a MAC key the attacker cannot
+    // compute...
+    let victim = RequestEnvelope::decode(&delete.payload).unwrap();
+    let leaked = stack.bound_grant("acme", "company", GrantScope::Admin, victim.client_key);
     let body = RequestBody::Delete(DeleteRequest { name: "DB_PASSWORD".into() });
-    let mut impersonation = attacker.envelope(&delete.subject, &leaked.grant, body.clone());
-    impersonation.client_key = leaked.client_key;
-    attacker.authenticate(&mut impersonation, &delete.subject);
+    let mut impersonation = attacker.envelope(&delete.subject, &leaked, body.clone());
+    impersonation.client_key = victim.client_key;
+    attacker.authenticate(&mut impersonation, &delete.subject, &leaked);
     let err = refusal(attacker.send(&delete.subject, &impersonation).await);
     assert!(err.message().contains("MAC does not verify"), "{err}");
     // ...and using it with the attacker's own key breaks the binding.
-    let own_key = attacker.envelope(&delete.subject, &leaked.grant, body);
+    let own_key = attacker.envelope(&delete.subject, &leaked, body);
     let err = refusal(attacker.send(&delete.subject, &own_key).await);
     assert!(err.message().contains("bound to another client key"), "{err}");
     assert_eq!(read(&stack, "acme", "company", "DB_PASSWORD").await.unwrap(), "keep-me");
@@ -122,7 +125,7 @@ async fn a_captured_write_replayed_after_a_restart_or_on_another_replica_is_refu
     let subject = "hush.v1.admin.list.acme.company";
     let mut old = attacker.envelope(subject, &grant, RequestBody::List(ListRequest::default()));
     old.sent_at_ms -= 10 * 60 * 1000;
-    attacker.authenticate(&mut old, subject);
+    attacker.authenticate(&mut old, subject, &grant);
     let err = refusal(attacker.send(subject, &old).await);
     assert!(err.message().contains("replay window"), "{err}");
 }
@@ -279,7 +282,7 @@ async fn the_real_clients_requests_carry_the_documented_mac() {
     let mut wire = spy(&stack, "hush.v1.get.>").await;
     let client = stack.client().await;
     let grant = stack.bound_grant("acme", "company", GrantScope::Read, client.public_key());
-    let _ = client.session(grant).unwrap().secret("NOPE").await;
+    let _ = client.session(grant.clone()).unwrap().secret("NOPE").await;
     let request = captured(&mut wire).await;
     let envelope = RequestEnvelope::decode(&request.payload).unwrap();
     assert!((now_ms() - envelope.sent_at_ms).abs() < 60_000);
@@ -288,6 +291,8 @@ async fn the_real_clients_requests_carry_the_documented_mac() {
     let transport = resolver_key.transport_key(&envelope.client_key).unwrap();
     let body = envelope.encoded_body().unwrap();
     transport.verify_request_mac(&RequestMacInput::of(&envelope, &request.subject, &body), &envelope.mac).unwrap();
+    // The grant rides sealed to the resolver, under the same transport key.
+    assert_eq!(transport.open_grant(&envelope, &request.subject).unwrap(), grant);
 }
 
 #[tokio::test]
@@ -310,4 +315,53 @@ async fn one_grant_cannot_drive_unbounded_backend_reads() {
     // The cached value is still served to the same grant; another grant has its own budget.
     assert_eq!(greedy.secret("KNOWN").await.unwrap().expose(), b"v");
     assert_eq!(read(&stack, "acme", "company.a.b", "FRESH_0").await, Err(ErrorKind::NotFound));
+}
+
+#[tokio::test]
+async fn an_eavesdropper_on_every_subject_sees_no_value_and_no_grant() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let _replica = stack.replica().await;
+    // Subscribed to `>` before anything is sent: requests, replies in `_INBOX`, change events,
+    // audit events and JetStream traffic of the replay ledger.
+    let mut everything = spy(&stack, ">").await;
+
+    let client = stack.client().await;
+    let admin_grant = stack.bound_grant("acme", "company", GrantScope::Admin, client.public_key());
+    let admin = client.session(admin_grant.clone()).unwrap();
+    let reader_grant = stack.bound_grant("acme", "company.etl", GrantScope::Read, client.public_key());
+    let reader = client.session(reader_grant.clone()).unwrap();
+    let values = ["wiretap-value-one-7f3a", "{\"password\":\"wiretap-json-9c1d\"}"];
+    admin.put("WIRE_ONE", &SecretValue::from(values[0]), &Tags::new()).await.unwrap();
+    admin.put("WIRE_JSON", &SecretValue::from(values[1]), &Tags::new()).await.unwrap();
+    assert_eq!(reader.secret("WIRE_ONE").await.unwrap().expose(), values[0].as_bytes());
+    let path = reader.secret_at("WIRE_JSON", "password").await.unwrap();
+    assert_eq!(path.expose(), b"wiretap-json-9c1d");
+    admin.list(&hush_core::ListFilter::default()).await.unwrap();
+    admin.delete("WIRE_ONE").await.unwrap();
+
+    let mut seen = Vec::new();
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(500), everything.next()).await {
+        seen.push(message);
+    }
+    let subjects: Vec<&str> = seen.iter().map(|m| m.subject.as_str()).collect();
+    assert!(subjects.iter().any(|s| s.starts_with("hush.v1.get.")), "the spy saw the reads: {subjects:?}");
+    assert!(subjects.iter().any(|s| s.starts_with("hush.v1.admin.put.")), "and the writes: {subjects:?}");
+    assert!(subjects.iter().any(|s| s.starts_with("_INBOX.")), "and the replies: {subjects:?}");
+
+    // Every token whole, and each part of it (claims, signature) alone.
+    let mut needles: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+    needles.push(b"wiretap-json-9c1d");
+    for grant in [&admin_grant, &reader_grant] {
+        needles.push(grant.as_bytes());
+        needles.extend(grant.split('.').skip(1).map(str::as_bytes));
+    }
+    for message in &seen {
+        for needle in &needles {
+            assert!(
+                !message.payload.windows(needle.len()).any(|w| w == *needle),
+                "{} carries a value or a grant in clear",
+                message.subject
+            );
+        }
+    }
 }

@@ -22,7 +22,6 @@ use hush_crypto::{
     ClientKeyPair, GrantIssuer, GrantRequest, KeyRing, ResolverKeyPair, TransportKey, random_request_id,
     resolver_key_id,
 };
-use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{RequestBody, RequestEnvelope, ResponseEnvelope};
 use hush_resolver::Resolver;
 use tempfile::TempDir;
@@ -379,23 +378,15 @@ impl RawClient {
         request_id: [u8; 16],
         body: RequestBody,
     ) -> RequestEnvelope {
-        let mut envelope = RequestEnvelope {
-            version: PROTOCOL_VERSION,
-            request_id,
-            client_key: self.keys.public(),
-            resolver_key_id: self.resolver_key_id,
-            grant: grant.to_owned(),
-            sent_at_ms: now_ms(),
-            body,
-            mac: [0; 32],
-        };
-        self.authenticate(&mut envelope, subject);
+        let mut envelope = RequestEnvelope::new(request_id, self.keys.public(), self.resolver_key_id, now_ms(), body);
+        self.authenticate(&mut envelope, subject, grant);
         envelope
     }
 
-    /// Sets the envelope's MAC with this client's key (after a test edited it).
-    pub fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str) {
-        self.transport.authenticate(envelope, subject).expect("the body encodes");
+    /// Seals `grant` into the envelope and sets its MAC with this client's key (after a test
+    /// edited it).
+    pub fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str, grant: &str) {
+        self.transport.authenticate(envelope, subject, grant).expect("the body encodes");
     }
 
     /// Sends an envelope and decodes the answer.

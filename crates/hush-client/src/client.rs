@@ -7,7 +7,6 @@ use async_nats::RequestErrorKind;
 use hush_config::HushConfig;
 use hush_core::{Error, ErrorKind, Result};
 use hush_crypto::{ClientKeyPair, TransportKey, load_public_key, random_request_id, resolver_key_id};
-use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
 
 use crate::session::Session;
@@ -166,17 +165,12 @@ impl HushClient {
     ) -> Result<(ResponseBody, [u8; 16])> {
         let request_id = random_request_id();
         let body = body(&request_id);
-        let mut envelope = RequestEnvelope {
-            version: PROTOCOL_VERSION,
-            request_id,
-            client_key: self.inner.keys.public(),
-            resolver_key_id: self.inner.resolver_key_id,
-            grant: grant.to_owned(),
-            sent_at_ms: unix_now_ms(),
-            body,
-            mac: [0; 32],
-        };
-        self.inner.transport.authenticate(&mut envelope, &subject).map_err(|e| Error::invalid_input(e.to_string()))?;
+        let mut envelope =
+            RequestEnvelope::new(request_id, self.inner.keys.public(), self.inner.resolver_key_id, unix_now_ms(), body);
+        self.inner
+            .transport
+            .authenticate(&mut envelope, &subject, grant)
+            .map_err(|e| Error::invalid_input(e.to_string()))?;
         let payload = envelope.encode().map_err(|e| Error::invalid_input(e.to_string()))?;
         let reply = self.inner.nats.request(subject.clone(), payload.into()).await.map_err(|e| match e.kind() {
             RequestErrorKind::NoResponders => Error::unavailable(format!("no hush resolver is serving {subject}")),

@@ -231,8 +231,8 @@ pub struct RequestMacInput<'a> {
     pub subject: &'a str,
     /// When the client sent it, unix milliseconds.
     pub sent_at_ms: i64,
-    /// The grant token.
-    pub grant: &'a str,
+    /// The grant as sent: sealed to the resolver.
+    pub sealed_grant: &'a [u8],
     /// The encoded request body.
     pub body: &'a [u8],
 }
@@ -245,7 +245,7 @@ impl<'a> RequestMacInput<'a> {
             request_id: &envelope.request_id,
             subject,
             sent_at_ms: envelope.sent_at_ms,
-            grant: &envelope.grant,
+            sealed_grant: &envelope.sealed_grant,
             body,
         }
     }
@@ -258,7 +258,7 @@ impl<'a> RequestMacInput<'a> {
                 self.request_id,
                 self.subject.as_bytes(),
                 &self.sent_at_ms.to_le_bytes(),
-                self.grant.as_bytes(),
+                self.sealed_grant,
                 self.body,
             ],
         )
@@ -269,6 +269,15 @@ impl fmt::Debug for TransportKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TransportKey(***)")
     }
+}
+
+/// The item label a request's grant is sealed under: `:` is in no secret name, so a sealed
+/// grant and a sealed value never share an AAD.
+pub const GRANT_LABEL: &str = ":grant";
+
+/// What a request's grant is sealed to: client to resolver, this request, this subject.
+fn grant_aad<'a>(request_id: &'a [u8; 16], subject: &'a str) -> SealAad<'a> {
+    SealAad { direction: Direction::ToResolver, request_id, subject, name: GRANT_LABEL, version: "" }
 }
 
 /// Which way a sealed value travels; part of the AAD, so a reply cannot be reflected back.
@@ -328,12 +337,21 @@ impl TransportKey {
         input.mac(&self.mac).verify_slice(mac).map_err(|_| CryptoError::BadMac)
     }
 
-    /// Sets `envelope.mac` for sending it to `subject`: what every client does last before it
-    /// encodes a request. Fails only when the body exceeds the request size limit.
-    pub fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str) -> Result<(), CodecError> {
+    /// Seals `grant` into `envelope` and sets its MAC, for sending it to `subject`: what every
+    /// client does last before it encodes a request. Fails only when the body exceeds the
+    /// request size limit.
+    pub fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str, grant: &str) -> Result<(), CodecError> {
+        envelope.sealed_grant = self.seal(&grant_aad(&envelope.request_id, subject), grant.as_bytes());
         let body = envelope.encoded_body()?;
         envelope.mac = self.request_mac(&RequestMacInput::of(envelope, subject, &body));
         Ok(())
+    }
+
+    /// The grant of `envelope`, sent to `subject`, opened: [`CryptoError::Open`] when it was not
+    /// sealed with this key for this request and subject.
+    pub fn open_grant(&self, envelope: &RequestEnvelope, subject: &str) -> Result<String, CryptoError> {
+        let opened = self.open(&grant_aad(&envelope.request_id, subject), &envelope.sealed_grant)?;
+        String::from_utf8(opened.expose().to_vec()).map_err(|_| CryptoError::Open)
     }
 
     /// Checks that `envelope` was authenticated for `subject` with this key
@@ -443,7 +461,7 @@ mod tests {
             request_id: &id,
             subject: SUBJECT,
             sent_at_ms: 1_700_000_000_123,
-            grant: "hush1.g.s",
+            sealed_grant: b"hush1.g.s",
             body: b"body",
         };
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&k_mac).unwrap();
@@ -469,7 +487,7 @@ mod tests {
             request_id: &id,
             subject: SUBJECT,
             sent_at_ms: 1000,
-            grant: "hush1.a.b",
+            sealed_grant: b"hush1.a.b",
             body: b"delete X",
         };
         let mac = client_side.request_mac(&input);
@@ -479,10 +497,10 @@ mod tests {
             RequestMacInput { request_id: &other_id, ..input },
             RequestMacInput { subject: "hush.v1.get.acme.company", ..input },
             RequestMacInput { sent_at_ms: 1001, ..input },
-            RequestMacInput { grant: "hush1.a.c", ..input },
+            RequestMacInput { sealed_grant: b"hush1.a.c", ..input },
             RequestMacInput { body: b"delete Y", ..input },
             // Same bytes, other field boundaries.
-            RequestMacInput { grant: "hush1.a.bdelete X", body: b"", ..input },
+            RequestMacInput { sealed_grant: b"hush1.a.bdelete X", body: b"", ..input },
         ];
         for other in edited {
             assert!(matches!(resolver_side.verify_request_mac(&other, &mac), Err(CryptoError::BadMac)), "{other:?}");
@@ -493,6 +511,34 @@ mod tests {
         let mut flipped = mac;
         flipped[31] ^= 1;
         assert!(resolver_side.verify_request_mac(&input, &flipped).is_err());
+    }
+
+    #[test]
+    fn a_grant_is_sealed_to_its_request_and_opens_only_there() {
+        let resolver = ResolverKeyPair::generate();
+        let client = ClientKeyPair::generate();
+        let (resolver_side, client_side) =
+            (resolver.transport_key(&client.public()).unwrap(), client.transport_key(&resolver.public()).unwrap());
+        let grant = "hush1.Y2xhaW1z.c2lnbmF0dXJl";
+        let body = hush_proto::message::RequestBody::List(hush_proto::message::ListRequest::default());
+        let mut envelope = RequestEnvelope::new([5; 16], client.public(), [0; 8], 1000, body);
+        client_side.authenticate(&mut envelope, SUBJECT, grant).unwrap();
+        let wire = envelope.encode().unwrap();
+        assert!(!wire.windows(grant.len()).any(|w| w == grant.as_bytes()), "the grant is not on the wire in clear");
+        assert!(!wire.windows(8).any(|w| w == b"Y2xhaW1z"), "nor its claims");
+        assert_eq!(resolver_side.open_grant(&envelope, SUBJECT).unwrap(), grant);
+        resolver_side.verify_envelope(&envelope, SUBJECT).unwrap();
+
+        // Moved to another subject or request, or opened with another client's key: refused.
+        assert!(matches!(resolver_side.open_grant(&envelope, "hush.v1.get.acme.other"), Err(CryptoError::Open)));
+        let mut moved = envelope.clone();
+        moved.request_id = [6; 16];
+        assert!(resolver_side.open_grant(&moved, SUBJECT).is_err());
+        let stranger = resolver.transport_key(&ClientKeyPair::generate().public()).unwrap();
+        assert!(stranger.open_grant(&envelope, SUBJECT).is_err());
+        // A value sealed for a secret never opens as a grant (`:` is in no secret name).
+        let value = client_side.seal(&SealAad { name: "grant", ..grant_aad(&[5; 16], SUBJECT) }, b"x");
+        assert!(resolver_side.open(&grant_aad(&[5; 16], SUBJECT), &value).is_err());
     }
 
     #[test]

@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::PROTOCOL_VERSION;
 use crate::codec::{self, CodecError, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 
-/// A request: who asks (client key, grant), under which id, when, for what, and the MAC that
-/// proves the sender holds the client key (ARCHITECTURE.md "Request authentication").
+/// A request: who asks (client key, sealed grant), under which id, when, for what, and the MAC
+/// that proves the sender holds the client key (ARCHITECTURE.md "Request authentication").
 ///
-/// `Debug` shows the grant as `hush1.***`: a token is a credential.
+/// `Debug` shows the sealed grant's length only.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestEnvelope {
     /// [`PROTOCOL_VERSION`].
@@ -27,15 +27,17 @@ pub struct RequestEnvelope {
     pub client_key: [u8; 32],
     /// Which resolver key the client sealed to (first 8 bytes of SHA-256 of its public key).
     pub resolver_key_id: [u8; 8],
-    /// The grant token (`hush1.<claims>.<sig>`).
-    pub grant: String,
+    /// The grant token (`hush1.<claims>.<sig>`) sealed to the resolver with the transport key
+    /// (AAD: to the resolver, the request id, the subject, `:grant`): nobody on NATS reads it,
+    /// and it cannot be moved to another request.
+    pub sealed_grant: Vec<u8>,
     /// When the client sent it, unix milliseconds: admin requests outside the resolver's
     /// replay window are refused.
     pub sent_at_ms: i64,
     /// The operation.
     pub body: RequestBody,
-    /// HMAC-SHA256 under the request MAC key over the request id, subject, `sent_at_ms`, grant
-    /// and the encoded body.
+    /// HMAC-SHA256 under the request MAC key over the request id, subject, `sent_at_ms`, sealed
+    /// grant and the encoded body.
     pub mac: [u8; 32],
 }
 
@@ -46,7 +48,7 @@ impl fmt::Debug for RequestEnvelope {
             .field("request_id", &self.request_id)
             .field("client_key", &self.client_key)
             .field("resolver_key_id", &self.resolver_key_id)
-            .field("grant", &redact_grant(&self.grant))
+            .field("sealed_grant", &format_args!("{} bytes", self.sealed_grant.len()))
             .field("sent_at_ms", &self.sent_at_ms)
             .field("body", &self.body)
             .field("mac", &"***")
@@ -262,6 +264,27 @@ pub fn sealed_item_label(index: usize, name: &str) -> String {
 }
 
 impl RequestEnvelope {
+    /// A request of this protocol version with its grant and MAC still to be set: the
+    /// client's transport key does both (`TransportKey::authenticate` in hush-crypto).
+    pub fn new(
+        request_id: [u8; 16],
+        client_key: [u8; 32],
+        resolver_key_id: [u8; 8],
+        sent_at_ms: i64,
+        body: RequestBody,
+    ) -> Self {
+        Self {
+            version: PROTOCOL_VERSION,
+            request_id,
+            client_key,
+            resolver_key_id,
+            sealed_grant: Vec::new(),
+            sent_at_ms,
+            body,
+            mac: [0; 32],
+        }
+    }
+
     /// The encoded body, as the request MAC covers it.
     pub fn encoded_body(&self) -> Result<Vec<u8>, CodecError> {
         codec::encode(&self.body, MAX_REQUEST_BYTES)
@@ -333,7 +356,7 @@ mod tests {
             request_id: [7; 16],
             client_key: [1; 32],
             resolver_key_id: [2; 8],
-            grant: "hush1.a.b".into(),
+            sealed_grant: b"hush1.a.b".to_vec(),
             sent_at_ms: 1_700_000_000_000,
             body: RequestBody::Get(GetRequest {
                 items: vec![GetItem { name: "DB".into(), path: Some("a.b".into()), version: None }],
@@ -345,10 +368,11 @@ mod tests {
     #[test]
     fn debug_never_shows_the_grant() {
         let mut envelope = sample();
-        envelope.grant = "hush1.Y2xhaW1z.c2lnbmF0dXJl".into();
+        envelope.sealed_grant = b"hush1.Y2xhaW1z.c2lnbmF0dXJl".to_vec();
         let shown = format!("{envelope:?}");
-        assert!(!shown.contains("Y2xhaW1z") && !shown.contains("c2lnbmF0dXJl"), "{shown}");
-        assert!(shown.contains("hush1.***"), "{shown}");
+        assert!(!shown.contains("Y2xhaW1z") && !shown.contains("89, 50"), "{shown}");
+        assert!(shown.contains("sealed_grant: 27 bytes"), "{shown}");
+        assert_eq!(redact_grant("hush1.Y2xhaW1z.c2lnbmF0dXJl"), "hush1.***");
         assert_eq!(redact_grant("no dots here"), "***");
         assert_eq!(redact_grant("averylongprefix.x"), "***");
     }
@@ -374,14 +398,14 @@ mod tests {
         assert!(matches!(RequestEnvelope::decode(&huge), Err(CodecError::TooLarge { .. })));
 
         let mut big = sample();
-        big.grant = "x".repeat(MAX_REQUEST_BYTES);
+        big.sealed_grant = vec![b'x'; MAX_REQUEST_BYTES];
         assert!(matches!(big.encode(), Err(CodecError::TooLarge { .. })));
     }
 
     #[test]
     fn a_length_prefix_claiming_gigabytes_is_refused_without_allocating() {
-        // Version (one varint byte), request id, client key and resolver key id, then a grant
-        // whose varint length (tag 252, u32 little-endian) claims 2 GiB.
+        // Version (one varint byte), request id, client key and resolver key id, then a sealed
+        // grant whose varint length (tag 252, u32 little-endian) claims 2 GiB.
         let mut bytes = sample().encode().unwrap();
         bytes.truncate(1 + 16 + 32 + 8);
         bytes.extend_from_slice(&[252, 0, 0, 0, 128]);

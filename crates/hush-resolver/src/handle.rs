@@ -101,14 +101,6 @@ impl Resolver {
             client_key: &envelope.client_key,
             require_bound: inner.grants.requires_binding(target.tenant()),
         };
-        let claims = match inner.grants.authorize(&envelope.grant, &need, unix_now()) {
-            Ok(claims) => claims,
-            Err(e) => {
-                Counters::bump(&inner.metrics.unauthorized);
-                return self.refuse(request_id, &e, Some(audit));
-            }
-        };
-        audit.execution_id = claims.execution_id.clone();
         let transport = match inner.transport.key_for(&envelope.resolver_key_id, &envelope.client_key) {
             Ok(key) => key,
             Err(e) => {
@@ -120,6 +112,22 @@ impl Resolver {
             Counters::bump(&inner.metrics.unauthorized);
             return self.refuse(request_id, &e, Some(audit));
         }
+        let Ok(grant) = transport.open_grant(&envelope, subject) else {
+            Counters::bump(&inner.metrics.unauthorized);
+            let e = Error::new(
+                ErrorKind::Unauthorized,
+                "the grant does not open: it was not sealed by the sender's client key for this request",
+            );
+            return self.refuse(request_id, &e, Some(audit));
+        };
+        let claims = match inner.grants.authorize(&grant, &need, unix_now()) {
+            Ok(claims) => claims,
+            Err(e) => {
+                Counters::bump(&inner.metrics.unauthorized);
+                return self.refuse(request_id, &e, Some(audit));
+            }
+        };
+        audit.execution_id = claims.execution_id.clone();
         if envelope.resolver_key_id != self.key_id() {
             Counters::bump(&inner.metrics.requests_with_previous_keys);
         }
@@ -137,7 +145,7 @@ impl Resolver {
             tenant: target.tenant().clone(),
             namespace: target.namespace().clone(),
             request_id,
-            grant: &envelope.grant,
+            grant: &grant,
             resolver_key_id: envelope.resolver_key_id,
             transport,
         };

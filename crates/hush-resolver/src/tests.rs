@@ -111,23 +111,20 @@ impl Fixture {
 
     /// An envelope authenticated as the real client does it.
     fn envelope(&self, subject: &str, grant: String, body: RequestBody) -> RequestEnvelope {
-        let mut envelope = RequestEnvelope {
-            version: PROTOCOL_VERSION,
-            request_id: random_request_id(),
-            client_key: self.client.public(),
-            resolver_key_id: resolver_key_id(&self.resolver_key.public()),
-            grant,
-            sent_at_ms: now_ms(),
+        let mut envelope = RequestEnvelope::new(
+            random_request_id(),
+            self.client.public(),
+            resolver_key_id(&self.resolver_key.public()),
+            now_ms(),
             body,
-            mac: [0; 32],
-        };
-        self.authenticate(&mut envelope, subject);
+        );
+        self.authenticate(&mut envelope, subject, &grant);
         envelope
     }
 
-    fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str) {
+    fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str, grant: &str) {
         let transport = self.client.transport_key(&self.resolver_key.public()).unwrap();
-        transport.authenticate(envelope, subject).unwrap();
+        transport.authenticate(envelope, subject, grant).unwrap();
     }
 
     fn get(&self, grant: String) -> Vec<u8> {
@@ -275,7 +272,7 @@ async fn an_edited_or_unauthenticated_request_is_unauthorized() {
     let mut stranger = good.clone();
     let other = ClientKeyPair::generate();
     stranger.client_key = other.public();
-    other.transport_key(&f.resolver_key.public()).unwrap().authenticate(&mut stranger, subject).unwrap();
+    other.transport_key(&f.resolver_key.public()).unwrap().authenticate(&mut stranger, subject, &grant).unwrap();
 
     for (what, envelope, want) in [
         ("edited name", edited_name, "MAC does not verify"),
@@ -303,7 +300,7 @@ async fn admin_requests_outside_the_window_or_replayed_are_refused() {
     for offset_ms in [-31_000, 31_000] {
         let mut late = f.envelope(subject, grant.clone(), list());
         late.sent_at_ms += offset_ms;
-        f.authenticate(&mut late, subject);
+        f.authenticate(&mut late, subject, &grant);
         let err = f.refusal(subject, &late.encode().unwrap()).await;
         assert!(err.message().contains("outside the 30s replay window"), "{offset_ms}: {err}");
     }
