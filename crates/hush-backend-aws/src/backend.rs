@@ -13,7 +13,7 @@ use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntry, Tag};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use hush_core::{
-    BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, ListFilter, Result, Scope, Secret,
+    BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, KindConfig, ListFilter, Result, Scope, Secret,
     SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
 };
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use hush_core::ConfigProblem;
+use hush_core::{ConfigProblem, KindConfig};
 use serde::Deserialize;
 
 /// The shortest recovery window AWS accepts, in days.
@@ -111,9 +111,11 @@ impl AwsConfig {
     pub fn recovery_window(&self) -> u8 {
         self.recovery_window_days.unwrap_or(MAX_RECOVERY_WINDOW_DAYS)
     }
+}
 
+impl KindConfig for AwsConfig {
     /// Every problem of this configuration, with the key it is at. Empty when it is usable.
-    pub fn problems(&self) -> Vec<ConfigProblem> {
+    fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |key: &'static str, message: String| problems.push(ConfigProblem::new(&[key], message));
         if let Some(region) = &self.region
@@ -169,6 +171,10 @@ impl AwsConfig {
             add("request_timeout", "must be longer than 0s".to_owned());
         }
         problems
+    }
+
+    fn request_timeout(&self) -> Option<Duration> {
+        self.request_timeout
     }
 }
 

@@ -20,10 +20,9 @@
 #![doc = include_str!("../docs.md")]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use hush_core::{BackendFactory, BuildContext, Capabilities, ConfigProblem, Result, SharedBackend};
+use hush_core::{BackendFactory, BuildContext, Capabilities, Result, SharedBackend};
 
 mod backend;
 mod config;
@@ -48,14 +47,6 @@ impl BackendFactory for AwsFactory {
 
     fn capabilities(&self, _: &AwsConfig) -> Capabilities {
         capabilities()
-    }
-
-    fn problems(&self, config: &AwsConfig) -> Vec<ConfigProblem> {
-        config.problems()
-    }
-
-    fn request_timeout(&self, config: &AwsConfig) -> Option<Duration> {
-        config.request_timeout
     }
 
     async fn build(&self, mut config: AwsConfig, context: &BuildContext) -> Result<SharedBackend> {

@@ -21,7 +21,7 @@ use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use base64::Engine as _;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use hush_core::{
-    BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, ListFilter, Result, Scope, Secret,
+    BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, KindConfig, ListFilter, Result, Scope, Secret,
     SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
 };
 use zeroize::Zeroizing;

@@ -1,10 +1,10 @@
 //! The Azure Key Vault backend's configuration: which vault, which cloud, which credential.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hush_core::ConfigProblem;
+use hush_core::{ConfigProblem, KindConfig};
 use serde::Deserialize;
 
 /// The public cloud's Entra ID authority.
@@ -146,9 +146,11 @@ impl AzureConfig {
         }
         Ok(url)
     }
+}
 
+impl KindConfig for AzureConfig {
     /// Every problem of this configuration, with the key it is at. Empty when it is usable.
-    pub fn problems(&self) -> Vec<ConfigProblem> {
+    fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |key: &[&'static str], message: String| {
             problems.push(ConfigProblem::new(key, message));
@@ -200,6 +202,19 @@ impl AzureConfig {
             CredentialConfig::ManagedIdentity { .. } | CredentialConfig::Default => {}
         }
         problems
+    }
+
+    fn resolve_paths(&mut self, config_dir: &Path) {
+        if let Some(ca_file) = &mut self.ca_file {
+            *ca_file = config_dir.join(&*ca_file);
+        }
+        if let CredentialConfig::WorkloadIdentity { token_file: Some(token_file), .. } = &mut self.credential {
+            *token_file = config_dir.join(&*token_file);
+        }
+    }
+
+    fn request_timeout(&self) -> Option<Duration> {
+        self.request_timeout
     }
 }
 

@@ -18,12 +18,10 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../docs.md")]
 
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use hush_core::{BackendFactory, BuildContext, Capabilities, ConfigProblem, Result, SharedBackend};
+use hush_core::{BackendFactory, BuildContext, Capabilities, Result, SharedBackend};
 
 mod backend;
 mod config;
@@ -52,23 +50,6 @@ impl BackendFactory for AzureFactory {
 
     fn capabilities(&self, _: &AzureConfig) -> Capabilities {
         capabilities()
-    }
-
-    fn problems(&self, config: &AzureConfig) -> Vec<ConfigProblem> {
-        config.problems()
-    }
-
-    fn resolve_paths(&self, config: &mut AzureConfig, config_dir: &Path) {
-        if let Some(ca_file) = &mut config.ca_file {
-            *ca_file = config_dir.join(&*ca_file);
-        }
-        if let CredentialConfig::WorkloadIdentity { token_file: Some(token_file), .. } = &mut config.credential {
-            *token_file = config_dir.join(&*token_file);
-        }
-    }
-
-    fn request_timeout(&self, config: &AzureConfig) -> Option<Duration> {
-        config.request_timeout
     }
 
     async fn build(&self, mut config: AzureConfig, context: &BuildContext) -> Result<SharedBackend> {

@@ -1,6 +1,6 @@
 //! The `env` backend's configuration.
 
-use hush_core::ConfigProblem;
+use hush_core::{ConfigProblem, KindConfig};
 use serde::Deserialize;
 
 /// Configuration of an `env` backend.
@@ -25,9 +25,11 @@ impl Default for EnvConfig {
     }
 }
 
-impl EnvConfig {
+impl EnvConfig {}
+
+impl KindConfig for EnvConfig {
     /// Every problem of this config, with key paths relative to the backend's table.
-    pub fn problems(&self) -> Vec<ConfigProblem> {
+    fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         if self.prefix.is_empty() {
             problems.push(ConfigProblem::new(

@@ -22,7 +22,7 @@ mod error;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hush_core::{BackendFactory, BuildContext, Capabilities, ConfigProblem, Result, SharedBackend};
+use hush_core::{BackendFactory, BuildContext, Capabilities, Result, SharedBackend};
 
 pub use backend::EnvBackend;
 pub use config::EnvConfig;
@@ -41,10 +41,6 @@ impl BackendFactory for EnvFactory {
 
     fn capabilities(&self, _: &EnvConfig) -> Capabilities {
         Capabilities::read_only()
-    }
-
-    fn problems(&self, config: &EnvConfig) -> Vec<ConfigProblem> {
-        config.problems()
     }
 
     async fn build(&self, config: EnvConfig, context: &BuildContext) -> Result<SharedBackend> {

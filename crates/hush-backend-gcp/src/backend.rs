@@ -13,7 +13,7 @@ use google_cloud_secretmanager_v1::model::{
     Replication, Secret as GcpSecret, SecretPayload, replication, secret_version,
 };
 use hush_core::{
-    BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, ListFilter, Result, Scope, Secret,
+    BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, KindConfig, ListFilter, Result, Scope, Secret,
     SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
 };
 

@@ -1,10 +1,10 @@
 //! The Google Secret Manager backend's configuration: project, credentials, endpoint, prefix.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hush_core::ConfigProblem;
+use hush_core::{ConfigProblem, KindConfig};
 use serde::Deserialize;
 
 use crate::mapping::MAX_PREFIX_LEN;
@@ -119,9 +119,11 @@ impl GcpConfig {
             CredentialsSource::ApplicationDefault
         }
     }
+}
 
+impl KindConfig for GcpConfig {
     /// Every problem of this configuration, with the key it is at. Empty when it is usable.
-    pub fn problems(&self) -> Vec<ConfigProblem> {
+    fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |key: &'static str, message: String| problems.push(ConfigProblem::new(&[key], message));
         if self.project.is_empty() {
@@ -158,6 +160,16 @@ impl GcpConfig {
             add("request_timeout", "must be longer than 0s".to_owned());
         }
         problems
+    }
+
+    fn resolve_paths(&mut self, config_dir: &Path) {
+        if let Some(file) = &mut self.credentials_file {
+            *file = config_dir.join(&*file);
+        }
+    }
+
+    fn request_timeout(&self) -> Option<Duration> {
+        self.request_timeout
     }
 }
 

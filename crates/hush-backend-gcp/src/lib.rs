@@ -18,12 +18,10 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../docs.md")]
 
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use hush_core::{BackendFactory, BuildContext, Capabilities, ConfigProblem, Result, SharedBackend};
+use hush_core::{BackendFactory, BuildContext, Capabilities, Result, SharedBackend};
 
 mod backend;
 mod config;
@@ -52,20 +50,6 @@ impl BackendFactory for GcpFactory {
 
     fn capabilities(&self, _: &GcpConfig) -> Capabilities {
         capabilities()
-    }
-
-    fn problems(&self, config: &GcpConfig) -> Vec<ConfigProblem> {
-        config.problems()
-    }
-
-    fn resolve_paths(&self, config: &mut GcpConfig, config_dir: &Path) {
-        if let Some(file) = &mut config.credentials_file {
-            *file = config_dir.join(&*file);
-        }
-    }
-
-    fn request_timeout(&self, config: &GcpConfig) -> Option<Duration> {
-        config.request_timeout
     }
 
     async fn build(&self, mut config: GcpConfig, context: &BuildContext) -> Result<SharedBackend> {

@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use hush_core::{
     AtRestAad, AtRestCipher, AtRestFormat, BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind,
-    ListFilter, Namespace, Result, Scope, SealedRecord, Secret, SecretBackend, SecretMeta, SecretName, SecretValue,
-    Tags, VersionId, refuse_problems,
+    KindConfig, ListFilter, Namespace, Result, Scope, SealedRecord, Secret, SecretBackend, SecretMeta, SecretName,
+    SecretValue, Tags, VersionId, refuse_problems,
 };
 use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;

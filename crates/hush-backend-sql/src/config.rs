@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use hush_core::ConfigProblem;
+use hush_core::{ConfigProblem, KindConfig};
 use serde::Deserialize;
 
 /// Longest `table_prefix`, in bytes: table and index names stay under every dialect's limit.
@@ -65,9 +65,11 @@ impl SqlConfig {
     pub fn for_url(url: impl Into<String>) -> Self {
         Self { url: url.into(), ..Self::default() }
     }
+}
 
+impl KindConfig for SqlConfig {
     /// Every problem a connect would trip over, with key paths relative to the backend's table.
-    pub fn problems(&self) -> Vec<ConfigProblem> {
+    fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |key: &str, message: String| problems.push(ConfigProblem::new(&[key], message));
         if self.prefix.is_some() {
@@ -95,7 +97,7 @@ impl SqlConfig {
 
     /// Makes a relative SQLite file (`sqlite://hush.db`) relative to `config_dir`, like every
     /// other path in config.
-    pub fn resolve_paths(&mut self, config_dir: &Path) {
+    fn resolve_paths(&mut self, config_dir: &Path) {
         if let Some(rest) = self.url.strip_prefix("sqlite://")
             && !rest.is_empty()
             && !rest.starts_with('/')
@@ -103,6 +105,10 @@ impl SqlConfig {
         {
             self.url = format!("sqlite://{}", config_dir.join(rest).display());
         }
+    }
+
+    fn request_timeout(&self) -> Option<Duration> {
+        self.connect_timeout
     }
 }
 

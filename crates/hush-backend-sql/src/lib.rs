@@ -25,14 +25,10 @@ mod rekey;
 mod schema;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use hush_core::{
-    BackendFactory, BuildContext, Capabilities, ConfigProblem, RekeyReport, Result, SealedStore, SharedBackend,
-};
+use hush_core::{BackendFactory, BuildContext, Capabilities, RekeyReport, Result, SealedStore, SharedBackend};
 
 pub use backend::SqlBackend;
 pub use config::{MAX_TABLE_PREFIX_LEN, SqlConfig, redact_url};
@@ -52,18 +48,6 @@ impl BackendFactory for SqlFactory {
 
     fn capabilities(&self, _: &SqlConfig) -> Capabilities {
         Capabilities::full()
-    }
-
-    fn problems(&self, config: &SqlConfig) -> Vec<ConfigProblem> {
-        config.problems()
-    }
-
-    fn resolve_paths(&self, config: &mut SqlConfig, config_dir: &Path) {
-        config.resolve_paths(config_dir);
-    }
-
-    fn request_timeout(&self, config: &SqlConfig) -> Option<Duration> {
-        config.connect_timeout
     }
 
     async fn build(&self, config: SqlConfig, context: &BuildContext) -> Result<SharedBackend> {

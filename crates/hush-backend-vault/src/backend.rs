@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use hush_core::{
-    BackendInfo, Capabilities, Error, ErrorKind, ListFilter, Namespace, Result, Scope, Secret, SecretBackend,
-    SecretMeta, SecretName, SecretValue, Tags, VersionId,
+    BackendInfo, Capabilities, Error, ErrorKind, KindConfig, ListFilter, Namespace, Result, Scope, Secret,
+    SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
 };
 use vaultrs::api::kv2::requests::{ReadSecretRequest, SetSecretMetadataRequest};
 

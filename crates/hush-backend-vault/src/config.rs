@@ -1,10 +1,10 @@
 //! The Vault backend's configuration: server, KV mount, key prefix, TLS and auth method.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hush_core::ConfigProblem;
+use hush_core::{ConfigProblem, KindConfig};
 use serde::Deserialize;
 
 /// Where Kubernetes mounts a pod's service-account token.
@@ -102,9 +102,11 @@ impl VaultConfig {
         self.request_timeout = Some(timeout);
         self
     }
+}
 
+impl KindConfig for VaultConfig {
     /// Every problem of this configuration, with the key it is at. Empty when it is usable.
-    pub fn problems(&self) -> Vec<ConfigProblem> {
+    fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |key: &[&'static str], message: String| {
             problems.push(ConfigProblem::new(key, message));
@@ -172,6 +174,19 @@ impl VaultConfig {
             }
         }
         problems
+    }
+
+    fn resolve_paths(&mut self, config_dir: &Path) {
+        if let Some(ca_file) = &mut self.tls.ca_file {
+            *ca_file = config_dir.join(&*ca_file);
+        }
+        if let AuthConfig::Kubernetes { jwt_file, .. } = &mut self.auth {
+            *jwt_file = config_dir.join(&*jwt_file);
+        }
+    }
+
+    fn request_timeout(&self) -> Option<Duration> {
+        self.request_timeout
     }
 }
 

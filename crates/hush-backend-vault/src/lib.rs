@@ -18,12 +18,10 @@
 #![deny(missing_docs)]
 #![doc = include_str!("../docs.md")]
 
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use hush_core::{BackendFactory, BuildContext, Capabilities, ConfigProblem, Result, SharedBackend};
+use hush_core::{BackendFactory, BuildContext, Capabilities, Result, SharedBackend};
 
 mod auth;
 mod backend;
@@ -52,23 +50,6 @@ impl BackendFactory for VaultFactory {
 
     fn capabilities(&self, config: &VaultConfig) -> Capabilities {
         capabilities(config.engine_version)
-    }
-
-    fn problems(&self, config: &VaultConfig) -> Vec<ConfigProblem> {
-        config.problems()
-    }
-
-    fn resolve_paths(&self, config: &mut VaultConfig, config_dir: &Path) {
-        if let Some(ca_file) = &mut config.tls.ca_file {
-            *ca_file = config_dir.join(&*ca_file);
-        }
-        if let AuthConfig::Kubernetes { jwt_file, .. } = &mut config.auth {
-            *jwt_file = config_dir.join(&*jwt_file);
-        }
-    }
-
-    fn request_timeout(&self, config: &VaultConfig) -> Option<Duration> {
-        config.request_timeout
     }
 
     async fn build(&self, mut config: VaultConfig, context: &BuildContext) -> Result<SharedBackend> {

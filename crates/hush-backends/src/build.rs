@@ -11,7 +11,7 @@ use hush_core::{
 use hush_layers::{LayerStack, ReconnectingBackend, RetryLayer};
 
 use crate::context::BackendContext;
-use crate::kind::BackendKind;
+use crate::kind::{BackendKind, ConfiguredBackend};
 
 /// Every problem of `config`: the generic ones and each backend's own options, with key paths.
 pub fn problems(config: &HushConfig) -> Vec<ConfigProblem> {
@@ -48,7 +48,8 @@ async fn open(
     let kind = kind_of(name, table)?;
     let bound = table.longest_call();
     let config_dir = config.config_dir();
-    let opening = kind.open(name, table, &config_dir, context.at_rest.clone());
+    let backend = ConfiguredBackend { name, table, config_dir: &config_dir, at_rest: context.at_rest.clone() };
+    let opening = kind.open(&backend);
     tokio::time::timeout(bound, opening).await.unwrap_or_else(|_| {
         Err(Error::unavailable(format!("backend {name:?} did not open within {}", humantime::format_duration(bound))))
     })
@@ -156,8 +157,10 @@ pub async fn check_backends(config: &HushConfig, context: &BackendContext) -> Ve
 async fn sealed_stores(config: &HushConfig, context: &BackendContext) -> Vec<(String, Result<Arc<dyn SealedStore>>)> {
     let mut stores = Vec::new();
     for (name, table) in &config.backends {
+        let config_dir = config.config_dir();
+        let backend = ConfiguredBackend { name, table, config_dir: &config_dir, at_rest: context.at_rest.clone() };
         let opened = match kind_of(name, table) {
-            Ok(kind) => kind.open_sealed(name, table, &config.config_dir(), context.at_rest.clone()).await,
+            Ok(kind) => kind.open_sealed(&backend).await,
             Err(e) => Err(e),
         };
         match opened {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hush_config::BackendConfig;
 use hush_core::{
-    AtRestCipher, BackendFactory, BuildContext, Capabilities, ConfigProblem, Error, ErrorKind, Result, SealedStore,
-    SharedBackend, refuse_problems,
+    AtRestCipher, BackendFactory, BuildContext, Capabilities, ConfigProblem, Error, ErrorKind, KindConfig, Result,
+    SealedStore, SharedBackend, refuse_problems,
 };
 
 /// One backend kind, as `hush-backends` uses it: every method takes the backend's
@@ -27,30 +27,30 @@ pub trait BackendKind: Send + Sync {
     /// What backend `name` can do; `None` when its options do not parse.
     fn capabilities_of(&self, name: &str, table: &BackendConfig) -> Option<Capabilities>;
 
-    /// Builds backend `name`: one attempt, no layers. Relative paths in its options are taken
-    /// from `config_dir`.
-    async fn open(
-        &self,
-        name: &str,
-        table: &BackendConfig,
-        config_dir: &Path,
-        at_rest: Option<Arc<dyn AtRestCipher>>,
-    ) -> Result<SharedBackend>;
+    /// Builds the backend: one attempt, no layers.
+    async fn open(&self, backend: &ConfiguredBackend<'_>) -> Result<SharedBackend>;
 
-    /// Opens backend `name` for the key operations, if its kind seals values at rest.
-    async fn open_sealed(
-        &self,
-        name: &str,
-        table: &BackendConfig,
-        config_dir: &Path,
-        at_rest: Option<Arc<dyn AtRestCipher>>,
-    ) -> Result<Option<Arc<dyn SealedStore>>>;
+    /// Opens the backend for the key operations, if its kind seals values at rest.
+    async fn open_sealed(&self, backend: &ConfiguredBackend<'_>) -> Result<Option<Arc<dyn SealedStore>>>;
+}
+
+/// One `[backends.<name>]` table and what opening it needs besides.
+#[derive(Debug, Clone)]
+pub struct ConfiguredBackend<'a> {
+    /// The backend's name.
+    pub name: &'a str,
+    /// Its table.
+    pub table: &'a BackendConfig,
+    /// The config file's directory: relative paths in the table are taken from it.
+    pub config_dir: &'a Path,
+    /// The at-rest key ring, when `keys.at_rest` is set.
+    pub at_rest: Option<Arc<dyn AtRestCipher>>,
 }
 
 /// The options of `table` as `F::Config` (when they parse) and every problem of them, with
 /// full key paths.
 fn parse_checked<F: BackendFactory>(
-    factory: &F,
+    _factory: &F,
     name: &str,
     table: &BackendConfig,
 ) -> (Option<F::Config>, Vec<ConfigProblem>) {
@@ -59,9 +59,8 @@ fn parse_checked<F: BackendFactory>(
         Err(problems) => return (None, problems),
     };
     let under = ["backends", name];
-    let mut problems: Vec<ConfigProblem> =
-        BackendFactory::problems(factory, &config).into_iter().map(|p| p.under(&under)).collect();
-    if let Some(request_timeout) = factory.request_timeout(&config)
+    let mut problems: Vec<ConfigProblem> = config.problems().into_iter().map(|p| p.under(&under)).collect();
+    if let Some(request_timeout) = config.request_timeout()
         && request_timeout > table.timeout
     {
         problems.push(ConfigProblem::new(
@@ -77,22 +76,17 @@ fn parse_checked<F: BackendFactory>(
     (Some(config), problems)
 }
 
-/// The options of `table` as `F::Config`, paths resolved, and the context to build with;
+/// The options of `backend` as `F::Config`, paths resolved, and the context to build with;
 /// any problem refuses the build.
-fn prepare<F: BackendFactory>(
-    factory: &F,
-    name: &str,
-    table: &BackendConfig,
-    config_dir: &Path,
-    at_rest: Option<Arc<dyn AtRestCipher>>,
-) -> Result<(F::Config, BuildContext)> {
-    let (config, problems) = parse_checked(factory, name, table);
+fn prepare<F: BackendFactory>(factory: &F, backend: &ConfiguredBackend<'_>) -> Result<(F::Config, BuildContext)> {
+    let name = backend.name;
+    let (config, problems) = parse_checked(factory, name, backend.table);
     refuse_problems(name, &problems)?;
     let Some(mut config) = config else {
         return Err(Error::new(ErrorKind::ConfigInvalid, format!("backend {name:?}: options do not parse")));
     };
-    factory.resolve_paths(&mut config, config_dir);
-    Ok((config, BuildContext::new(name, table.timeout).with_at_rest(at_rest)))
+    config.resolve_paths(backend.config_dir);
+    Ok((config, BuildContext::new(name, backend.table.timeout).with_at_rest(backend.at_rest.clone())))
 }
 
 #[async_trait]
@@ -110,25 +104,13 @@ impl<F: BackendFactory> BackendKind for F {
         Some(self.capabilities(&config))
     }
 
-    async fn open(
-        &self,
-        name: &str,
-        table: &BackendConfig,
-        config_dir: &Path,
-        at_rest: Option<Arc<dyn AtRestCipher>>,
-    ) -> Result<SharedBackend> {
-        let (config, context) = prepare(self, name, table, config_dir, at_rest)?;
+    async fn open(&self, backend: &ConfiguredBackend<'_>) -> Result<SharedBackend> {
+        let (config, context) = prepare(self, backend)?;
         self.build(config, &context).await
     }
 
-    async fn open_sealed(
-        &self,
-        name: &str,
-        table: &BackendConfig,
-        config_dir: &Path,
-        at_rest: Option<Arc<dyn AtRestCipher>>,
-    ) -> Result<Option<Arc<dyn SealedStore>>> {
-        let (config, context) = prepare(self, name, table, config_dir, at_rest)?;
+    async fn open_sealed(&self, backend: &ConfiguredBackend<'_>) -> Result<Option<Arc<dyn SealedStore>>> {
+        let (config, context) = prepare(self, backend)?;
         self.open_sealed_store(config, &context).await
     }
 }

@@ -30,7 +30,7 @@ mod kind;
 
 pub use build::{build_bindings, check_backends, key_usage_all, problems, rekey_all};
 pub use context::BackendContext;
-pub use kind::BackendKind;
+pub use kind::{BackendKind, ConfiguredBackend};
 
 /// Every backend kind this build knows, one cargo feature each.
 pub static KINDS: &[&dyn BackendKind] = &[

@@ -163,14 +163,34 @@ pub trait SealedStore: Send + Sync + fmt::Debug {
     async fn close(&self) {}
 }
 
-/// How one backend kind is configured and built.
+/// A backend kind's own options: the whole `[backends.<name>]` table minus the keys every kind
+/// shares (`kind`, `default_tags`, `timeout`, `retry`, `max_concurrency`), read with unknown keys
+/// refused. `prefix` belongs here: each kind says what it means.
+pub trait KindConfig: DeserializeOwned + Send + Sync + 'static {
+    /// Every problem a build would trip over, with key paths relative to the table
+    /// (`["auth", "role"]`), never repeating a value.
+    fn problems(&self) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+
+    /// Makes the relative paths of these options (a CA file, a token file, a SQLite file)
+    /// relative to `config_dir`, the directory of the config file, like every other path hush
+    /// reads.
+    fn resolve_paths(&mut self, config_dir: &Path) {
+        let _ = config_dir;
+    }
+
+    /// The vendor client's own request timeout, if the kind has one: at most the backend's
+    /// `timeout` ([`BuildContext::call_timeout`]), which it defaults to.
+    fn request_timeout(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// How one backend kind is built.
 ///
 /// # Contract
-/// - [`Config`](Self::Config) is the whole `[backends.<name>]` table minus the keys every
-///   kind shares (`kind`, `default_tags`, `timeout`, `retry`, `max_concurrency`), read with
-///   unknown keys refused. `prefix` belongs to the kind's table: each kind says what it means.
-/// - [`problems`](Self::problems) finds every problem a build would trip over, with key paths
-///   relative to the table (`["auth", "role"]`), and never repeats a value.
+/// - [`Config`](Self::Config) holds the kind's options and their checks ([`KindConfig`]).
 /// - [`build`](Self::build) does no retrying and no waiting beyond one attempt: retries,
 ///   timeouts and reconnecting are layers. An unreachable server is
 ///   [`ErrorKind::Unavailable`], so hushd starts and serves the backend as unavailable
@@ -179,32 +199,13 @@ pub trait SealedStore: Send + Sync + fmt::Debug {
 #[async_trait]
 pub trait BackendFactory: Send + Sync + 'static {
     /// The kind's own options.
-    type Config: DeserializeOwned + Send + Sync + 'static;
+    type Config: KindConfig;
 
     /// The kind, as written in config: `kind = "vault"`.
     const KIND: &'static str;
 
     /// What a backend of this config can do, known before it is built.
     fn capabilities(&self, config: &Self::Config) -> Capabilities;
-
-    /// Every problem of `config`, with key paths relative to the backend's table.
-    fn problems(&self, config: &Self::Config) -> Vec<ConfigProblem> {
-        let _ = config;
-        Vec::new()
-    }
-
-    /// Makes the relative paths of `config` (a CA file, a token file, a SQLite file) relative
-    /// to `config_dir`, the directory of the config file, like every other path hush reads.
-    fn resolve_paths(&self, config: &mut Self::Config, config_dir: &Path) {
-        let _ = (config, config_dir);
-    }
-
-    /// The vendor client's own request timeout, if the kind has one: checked against the
-    /// timeout layer's bound.
-    fn request_timeout(&self, config: &Self::Config) -> Option<Duration> {
-        let _ = config;
-        None
-    }
 
     /// Builds the backend: one attempt, no layers.
     async fn build(&self, config: Self::Config, context: &BuildContext) -> Result<SharedBackend>;

@@ -26,7 +26,7 @@ mod value;
 pub use backend::{BackendInfo, Capabilities, ForwardingBackend, ListFilter, Scope, SecretBackend, SharedBackend};
 pub use error::{Error, ErrorKind, Result};
 pub use factory::{
-    BackendFactory, BuildContext, ConfigProblem, DEFAULT_CALL_TIMEOUT, RekeyReport, SealedStore, key_path,
+    BackendFactory, BuildContext, ConfigProblem, DEFAULT_CALL_TIMEOUT, KindConfig, RekeyReport, SealedStore, key_path,
     refuse_problems,
 };
 pub use grant::{GrantClaims, GrantScope};
