@@ -24,6 +24,7 @@ use hush_core::{
     BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, KindConfig, ListFilter, Result, Scope, Secret,
     SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId,
 };
+use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use crate::KIND;
@@ -50,7 +51,6 @@ const PAGE_SIZE: i32 = 25;
 const LIST_CONCURRENCY: usize = 16;
 /// How often and how long hush waits for Key Vault to finish a delete or a recover (both
 /// are asynchronous in Key Vault).
-const SETTLE_TRIES: u32 = 20;
 const SETTLE_PAUSE: Duration = Duration::from_millis(250);
 
 /// What an `azure-key-vault` backend can do: everything.
@@ -70,6 +70,10 @@ pub struct AzureBackend {
     purge_on_delete: bool,
     vault: String,
     credential: &'static str,
+    /// How long a put or delete waits for Key Vault to finish a recovery or a deletion: the
+    /// request timeout, so the wait never outlives the timeout layer (after it, a temporary
+    /// error the retry layer retries).
+    settle_within: Duration,
 }
 
 impl AzureBackend {
@@ -117,6 +121,7 @@ impl AzureBackend {
             purge_on_delete: config.purge_on_delete,
             vault: vault.to_string(),
             credential: config.credential.method(),
+            settle_within: config.request_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT),
         })
     }
 
@@ -155,16 +160,16 @@ impl AzureBackend {
         self.client.set_secret(vault_name, body, None).await?.into_model()
     }
 
-    /// Recovers the soft-deleted `vault_name` and waits until it reads again.
+    /// Recovers the soft-deleted `vault_name` and waits until it reads again, at most
+    /// `settle_within`.
     async fn recover(&self, vault_name: &str) -> Result<()> {
-        let mut tries = 0;
+        let deadline = Instant::now() + self.settle_within;
         loop {
-            tries += 1;
             match self.client.recover_deleted_secret(vault_name, None).await {
                 Ok(_) => break,
                 // Key Vault is still deleting it: the deleted secret is not there yet.
-                Err(e) if matches!(status_of(&e), Some(404 | 409)) && tries < SETTLE_TRIES => {
-                    tokio::time::sleep(SETTLE_PAUSE).await;
+                Err(e) if matches!(status_of(&e), Some(404 | 409)) => {
+                    settle(deadline, || format!("Key Vault is still deleting secret {vault_name:?}")).await?;
                 }
                 Err(e) => {
                     let err = parse_error(&e);
@@ -180,30 +185,42 @@ impl AzureBackend {
                 }
             }
         }
-        for _ in 0..SETTLE_TRIES {
+        loop {
             match self.read(vault_name, None).await {
                 Ok(_) => return Ok(()),
-                Err(e) if status_of(&e) == Some(404) => tokio::time::sleep(SETTLE_PAUSE).await,
-                Err(e) => return Err(parse_error(&e)),
-            }
-        }
-        Err(Error::unavailable(format!("Key Vault did not finish recovering secret {vault_name:?} in time")))
-    }
-
-    /// Purges the deleted `vault_name`, waiting for Key Vault to finish deleting it first.
-    async fn purge(&self, vault_name: &str) -> Result<()> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match self.client.purge_deleted_secret(vault_name, None).await {
-                Ok(_) => return Ok(()),
-                Err(e) if matches!(status_of(&e), Some(404 | 409)) && tries < SETTLE_TRIES => {
-                    tokio::time::sleep(SETTLE_PAUSE).await;
+                Err(e) if status_of(&e) == Some(404) => {
+                    settle(deadline, || format!("Key Vault is still recovering secret {vault_name:?}")).await?;
                 }
                 Err(e) => return Err(parse_error(&e)),
             }
         }
     }
+
+    /// Purges the deleted `vault_name`, waiting at most `settle_within` for Key Vault to
+    /// finish deleting it first.
+    async fn purge(&self, vault_name: &str) -> Result<()> {
+        let deadline = Instant::now() + self.settle_within;
+        loop {
+            match self.client.purge_deleted_secret(vault_name, None).await {
+                Ok(_) => return Ok(()),
+                Err(e) if matches!(status_of(&e), Some(404 | 409)) => {
+                    settle(deadline, || format!("Key Vault is still deleting secret {vault_name:?}")).await?;
+                }
+                Err(e) => return Err(parse_error(&e)),
+            }
+        }
+    }
+}
+
+/// Waits a little for Key Vault to settle, or, past `deadline`, fails with a temporary
+/// `Unavailable` (`why`) that the retry layer retries.
+async fn settle(deadline: Instant, why: impl FnOnce() -> String) -> Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Error::unavailable(why()));
+    }
+    tokio::time::sleep(left.min(SETTLE_PAUSE)).await;
+    Ok(())
 }
 
 impl fmt::Debug for AzureBackend {

@@ -208,6 +208,32 @@ async fn soft_deleted_names_are_recovered_on_put_or_reported_as_conflict() {
 }
 
 #[tokio::test]
+async fn waiting_for_key_vault_to_settle_ends_within_the_request_timeout() {
+    let stub = KeyVaultStub::start(25).await;
+    let timeout = Duration::from_secs(1);
+    let backend = backend(&stub, config(&stub).with_request_timeout(timeout)).await;
+    let s = scope("acme", "a");
+    backend.put(&s, &name("X"), value("one"), Tags::new()).await.unwrap();
+    backend.delete(&s, &name("X")).await.unwrap();
+
+    // Key Vault is still deleting X: the put that would recover it waits at most the request
+    // timeout, then gives up with a temporary error the retry layer retries.
+    stub.deletion_in_progress(true);
+    let started = std::time::Instant::now();
+    let err = backend.put(&s, &name("X"), value("two"), Tags::new()).await.unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(err.is_temporary(), "{err}");
+    assert!(err.message().contains("still deleting"), "{err}");
+    assert!(waited >= timeout && waited < timeout + Duration::from_millis(900), "waited {waited:?}");
+
+    // Once Key Vault is done, the same put recovers and writes.
+    stub.deletion_in_progress(false);
+    backend.put(&s, &name("X"), value("two"), Tags::new()).await.unwrap();
+    assert_eq!(backend.get(&s, &name("X"), None).await.unwrap().value.expose(), b"two");
+}
+
+#[tokio::test]
 async fn errors_map_to_kinds() {
     let stub = KeyVaultStub::start(25).await;
     let backend = backend(&stub, config(&stub).with_request_timeout(Duration::from_secs(1))).await;

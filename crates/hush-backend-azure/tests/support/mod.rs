@@ -103,6 +103,7 @@ struct State {
     seen: Vec<Seen>,
     token_requests: Vec<HashMap<String, String>>,
     page_size: usize,
+    deleting: bool,
 }
 
 /// A running contract server; stops when dropped.
@@ -176,6 +177,12 @@ impl KeyVaultStub {
     /// Refuse `permission` (`get`, `list`, `set`, `delete`, `recover`, `purge`) with 403.
     pub fn deny(&self, permission: &'static str) {
         self.state.lock().unwrap().denied.insert(permission);
+    }
+
+    /// While `on`, Key Vault is still deleting every soft-deleted secret: recovering or
+    /// purging one is 409 `ObjectIsBeingDeleted`.
+    pub fn deletion_in_progress(&self, on: bool) {
+        self.state.lock().unwrap().deleting = on;
     }
 
     pub fn allow_all(&self) {
@@ -486,6 +493,9 @@ async fn handle(state: Arc<Mutex<State>>, addr: SocketAddr, request: Request<Inc
             Some(d) => reply(200, deleted_bundle(&base, d)),
             None => error(404, "SecretNotFound", format!("Deleted Secret not found: {name}"), None),
         },
+        (&Method::POST | &Method::DELETE, ["deletedsecrets", name, ..]) if s.deleting => {
+            error(409, "ObjectIsBeingDeleted", format!("Secret {name} is currently being deleted."), None)
+        }
         (&Method::POST, ["deletedsecrets", name, "recover"]) => match s.deleted.remove(&name.to_ascii_lowercase()) {
             Some(d) => {
                 let answer = d.entry.versions.last().map(|v| bundle(&base, &d.entry.name, v, false));
