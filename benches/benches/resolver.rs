@@ -60,7 +60,7 @@ fn memory_resolver(resolver_key: ResolverKeyPair, issuer: &GrantIssuer) -> Resol
     Resolver::new(bindings, SecretCache::new(CacheSettings::default()), verifier, vec![resolver_key], ledger, settings)
 }
 
-fn fixture(runtime: &tokio::runtime::Runtime) -> (Resolver, String, Vec<u8>) {
+fn fixture(runtime: &tokio::runtime::Runtime) -> (Resolver, String, Vec<u8>, TransportKey) {
     let resolver_key = ResolverKeyPair::generate();
     let resolver_public = resolver_key.public();
     let issuer = GrantIssuer::generate();
@@ -110,12 +110,12 @@ fn fixture(runtime: &tokio::runtime::Runtime) -> (Resolver, String, Vec<u8>) {
     assert!(
         matches!(ResponseEnvelope::decode(&first.reply).unwrap().body, Ok(ResponseBody::Get(items)) if items[0].is_ok())
     );
-    (resolver, subject, payload)
+    (resolver, subject, payload, transport)
 }
 
 fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (resolver, subject, payload) = fixture(&runtime);
+    let (resolver, subject, payload, transport) = fixture(&runtime);
 
     c.bench_function("handle/cached_get", |b| {
         b.to_async(&runtime).iter(|| async { black_box(resolver.handle(&subject, &payload).await) })
@@ -146,6 +146,9 @@ fn benches(c: &mut Criterion) {
         // Another client's key: the check fails, which costs what a success costs.
         b.iter(|| black_box(mac_key.verify_envelope(&decoded, &subject).is_err()))
     });
+
+    // The exchange's own key (both sides derive it): opening the sealed grant succeeds.
+    c.bench_function("step/open_grant", |b| b.iter(|| black_box(transport.open_grant(&decoded, &subject).unwrap())));
 
     let issuer = GrantIssuer::generate();
     let verifier = GrantVerifier::new(&[issuer.public()], Duration::from_secs(86_400)).unwrap();
