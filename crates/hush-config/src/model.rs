@@ -241,7 +241,7 @@ pub struct ResolverConfig {
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     /// Threads of hushd's async runtime. Default 1: a cached request costs a few microseconds,
-    /// and one thread avoids cross-thread wake-ups (measured: 14 µs of CPU per cached request
+    /// and one thread avoids cross-thread wake-ups (measured: 11–12 µs of CPU per cached request
     /// on one thread, 30 µs on two). Scale out with replicas in the queue group.
     pub worker_threads: usize,
     /// Refuse grants that are not bound to the client key (`cnf`). Default true; a tenant may
