@@ -4,13 +4,16 @@
 //! path     := root { accessor }
 //! root     := name | index
 //! accessor := '.' name | index
-//! index    := '[' ( digits | '"' { char | '\"' | '\\' } '"' ) ']'
+//! index    := '[' ( digits | '*' | '"' { char | '\"' | '\\' } '"' ) ']'
 //! name     := one or more characters other than '.', '[', ']', '"'
 //! ```
 //!
-//! `credentials.password`, `servers[0]["host name"]`, `["root key"].x`. A path that does not
-//! parse is [`PathError::Syntax`] with the byte offset; a path that does not match the value
-//! is [`PathError::Missing`] naming the prefix that matched.
+//! `credentials.password`, `servers[0]["host name"]`, `["root key"].x`, `servers[*].host`.
+//! `[*]` is a wildcard over an array's elements or an object's values; `["*"]` is the literal
+//! key `*`. A path with a wildcard yields the JSON array of what every match holds at the rest
+//! of the path (matches without it are skipped). A path that does not parse is
+//! [`PathError::Syntax`] with the byte offset; a path that does not match the value is
+//! [`PathError::Missing`] naming the prefix that matched.
 
 use std::fmt;
 
@@ -23,6 +26,8 @@ pub enum PathSegment {
     Key(String),
     /// An array index.
     Index(usize),
+    /// `[*]`: every element of an array, or every value of an object.
+    Wildcard,
 }
 
 /// A parsed path.
@@ -111,26 +116,54 @@ impl SecretPath {
     }
 
     /// Extracts the addressed part of a JSON value: a string as its text, anything else as
-    /// compact JSON.
+    /// compact JSON. With a wildcard, the JSON array of the matches.
     pub fn extract(&self, value: &SecretValue) -> Result<SecretValue, PathError> {
         let json: serde_json::Value =
             serde_json::from_slice(value.expose()).map_err(|_| PathError::NotJson { path: self.to_string() })?;
+        let wildcard = self.0.iter().position(|segment| *segment == PathSegment::Wildcard);
+        // Up to the first wildcard, every step must match.
         let mut current = &json;
-        for (n, segment) in self.0.iter().enumerate() {
-            let next = match (segment, current) {
-                (PathSegment::Key(k), serde_json::Value::Object(map)) => map.get(k),
-                (PathSegment::Index(i), serde_json::Value::Array(items)) => items.get(*i),
-                _ => None,
-            };
-            current = next.ok_or_else(|| PathError::Missing {
+        for (n, segment) in self.0[..wildcard.unwrap_or(self.0.len())].iter().enumerate() {
+            current = step(current, segment).ok_or_else(|| PathError::Missing {
                 path: self.to_string(),
                 matched: SecretPath(self.0[..n].to_vec()).to_string(),
             })?;
         }
-        Ok(match current {
+        let found = match wildcard {
+            None => current.clone(),
+            Some(at) => {
+                let mut matches = vec![current];
+                for segment in &self.0[at..] {
+                    matches = match segment {
+                        PathSegment::Wildcard => matches.into_iter().flat_map(children).collect(),
+                        other => matches.into_iter().filter_map(|node| step(node, other)).collect(),
+                    };
+                }
+                serde_json::Value::Array(matches.into_iter().cloned().collect())
+            }
+        };
+        Ok(match found {
             serde_json::Value::String(s) => SecretValue::from(s.as_str()),
             other => SecretValue::new(other.to_string().into_bytes()),
         })
+    }
+}
+
+/// The child of `node` that a key or index names.
+fn step<'a>(node: &'a serde_json::Value, segment: &PathSegment) -> Option<&'a serde_json::Value> {
+    match (segment, node) {
+        (PathSegment::Key(k), serde_json::Value::Object(map)) => map.get(k),
+        (PathSegment::Index(i), serde_json::Value::Array(items)) => items.get(*i),
+        _ => None,
+    }
+}
+
+/// Every element of an array or value of an object (in key order); nothing for a scalar.
+fn children(node: &serde_json::Value) -> Vec<&serde_json::Value> {
+    match node {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        serde_json::Value::Object(map) => map.values().collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -181,6 +214,12 @@ fn parse_index(text: &str, open: usize) -> Result<(PathSegment, usize), PathErro
             }
             Ok((PathSegment::Key(key), i + 1))
         }
+        Some(b'*') => {
+            if bytes.get(i + 1) != Some(&b']') {
+                return Err(PathError::Syntax { at: i + 1, message: "expected ']' after '*'" });
+            }
+            Ok((PathSegment::Wildcard, i + 2))
+        }
         Some(b) if b.is_ascii_digit() => {
             let end = text[i..].find(|c: char| !c.is_ascii_digit()).map_or(text.len(), |n| i + n);
             let index = text[i..end].parse().map_err(|_| PathError::Syntax { at: i, message: "index too large" })?;
@@ -189,7 +228,7 @@ fn parse_index(text: &str, open: usize) -> Result<(PathSegment, usize), PathErro
             }
             Ok((PathSegment::Index(index), end + 1))
         }
-        _ => Err(PathError::Syntax { at: i, message: "expected a number or a quoted key after '['" }),
+        _ => Err(PathError::Syntax { at: i, message: "expected a number, '*' or a quoted key after '['" }),
     }
 }
 
@@ -215,6 +254,7 @@ impl fmt::Display for SecretPath {
                     f.write_str("\"]")?;
                 }
                 PathSegment::Index(i) => write!(f, "[{i}]")?,
+                PathSegment::Wildcard => f.write_str("[*]")?,
             }
         }
         Ok(())
@@ -250,6 +290,56 @@ mod tests {
         assert_eq!(SecretPath::parse(r#"["a\\b"]"#).unwrap().segments(), [key(r"a\b")]);
     }
 
+    /// Every example of Pulumi's property path documentation (which the External Secrets
+    /// Operator's Pulumi provider points to) parses, and prints back as written.
+    #[test]
+    fn every_pulumi_documentation_example_parses() {
+        let examples = [
+            "root",
+            "root.nested",
+            r#"root["nested"]"#,
+            "root.double.nest",
+            r#"root["double"].nest"#,
+            r#"root["double"]["nest"]"#,
+            "root.array[0]",
+            "root.array[100]",
+            "root.array[0].nested",
+            "root.array[0][1].nested",
+            "root.nested.array[0].double[1]",
+            r#"root["key with \"escaped\" quotes"]"#,
+            r#"root["key with a ."]"#,
+            r#"["root key with \"escaped\" quotes"].nested"#,
+            r#"["root key with a ."][100]"#,
+            "root.array[*].field",
+            r#"root.array["*"].field"#,
+        ];
+        for example in examples {
+            let path = SecretPath::parse(example).unwrap_or_else(|e| panic!("{example}: {e}"));
+            let again = SecretPath::parse(&path.to_string()).unwrap();
+            assert_eq!(again, path, "{example} prints as {path}");
+        }
+        assert_eq!(SecretPath::parse("root.array[*].field").unwrap().segments()[2], PathSegment::Wildcard);
+        assert_eq!(SecretPath::parse(r#"root.array["*"].field"#).unwrap().segments()[2], key("*"));
+    }
+
+    #[test]
+    fn a_wildcard_yields_the_array_of_matches() {
+        let value = SecretValue::from(
+            r#"{"root":{"array":[{"field":"a"},{"other":1},{"field":{"x":2}}],"map":{"k1":{"field":"m1"},"k2":{"field":"m2"}},"literal":{"*":{"field":"star"}}}}"#,
+        );
+        let get = |p: &str| SecretPath::parse(p).unwrap().extract(&value);
+        assert_eq!(get("root.array[*].field").unwrap().expose(), br#"["a",{"x":2}]"#);
+        assert_eq!(get("root.map[*].field").unwrap().expose(), br#"["m1","m2"]"#);
+        assert_eq!(get(r#"root.literal["*"].field"#).unwrap().expose(), b"star");
+        assert_eq!(get("root.array[*]").unwrap().expose(), br#"[{"field":"a"},{"other":1},{"field":{"x":2}}]"#);
+        assert_eq!(get("root.array[*][*]").unwrap().expose(), br#"["a",1,{"x":2}]"#);
+        assert_eq!(get("root.array[*].nothing").unwrap().expose(), b"[]");
+        assert_eq!(
+            get("root.missing[*].field"),
+            Err(PathError::Missing { path: "root.missing[*].field".into(), matched: "root".into() })
+        );
+    }
+
     #[test]
     fn syntax_errors_say_where() {
         for (bad, at) in [
@@ -264,6 +354,8 @@ mod tests {
             (r#"a["x"y]"#, 5),
             ("a]", 1),
             (r#"a["\n"]"#, 3),
+            ("a[*", 3),
+            ("a[**]", 3),
         ] {
             match SecretPath::parse(bad) {
                 Err(PathError::Syntax { at: got, .. }) => assert_eq!(got, at, "for {bad:?}"),
@@ -291,7 +383,11 @@ mod tests {
     }
 
     fn segment() -> impl Strategy<Value = PathSegment> {
-        prop_oneof![any::<String>().prop_map(PathSegment::Key), (0usize..10_000).prop_map(PathSegment::Index),]
+        prop_oneof![
+            any::<String>().prop_map(PathSegment::Key),
+            (0usize..10_000).prop_map(PathSegment::Index),
+            Just(PathSegment::Wildcard),
+        ]
     }
 
     proptest! {
@@ -309,7 +405,7 @@ mod tests {
         }
 
         #[test]
-        fn extract_never_panics(text in r#"[a-z.\[\]"0-9\\]{1,16}"#) {
+        fn extract_never_panics(text in r#"[a-z.\[\]"0-9\\*]{1,16}"#) {
             if let Ok(path) = SecretPath::parse(&text) {
                 let _ = path.extract(&SecretValue::from(r#"{"a":[{"b":1}],"c":"d"}"#));
             }
