@@ -19,6 +19,9 @@ use crate::config::{DEFAULT_SESSION_DURATION, EscConfig};
 use crate::error::{Call, answer_error, status_error, transport_error};
 use crate::mapping::{plain_json, property_name, secret_name, value_bytes};
 
+/// Where the token comes from when `access_token` is empty, as for the official SDKs.
+pub const TOKEN_VARIABLE: &str = "PULUMI_ACCESS_TOKEN";
+
 /// Longest time before a session's end at which it is replaced by a new one.
 const MAX_RENEW_MARGIN: Duration = Duration::from_secs(60);
 
@@ -59,6 +62,19 @@ fn go_duration(duration: Duration) -> String {
     }
 }
 
+/// The token to send: `configured`, else `variable` (the value of `PULUMI_ACCESS_TOKEN`).
+fn access_token(name: &str, configured: &str, variable: Option<String>) -> Result<String> {
+    let token =
+        if configured.is_empty() { variable.unwrap_or_default().trim().to_owned() } else { configured.to_owned() };
+    if token.is_empty() {
+        return Err(Error::new(
+            ErrorKind::ConfigInvalid,
+            format!("pulumi-esc backend {name:?}: access_token is not set and {TOKEN_VARIABLE} is empty"),
+        ));
+    }
+    Ok(token)
+}
+
 impl EscBackend {
     /// A backend for `config`; sends nothing yet.
     ///
@@ -75,7 +91,8 @@ impl EscBackend {
             .user_agent(concat!("hush/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::new(ErrorKind::ConfigInvalid, format!("cannot build the HTTP client: {e}")))?;
-        let mut authorization = HeaderValue::from_str(&format!("token {}", config.access_token))
+        let access_token = access_token(name, &config.access_token, std::env::var(TOKEN_VARIABLE).ok())?;
+        let mut authorization = HeaderValue::from_str(&format!("token {access_token}"))
             .map_err(|_| Error::new(ErrorKind::ConfigInvalid, "access_token is not usable in an HTTP header"))?;
         authorization.set_sensitive(true);
         let open_url = format!(
@@ -92,7 +109,7 @@ impl EscBackend {
             open_url,
             environment: config.environment_path(),
             authorization,
-            token: SecretValue::from(config.access_token.as_str()),
+            token: SecretValue::from(access_token.as_str()),
             prefix: config.prefix,
             session_duration: config.session_duration.unwrap_or(DEFAULT_SESSION_DURATION),
             session: Mutex::new(None),
@@ -264,6 +281,17 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
         assert!(err.to_string().contains("organization"), "{err}");
         assert!(!format!("{err} {err:?}").contains("SECRET"), "{err:?}");
+    }
+
+    #[test]
+    fn the_token_comes_from_config_else_the_variable() {
+        assert_eq!(access_token("esc", "pul-a", Some("pul-b".to_owned())).unwrap(), "pul-a");
+        assert_eq!(access_token("esc", "", Some(" pul-b\n".to_owned())).unwrap(), "pul-b");
+        for missing in [None, Some(String::new())] {
+            let err = access_token("esc", "", missing).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
+            assert!(err.to_string().contains("PULUMI_ACCESS_TOKEN"), "{err}");
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub const DEFAULT_SESSION_DURATION: Duration = Duration::from_secs(3600);
 /// organization = "acme"
 /// project = "payments"
 /// environment = "prod"
-/// # access_token: from HUSH_BACKENDS__ESC_MAIN__ACCESS_TOKEN, never written in the file
+/// # access_token: from HUSH_BACKENDS__ESC_MAIN__ACCESS_TOKEN, else PULUMI_ACCESS_TOKEN
 /// # api_url = "https://api.pulumi.com/api/esc"   # the default; a self-hosted Pulumi Cloud's .../api/esc
 /// # prefix = "HUSH_"                             # secret NAME reads property HUSH_NAME
 /// # session_duration = "1h"                      # how long one opened session lasts
@@ -43,8 +43,9 @@ pub struct EscConfig {
     pub project: String,
     /// The environment whose values are the secrets. Required.
     pub environment: String,
-    /// A Pulumi access token (personal, team or organization) that may open the environment.
-    /// Required; never shown in `Debug`, errors or logs.
+    /// A Pulumi access token (personal, team or organization) that may open the environment;
+    /// when empty, `PULUMI_ACCESS_TOKEN` at build (as the official SDKs do), and one of them
+    /// is required. Never shown in `Debug`, errors or logs.
     pub access_token: String,
     /// Put in front of every secret name to make the property name; default empty.
     pub prefix: String,
@@ -147,9 +148,7 @@ impl KindConfig for EscConfig {
                 add(key, format!("{value:?} is not an ESC name ([A-Za-z0-9._-])"));
             }
         }
-        if self.access_token.trim().is_empty() {
-            add("access_token", "is required: a Pulumi access token that may open the environment".to_owned());
-        } else if self.access_token.chars().any(|c| c.is_control() || c == ' ') {
+        if self.access_token.chars().any(|c| c.is_control() || c == ' ') {
             // Never quote the token, not even a bad one.
             add("access_token", "holds spaces or control characters".to_owned());
         }
@@ -199,7 +198,7 @@ mod tests {
         assert!(config.problems().is_empty(), "{:?}", config.problems());
         assert_eq!(config.api_url, DEFAULT_API_URL);
         assert_eq!(config.environment_path(), "acme/payments/prod");
-        assert_eq!(keys(&EscConfig::default()), ["organization", "project", "environment", "access_token"]);
+        assert_eq!(keys(&EscConfig::default()), ["organization", "project", "environment"]);
         assert_eq!(keys(&EscConfig::new("a/b", "p", "..", "t")), ["organization", "environment"]);
     }
 

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hush_core::{BackendFactory, BuildContext, Capabilities, Result, SharedBackend};
 
-pub use backend::EscBackend;
+pub use backend::{EscBackend, TOKEN_VARIABLE};
 pub use config::{DEFAULT_API_URL, DEFAULT_SESSION_DURATION, EscConfig};
 pub use mapping::{plain_json, property_name, secret_name, value_bytes};
 
