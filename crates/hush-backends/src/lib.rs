@@ -48,10 +48,12 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &hush_backend_azure::AzureFactory,
     #[cfg(feature = "esc")]
     &hush_backend_esc::EscFactory,
+    #[cfg(feature = "doppler")]
+    &hush_backend_doppler::DopplerFactory,
 ];
 
 /// Makes `ring` the process's rustls crypto provider, unless one is installed already. The
-/// HTTP clients of the vault, gcp, azure and pulumi-esc kinds are built without a bundled provider (the
+/// HTTP clients of the vault, gcp, azure, pulumi-esc and doppler kinds are built without a bundled provider (the
 /// default, `aws-lc-rs`, would be a second crypto stack beside the `ring` sqlx uses), so a
 /// binary calls this once at start, before it builds backends: hushd and `hush` do.
 pub fn install_tls_provider() {
