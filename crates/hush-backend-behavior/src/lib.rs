@@ -40,6 +40,7 @@ mod context;
 pub mod keys;
 pub mod local_server;
 mod memory;
+mod python_client;
 mod report;
 mod trial;
 mod trials;
@@ -50,6 +51,7 @@ use std::time::Duration;
 use hush_core::{Scope, SecretName, SecretValue, SharedBackend};
 
 pub use memory::{Calls, Fault, MemoryBackend};
+pub use python_client::python_client;
 pub use report::{Failure, Skipped, SuiteReport};
 
 /// How a run is tuned. `SuiteOptions::default()` is what [`run`] uses.

@@ -5,13 +5,11 @@
 
 pub mod contract;
 
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Command;
 use std::time::Duration;
 
 use contract::{Contract, TOKEN};
 use hush_backend_doppler::{DopplerBackend, DopplerConfig};
-use hush_core::{Namespace, Scope, SecretName, TenantId};
 
 /// The project every test uses.
 pub const PROJECT: &str = "payments";
@@ -32,46 +30,14 @@ pub fn backend(config: DopplerConfig) -> DopplerBackend {
     DopplerBackend::new("doppler-test", config).expect("a backend")
 }
 
-/// A scope from text.
-pub fn scope(tenant: &str, namespace: &str) -> Scope {
-    Scope::new(TenantId::new(tenant).unwrap(), Namespace::new(namespace).unwrap())
-}
-
-/// A secret name from text.
-pub fn name(text: &str) -> SecretName {
-    SecretName::new(text).unwrap()
-}
-
 /// Makes `ring` the rustls provider, as hush's binaries do at start.
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-fn sdk_importable() -> bool {
-    Command::new("python3")
-        .args(["-c", "import dopplersdk"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Whether the official Python SDK (`doppler-sdk`) can be imported, installing it with pip
-/// once per test process when it is missing.
+/// Whether the official Python SDK (`doppler-sdk`) can be imported (installed with pip when missing).
 pub fn python_client() -> bool {
-    static READY: OnceLock<bool> = OnceLock::new();
-    *READY.get_or_init(|| {
-        if sdk_importable() {
-            return true;
-        }
-        let installed = Command::new("python3")
-            .args(["-m", "pip", "install", "-q", "doppler-sdk"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        installed && sdk_importable()
-    })
+    hush_backend_behavior::python_client("dopplersdk", "doppler-sdk")
 }
 
 /// Runs a Python snippet with `sdk` (a `DopplerSDK` on `api_url` with `token`), `PROJECT` and
@@ -92,3 +58,5 @@ pub fn python(api_url: &str, token: &str, snippet: &str) -> Result<String, Strin
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
+
+pub use hush_backend_behavior::keys::{name, scope};

@@ -5,13 +5,11 @@
 
 pub mod contract;
 
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Command;
 use std::time::Duration;
 
 use contract::{Contract, TOKEN};
 use hush_backend_esc::{EscBackend, EscConfig};
-use hush_core::{Namespace, Scope, SecretName, TenantId};
 
 /// The organization, project and environment every test uses.
 pub const ORG: &str = "acme";
@@ -31,47 +29,15 @@ pub fn backend(config: EscConfig) -> EscBackend {
     EscBackend::new("esc-test", config).expect("a backend")
 }
 
-/// A scope from text.
-pub fn scope(tenant: &str, namespace: &str) -> Scope {
-    Scope::new(TenantId::new(tenant).unwrap(), Namespace::new(namespace).unwrap())
-}
-
-/// A secret name from text.
-pub fn name(text: &str) -> SecretName {
-    SecretName::new(text).unwrap()
-}
-
 /// Makes `ring` the rustls provider, as hush's binaries do at start: the backend's HTTP
 /// client needs a process provider and does not install one itself.
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-fn sdk_importable() -> bool {
-    Command::new("python3")
-        .args(["-c", "import pulumi_esc_sdk"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Whether the official Python SDK (`pulumi-esc-sdk`) can be imported, installing it with
-/// pip once per test process when it is missing.
+/// Whether the official Python SDK (`pulumi-esc-sdk`) can be imported (installed with pip when missing).
 pub fn python_client() -> bool {
-    static READY: OnceLock<bool> = OnceLock::new();
-    *READY.get_or_init(|| {
-        if sdk_importable() {
-            return true;
-        }
-        let installed = Command::new("python3")
-            .args(["-m", "pip", "install", "-q", "pulumi-esc-sdk"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        installed && sdk_importable()
-    })
+    hush_backend_behavior::python_client("pulumi_esc_sdk", "pulumi-esc-sdk")
 }
 
 /// Runs a Python snippet with `esc` (the SDK module), `client` (an `EscClient` on
@@ -91,3 +57,5 @@ pub fn python(endpoint: &str, snippet: &str) -> Result<String, String> {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
+
+pub use hush_backend_behavior::keys::{name, scope};
