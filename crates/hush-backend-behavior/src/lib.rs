@@ -30,13 +30,18 @@
 //! everywhere (`skipped: <reason>`), and so that under `CI=true` (how `.ci/run` runs) such a
 //! test fails with the reason instead of passing by skipping.
 //!
+//! [`contract_server`] is the HTTP side of the contract servers that stand in for vendors with
+//! no server that runs here (a backend's test support writes only the vendor's behaviour).
+//!
 //! **Architecture invariant:** this crate depends on `hush-core` and `tokio` only (with
-//! `async-trait` to implement the trait, and small test utilities); it knows no backend
-//! kind, and every crate uses it as a dev-dependency only.
+//! `async-trait` to implement the trait, small test utilities, and hyper with rustls for the
+//! contract server); it knows no backend kind, and every crate uses it as a dev-dependency
+//! only.
 
 #![deny(missing_docs)]
 
 mod context;
+pub mod contract_server;
 pub mod keys;
 pub mod local_server;
 mod memory;

@@ -2,19 +2,19 @@
 //! listed through Doppler's v3 REST API, one request per call.
 
 use std::fmt;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use hush_core::{
     BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, KindConfig, ListFilter, Result, Scope, Secret,
-    SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId, refuse_problems,
+    SecretBackend, SecretMeta, SecretName, SecretValue, Tags, TlsConfig, VersionId, refuse_problems,
 };
+use hush_rest::{RestClient, credential};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::{Value, json};
 
 use crate::KIND;
 use crate::config::DopplerConfig;
-use crate::error::{Call, answer_error, status_error, transport_error};
+use crate::error::{Call, call_error};
 use crate::mapping::{checked_secret_name, parse_secret_name, text_value, value_text};
 
 /// Where the token comes from when `token` is empty, as for Doppler's CLI and SDK examples.
@@ -31,7 +31,7 @@ pub const CAPABILITIES: Capabilities = Capabilities::full().with_tags(false).wit
 /// construction.
 pub struct DopplerBackend {
     info: BackendInfo,
-    client: reqwest::Client,
+    client: RestClient,
     /// `{api_url}/v3/configs/config`.
     base: String,
     project: String,
@@ -40,22 +40,7 @@ pub struct DopplerBackend {
     config_path: String,
     /// `Bearer <token>`, marked sensitive.
     authorization: HeaderValue,
-    /// The token itself, only to cut it out of Doppler's error messages.
-    token: SecretValue,
     prefix: String,
-}
-
-/// The token to send: `configured`, else `variable` (the value of `DOPPLER_TOKEN`).
-fn service_token(name: &str, configured: &str, variable: Option<String>) -> Result<String> {
-    let token =
-        if configured.is_empty() { variable.unwrap_or_default().trim().to_owned() } else { configured.to_owned() };
-    if token.is_empty() {
-        return Err(Error::new(
-            ErrorKind::ConfigInvalid,
-            format!("doppler backend {name:?}: token is not set and {TOKEN_VARIABLE} is empty"),
-        ));
-    }
-    Ok(token)
 }
 
 impl DopplerBackend {
@@ -66,18 +51,9 @@ impl DopplerBackend {
     pub fn new(name: &str, config: DopplerConfig) -> Result<Self> {
         refuse_problems(name, &config.problems())?;
         let timeout = config.request_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            // A redirect could carry the token elsewhere; Doppler answers without them.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("hush/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::new(ErrorKind::ConfigInvalid, format!("cannot build the HTTP client: {e}")))?;
-        let token = service_token(name, &config.token, std::env::var(TOKEN_VARIABLE).ok())?;
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| Error::new(ErrorKind::ConfigInvalid, "token is not usable in an HTTP header"))?;
-        authorization.set_sensitive(true);
+        let token = credential::configured_or_env(name, "token", &config.token, TOKEN_VARIABLE)?;
+        let authorization = credential::authorization("Bearer", &token)?;
+        let client = RestClient::new("Doppler", timeout, &TlsConfig::default())?.redacting(&token);
         let base = format!("{}/v3/configs/config", config.api_url.trim_end_matches('/'));
         let info = BackendInfo { kind: KIND, name: name.to_owned(), capabilities: CAPABILITIES };
         Ok(Self {
@@ -88,13 +64,8 @@ impl DopplerBackend {
             project: config.project,
             config: config.config,
             authorization,
-            token: SecretValue::from(token.as_str()),
             prefix: config.prefix,
         })
-    }
-
-    fn token_text(&self) -> &str {
-        std::str::from_utf8(self.token.expose()).unwrap_or_default()
     }
 
     /// `?project=&config=` (slugs and Doppler names need no escaping).
@@ -104,19 +75,19 @@ impl DopplerBackend {
 
     /// Sends `request` with the token; the answer's body, or the mapped error.
     async fn send(&self, call: Call, request: reqwest::RequestBuilder) -> Result<Vec<u8>> {
-        let response = request
-            .header(AUTHORIZATION, self.authorization.clone())
-            .header(ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| transport_error(call, &self.config_path, &e))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| transport_error(call, &self.config_path, &e))?;
-        if (200..300).contains(&status) {
-            Ok(body.to_vec())
+        let request = request.header(AUTHORIZATION, self.authorization.clone()).header(ACCEPT, "application/json");
+        let doing = call.doing(&self.config_path);
+        let answer = self.client.send(request, &doing).await?;
+        if answer.is_success() {
+            Ok(answer.body)
         } else {
-            Err(status_error(call, &self.config_path, status, &body, self.token_text()))
+            Err(call_error(call, &self.config_path, &self.client.failure(&answer, &doing)))
         }
+    }
+
+    /// The error for an answer Doppler should not give to `call`.
+    fn unexpected(&self, call: Call, what: &str) -> Error {
+        self.client.unexpected_answer(&call.doing(&self.config_path), what)
     }
 
     /// Like [`Self::send`], with a 404 as the secret's `NotFound`.
@@ -142,13 +113,12 @@ impl DopplerBackend {
     /// `GET .../secrets/names`: every secret name of the config.
     async fn names(&self) -> Result<Vec<String>> {
         let url = format!("{}/secrets/names?{}", self.base, self.query());
-        let body = self.send(Call::List, self.client.get(url)).await?;
-        let answer: Value =
-            serde_json::from_slice(&body).map_err(|_| answer_error(Call::List, &self.config_path, "no JSON"))?;
+        let body = self.send(Call::List, self.client.http().get(url)).await?;
+        let answer: Value = serde_json::from_slice(&body).map_err(|_| self.unexpected(Call::List, "no JSON"))?;
         match answer.get("names") {
             Some(Value::Array(names)) => Ok(names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect()),
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(_) => Err(answer_error(Call::List, &self.config_path, "names that are not a list")),
+            Some(_) => Err(self.unexpected(Call::List, "names that are not a list")),
         }
     }
 }
@@ -176,14 +146,13 @@ impl SecretBackend for DopplerBackend {
         }
         let doppler = checked_secret_name(&self.prefix, scope, name)?;
         let url = format!("{}/secret?{}&name={doppler}", self.base, self.query());
-        let body = self.send_for(Call::Get, scope, name, &doppler, self.client.get(url)).await?;
-        let answer: Value =
-            serde_json::from_slice(&body).map_err(|_| answer_error(Call::Get, &self.config_path, "no JSON"))?;
+        let body = self.send_for(Call::Get, scope, name, &doppler, self.client.http().get(url)).await?;
+        let answer: Value = serde_json::from_slice(&body).map_err(|_| self.unexpected(Call::Get, "no JSON"))?;
         // `computed` is the value with references resolved, what Doppler hands applications.
         let value = answer.get("value");
         let text = value
             .and_then(|v| v.get("computed").and_then(Value::as_str).or_else(|| v.get("raw").and_then(Value::as_str)))
-            .ok_or_else(|| answer_error(Call::Get, &self.config_path, "no value"))?;
+            .ok_or_else(|| self.unexpected(Call::Get, "no value"))?;
         Ok(Secret { value: text_value(text), version: None, tags: Tags::new() })
     }
 
@@ -225,7 +194,8 @@ impl SecretBackend for DopplerBackend {
             "config": self.config,
             "secrets": { doppler.as_str(): value_text(&value) },
         });
-        let request = self.client.post(format!("{}/secrets", self.base)).header(CONTENT_TYPE, "application/json");
+        let request =
+            self.client.http().post(format!("{}/secrets", self.base)).header(CONTENT_TYPE, "application/json");
         self.send_for(Call::Update, scope, name, &doppler, request.body(body.to_string())).await?;
         Ok(SecretMeta { namespace: scope.namespace.clone(), name: name.clone(), version: None, tags, updated_at: None })
     }
@@ -233,7 +203,7 @@ impl SecretBackend for DopplerBackend {
     async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
         let doppler = checked_secret_name(&self.prefix, scope, name)?;
         let url = format!("{}/secret?{}&name={doppler}", self.base, self.query());
-        self.send_for(Call::Delete, scope, name, &doppler, self.client.delete(url)).await.map(|_| ())
+        self.send_for(Call::Delete, scope, name, &doppler, self.client.http().delete(url)).await.map(|_| ())
     }
 
     async fn check(&self) -> Result<()> {
@@ -251,17 +221,6 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
         assert!(err.to_string().contains("project"), "{err}");
         assert!(!format!("{err} {err:?}").contains("SECRET"), "{err:?}");
-    }
-
-    #[test]
-    fn the_token_comes_from_config_else_the_variable() {
-        assert_eq!(service_token("dp", "dp.st.a", Some("dp.st.b".to_owned())).unwrap(), "dp.st.a");
-        assert_eq!(service_token("dp", "", Some(" dp.st.b\n".to_owned())).unwrap(), "dp.st.b");
-        for missing in [None, Some(String::new())] {
-            let err = service_token("dp", "", missing).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
-            assert!(err.to_string().contains("DOPPLER_TOKEN"), "{err}");
-        }
     }
 
     #[test]

@@ -7,8 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hush_core::{
     BackendInfo, Capabilities, DEFAULT_CALL_TIMEOUT, Error, ErrorKind, KindConfig, ListFilter, Result, Scope, Secret,
-    SecretBackend, SecretMeta, SecretName, SecretValue, Tags, VersionId, refuse_problems,
+    SecretBackend, SecretMeta, SecretName, Tags, TlsConfig, VersionId, refuse_problems,
 };
+use hush_rest::{RestClient, credential};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
@@ -16,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::KIND;
 use crate::config::{DEFAULT_SESSION_DURATION, EscConfig};
-use crate::error::{Call, answer_error, status_error, transport_error};
+use crate::error::{Call, call_error};
 use crate::mapping::{plain_json, property_name, secret_name, value_bytes};
 
 /// Where the token comes from when `access_token` is empty, as for the official SDKs.
@@ -39,15 +40,13 @@ struct Session {
 /// wrappers. Nothing is fetched at construction: the first request opens a session.
 pub struct EscBackend {
     info: BackendInfo,
-    client: reqwest::Client,
+    client: RestClient,
     /// `{api_url}/environments/{org}/{project}/{env}/open`.
     open_url: String,
     /// `org/project/env`, for messages.
     environment: String,
     /// `token <access_token>`, marked sensitive.
     authorization: HeaderValue,
-    /// The token itself, only to cut it out of ESC's error messages.
-    token: SecretValue,
     prefix: String,
     session_duration: Duration,
     session: Mutex<Option<Session>>,
@@ -62,19 +61,6 @@ fn go_duration(duration: Duration) -> String {
     }
 }
 
-/// The token to send: `configured`, else `variable` (the value of `PULUMI_ACCESS_TOKEN`).
-fn access_token(name: &str, configured: &str, variable: Option<String>) -> Result<String> {
-    let token =
-        if configured.is_empty() { variable.unwrap_or_default().trim().to_owned() } else { configured.to_owned() };
-    if token.is_empty() {
-        return Err(Error::new(
-            ErrorKind::ConfigInvalid,
-            format!("pulumi-esc backend {name:?}: access_token is not set and {TOKEN_VARIABLE} is empty"),
-        ));
-    }
-    Ok(token)
-}
-
 impl EscBackend {
     /// A backend for `config`; sends nothing yet.
     ///
@@ -83,18 +69,9 @@ impl EscBackend {
     pub fn new(name: &str, config: EscConfig) -> Result<Self> {
         refuse_problems(name, &config.problems())?;
         let timeout = config.request_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            // A redirect could carry the token elsewhere; ESC answers without them.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("hush/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::new(ErrorKind::ConfigInvalid, format!("cannot build the HTTP client: {e}")))?;
-        let access_token = access_token(name, &config.access_token, std::env::var(TOKEN_VARIABLE).ok())?;
-        let mut authorization = HeaderValue::from_str(&format!("token {access_token}"))
-            .map_err(|_| Error::new(ErrorKind::ConfigInvalid, "access_token is not usable in an HTTP header"))?;
-        authorization.set_sensitive(true);
+        let access_token = credential::configured_or_env(name, "access_token", &config.access_token, TOKEN_VARIABLE)?;
+        let authorization = credential::authorization("token", &access_token)?;
+        let client = RestClient::new("Pulumi ESC", timeout, &TlsConfig::default())?.redacting(&access_token);
         let open_url = format!(
             "{}/environments/{}/{}/{}/open",
             config.api_url.trim_end_matches('/'),
@@ -109,48 +86,42 @@ impl EscBackend {
             open_url,
             environment: config.environment_path(),
             authorization,
-            token: SecretValue::from(access_token.as_str()),
             prefix: config.prefix,
             session_duration: config.session_duration.unwrap_or(DEFAULT_SESSION_DURATION),
             session: Mutex::new(None),
         })
     }
 
-    fn token_text(&self) -> &str {
-        std::str::from_utf8(self.token.expose()).unwrap_or_default()
+    /// Sends `request` with the token; the answer's body, or the mapped error.
+    async fn send(&self, call: Call, request: reqwest::RequestBuilder) -> Result<Vec<u8>> {
+        let request = request.header(AUTHORIZATION, self.authorization.clone()).header(ACCEPT, "application/json");
+        let doing = call.doing(&self.environment);
+        let answer = self.client.send(request, &doing).await?;
+        if answer.is_success() {
+            Ok(answer.body)
+        } else {
+            Err(call_error(call, &self.environment, &self.client.failure(&answer, &doing)))
+        }
     }
 
-    /// Sends `request` with the token; the answer's status and body, or the mapped error.
-    async fn send(&self, call: Call, request: reqwest::RequestBuilder) -> Result<Vec<u8>> {
-        let response = request
-            .header(AUTHORIZATION, self.authorization.clone())
-            .header(ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| transport_error(call, &self.environment, &e))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| transport_error(call, &self.environment, &e))?;
-        if (200..300).contains(&status) {
-            Ok(body.to_vec())
-        } else {
-            Err(status_error(call, &self.environment, status, &body, self.token_text()))
-        }
+    /// The error for an answer ESC should not give to `call`.
+    fn unexpected(&self, call: Call, what: &str) -> Error {
+        self.client.unexpected_answer(&call.doing(&self.environment), what)
     }
 
     /// `POST .../open?duration=`: a new session.
     async fn open(&self) -> Result<Session> {
         let started = Instant::now();
         let url = format!("{}?duration={}", self.open_url, go_duration(self.session_duration));
-        let body = self.send(Call::Open, self.client.post(url)).await?;
-        let answer: Value =
-            serde_json::from_slice(&body).map_err(|_| answer_error(Call::Open, &self.environment, "no JSON"))?;
+        let body = self.send(Call::Open, self.client.http().post(url)).await?;
+        let answer: Value = serde_json::from_slice(&body).map_err(|_| self.unexpected(Call::Open, "no JSON"))?;
         let id = match answer.get("id") {
             Some(Value::String(id)) => id.clone(),
             Some(Value::Number(id)) => id.to_string(),
-            _ => return Err(answer_error(Call::Open, &self.environment, "no session id")),
+            _ => return Err(self.unexpected(Call::Open, "no session id")),
         };
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')) {
-            return Err(answer_error(Call::Open, &self.environment, "a session id that is not URL-safe"));
+            return Err(self.unexpected(Call::Open, "a session id that is not URL-safe"));
         }
         let margin = (self.session_duration / 10).min(MAX_RENEW_MARGIN);
         Ok(Session { id, renew_at: started + self.session_duration - margin })
@@ -181,7 +152,7 @@ impl EscBackend {
     async fn properties(&self) -> Result<Map<String, Value>> {
         let id = self.session_id().await?;
         let url = format!("{}/{id}", self.open_url);
-        let body = match self.send(Call::Read, self.client.get(url)).await {
+        let body = match self.send(Call::Read, self.client.http().get(url)).await {
             Ok(body) => body,
             Err(e) => {
                 // A session the service refuses or no longer knows is not used again.
@@ -191,12 +162,11 @@ impl EscBackend {
                 return Err(e);
             }
         };
-        let mut answer: Value =
-            serde_json::from_slice(&body).map_err(|_| answer_error(Call::Read, &self.environment, "no JSON"))?;
+        let mut answer: Value = serde_json::from_slice(&body).map_err(|_| self.unexpected(Call::Read, "no JSON"))?;
         match answer.get_mut("properties").map(Value::take) {
             Some(Value::Object(properties)) => Ok(properties),
             None | Some(Value::Null) => Ok(Map::new()),
-            Some(_) => Err(answer_error(Call::Read, &self.environment, "properties that are not an object")),
+            Some(_) => Err(self.unexpected(Call::Read, "properties that are not an object")),
         }
     }
 }
@@ -281,17 +251,6 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
         assert!(err.to_string().contains("organization"), "{err}");
         assert!(!format!("{err} {err:?}").contains("SECRET"), "{err:?}");
-    }
-
-    #[test]
-    fn the_token_comes_from_config_else_the_variable() {
-        assert_eq!(access_token("esc", "pul-a", Some("pul-b".to_owned())).unwrap(), "pul-a");
-        assert_eq!(access_token("esc", "", Some(" pul-b\n".to_owned())).unwrap(), "pul-b");
-        for missing in [None, Some(String::new())] {
-            let err = access_token("esc", "", missing).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
-            assert!(err.to_string().contains("PULUMI_ACCESS_TOKEN"), "{err}");
-        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig};
+use hush_core::{ConfigProblem, KindConfig, TlsConfig};
 use serde::Deserialize;
 
 /// Where Kubernetes mounts a pod's service-account token.
@@ -131,9 +131,6 @@ impl KindConfig for VaultConfig {
         if self.request_timeout.is_some_and(|t| t.is_zero()) {
             add(&["request_timeout"], "must be longer than 0s".to_owned());
         }
-        if self.tls.ca_file.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
-            add(&["tls", "ca_file"], "is empty; leave it out to use the system's roots".to_owned());
-        }
         match &self.auth {
             AuthConfig::Token { token } => {
                 if token.is_empty() {
@@ -173,13 +170,12 @@ impl KindConfig for VaultConfig {
                 }
             }
         }
+        problems.extend(self.tls.problems().into_iter().map(|p| p.under(&["tls"])));
         problems
     }
 
     fn resolve_paths(&mut self, config_dir: &Path) {
-        if let Some(ca_file) = &mut self.tls.ca_file {
-            *ca_file = config_dir.join(&*ca_file);
-        }
+        self.tls.resolve_paths(config_dir);
         if let AuthConfig::Kubernetes { jwt_file, .. } = &mut self.auth {
             *jwt_file = config_dir.join(&*jwt_file);
         }
@@ -202,29 +198,6 @@ impl fmt::Debug for VaultConfig {
             .field("request_timeout", &self.request_timeout)
             .field("auth", &self.auth)
             .finish()
-    }
-}
-
-/// TLS settings: `tls = { ca_file = "...", skip_verify = false }`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct TlsConfig {
-    /// A PEM file of CA certificates trusted besides the system's roots.
-    pub ca_file: Option<PathBuf>,
-    /// Accept any server certificate. Only for throwaway servers; off unless set to `true`.
-    pub skip_verify: bool,
-}
-
-impl TlsConfig {
-    /// Trust the CA certificates in `ca_file` besides the system's roots.
-    pub fn with_ca_file(ca_file: impl Into<PathBuf>) -> Self {
-        Self { ca_file: Some(ca_file.into()), skip_verify: false }
-    }
-
-    /// Accept any server certificate (throwaway servers only).
-    pub fn insecure_skip_verify() -> Self {
-        Self { ca_file: None, skip_verify: true }
     }
 }
 

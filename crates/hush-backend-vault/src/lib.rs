@@ -32,8 +32,9 @@ mod mapping;
 mod mount;
 
 pub use backend::{VaultBackend, capabilities};
-pub use config::{AuthConfig, DEFAULT_KUBERNETES_JWT_FILE, TlsConfig, VaultConfig};
+pub use config::{AuthConfig, DEFAULT_KUBERNETES_JWT_FILE, VaultConfig};
 pub use entry::{VALUE_BASE64_FIELD, VALUE_FIELD};
+pub use hush_core::TlsConfig;
 pub use mapping::{api_path, namespace_folder, parse_secret_path, secret_path};
 
 /// The backend kind, as written in config: `kind = "vault"`.

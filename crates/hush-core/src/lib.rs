@@ -21,6 +21,7 @@ mod hierarchy;
 mod ids;
 mod path;
 mod seal;
+mod tls;
 mod value;
 
 pub use backend::{BackendInfo, Capabilities, ForwardingBackend, ListFilter, Scope, SecretBackend, SharedBackend};
@@ -35,4 +36,5 @@ pub use ids::{IdError, Namespace, SecretName, TenantId, VersionId};
 pub use ids::{MAX_NAME_LEN, MAX_NAMESPACE_DEPTH, MAX_NAMESPACE_LEN, MAX_SEGMENT_LEN, MAX_TENANT_LEN};
 pub use path::{PathError, PathSegment, SecretPath};
 pub use seal::{AtRestAad, AtRestCipher, AtRestFormat, SealedRecord};
+pub use tls::TlsConfig;
 pub use value::{Secret, SecretMeta, SecretValue, TagError, Tags};

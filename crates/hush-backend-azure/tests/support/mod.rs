@@ -45,7 +45,7 @@ const MAX_VALUE: usize = 25 * 1024;
 
 /// The test CA's certificate file (trusted by the tests).
 pub fn ca_file() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ca.pem")
+    hush_backend_behavior::contract_server::test_ca_file()
 }
 
 #[derive(Debug, Clone)]
@@ -129,7 +129,9 @@ impl KeyVaultStub {
     /// Starts a stub on a free loopback port serving pages of `page_size` secrets.
     pub async fn start(page_size: usize) -> KeyVaultStub {
         install_provider();
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        // The test certificate of hush-backend-behavior's contract servers, beside its CA.
+        let ca_file = hush_backend_behavior::contract_server::test_ca_file();
+        let dir = ca_file.parent().expect("the fixtures directory");
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
             .expect("server.pem")
             .collect::<Result<_, _>>()

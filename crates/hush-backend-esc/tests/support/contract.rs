@@ -10,55 +10,32 @@
 //!   `?property=NAME`, that property's `Value` only; 404 for an unknown or expired session.
 //!
 //! Every request needs `Authorization: token <token>` (401 otherwise); errors are
-//! `{"code", "message"}`. Faults answer a request whose method and path match, before the
-//! normal handling. Every request is logged without its token. The server runs on its own
-//! thread and runtime, so blocking tests (the Python SDK) can use it too; it stops when
-//! dropped.
+//! `{"code", "message"}`. The HTTP side (port, thread, faults, request log) is
+//! hush-backend-behavior's `ContractServer`; this file is ESC's behaviour.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response};
+use hush_backend_behavior::contract_server::{ContractReply, ContractRequest, ContractServer, HttpFault};
 use serde_json::{Map, Value, json};
 
 /// The one access token the server accepts.
 pub const TOKEN: &str = "pul-0123456789abcdefSECRETTOKEN";
 
-/// A scripted failure: requests with `method` whose path and query contain `path_contains`
-/// get `status` and an ESC error body after `delay`.
-#[derive(Clone, Debug)]
-pub struct Fault {
-    /// `GET` or `POST`.
-    pub method: &'static str,
-    /// A part of `/api/esc/...?query` that selects the requests.
-    pub path_contains: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// ESC's message in the body.
-    pub message: String,
-    /// How long to wait before answering.
-    pub delay: Duration,
-}
+/// Scripted failures with ESC's error body.
+pub struct Fault;
 
 impl Fault {
-    /// An immediate ESC error answer.
-    pub fn status(method: &'static str, path_contains: &str, status: u16, message: &str) -> Fault {
-        Fault {
-            method,
-            path_contains: path_contains.to_owned(),
-            status,
-            message: message.to_owned(),
-            delay: Duration::ZERO,
-        }
+    /// Requests with `method` whose path and query contain `path_contains` get `status` and
+    /// `{"code", "message"}` at once.
+    pub fn status(method: &str, path_contains: &str, status: u16, message: &str) -> HttpFault {
+        HttpFault::reply(method, path_contains, error(status, message))
     }
 
-    /// A server that says nothing for `delay`.
-    pub fn silent(method: &'static str, path_contains: &str, delay: Duration) -> Fault {
-        Fault { delay, ..Fault::status(method, path_contains, 200, "") }
+    /// Such requests get nothing for `delay`.
+    pub fn silent(method: &str, path_contains: &str, delay: Duration) -> HttpFault {
+        HttpFault::silent(method, path_contains, delay)
     }
 }
 
@@ -73,8 +50,6 @@ struct State {
     environments: BTreeMap<(String, String, String), Map<String, Value>>,
     sessions: BTreeMap<String, Session>,
     next_session: u64,
-    faults: Vec<Fault>,
-    requests: Vec<String>,
 }
 
 /// The running contract server.
@@ -84,8 +59,7 @@ pub struct Contract {
     /// `http://127.0.0.1:PORT/api/esc`, hush's `api_url`.
     pub api_url: String,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: ContractServer,
 }
 
 /// A `Range` in environment `env`'s definition, as ESC's traces and expressions carry.
@@ -115,18 +89,12 @@ impl Contract {
     /// Starts a server on a free loopback port.
     pub fn start() -> Contract {
         super::install_tls_provider();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        listener.set_nonblocking(true).expect("non-blocking listener");
-        let endpoint = format!("http://{}", listener.local_addr().expect("local address"));
         let state = Arc::new(Mutex::new(State::default()));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = Arc::clone(&state);
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(serve(listener, served, stopped));
-        });
+        let server = ContractServer::start(move |request| handle(&mut served.lock().unwrap(), &request));
+        let endpoint = server.url.clone();
         let api_url = format!("{endpoint}/api/esc");
-        Contract { endpoint, api_url, state, stop: Some(stop), thread: Some(thread) }
+        Contract { endpoint, api_url, state, server }
     }
 
     /// Creates environment `org/project/env` (empty) if missing.
@@ -149,13 +117,13 @@ impl Contract {
     }
 
     /// Adds a fault.
-    pub fn fail(&self, fault: Fault) {
-        self.state.lock().unwrap().faults.push(fault);
+    pub fn fail(&self, fault: HttpFault) {
+        self.server.fail(fault);
     }
 
     /// Removes every fault.
     pub fn heal(&self) {
-        self.state.lock().unwrap().faults.clear();
+        self.server.heal();
     }
 
     /// Forgets every open session, as a service restart or an expiry would.
@@ -165,7 +133,7 @@ impl Contract {
 
     /// Every request so far, as `METHOD /api/esc/...?query`.
     pub fn requests(&self) -> Vec<String> {
-        self.state.lock().unwrap().requests.clone()
+        self.server.requests()
     }
 
     /// How many requests so far are opens.
@@ -179,48 +147,8 @@ impl Contract {
     }
 }
 
-impl Drop for Contract {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    state: Arc<Mutex<State>>,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => continue },
-            _ = &mut stopped => return,
-        };
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-fn reply(status: u16, body: &Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("a response")
-}
-
-fn error(status: u16, message: &str) -> Response<Full<Bytes>> {
-    reply(status, &json!({"code": status, "message": message}))
+fn error(status: u16, message: &str) -> ContractReply {
+    ContractReply::json(status, &json!({"code": status, "message": message}))
 }
 
 /// A Go duration of `<number><unit>` terms (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`), or `None`.
@@ -250,78 +178,53 @@ fn go_duration(text: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(total))
 }
 
-async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let method = request.method().as_str().to_owned();
-    let path = request.uri().path().to_owned();
-    let query: BTreeMap<String, String> = request
-        .uri()
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let line = match request.uri().query() {
-        Some(q) => format!("{method} {path}?{q}"),
-        None => format!("{method} {path}"),
-    };
-    let authorized =
-        request.headers().get("authorization").and_then(|v| v.to_str().ok()) == Some(format!("token {TOKEN}").as_str());
-    let fault = {
-        let mut state = state.lock().unwrap();
-        state.requests.push(line.clone());
-        state.faults.iter().find(|f| f.method == method && line.contains(&f.path_contains)).cloned()
-    };
-    if let Some(fault) = fault {
-        tokio::time::sleep(fault.delay).await;
-        return Ok(error(fault.status, &fault.message));
+fn handle(state: &mut State, request: &ContractRequest) -> ContractReply {
+    if request.header("authorization") != Some(format!("token {TOKEN}").as_str()) {
+        return error(401, "Unauthorized: No credentials provided or are invalid.");
     }
-    if !authorized {
-        return Ok(error(401, "Unauthorized: No credentials provided or are invalid."));
-    }
+    let (method, path) = (&request.method, &request.path);
     let Some(rest) = path.strip_prefix("/api/esc/environments/") else {
-        return Ok(error(404, "Not found"));
+        return error(404, "Not found");
     };
     let parts: Vec<&str> = rest.split('/').collect();
     let [org, project, env, "open", tail @ ..] = parts.as_slice() else {
-        return Ok(error(404, "Not found"));
+        return error(404, "Not found");
     };
     let key = ((*org).to_owned(), (*project).to_owned(), (*env).to_owned());
     // `open/{id}` and the SDK's `open//{id}` are the same read.
     let tail: Vec<&str> = tail.iter().copied().filter(|t| !t.is_empty()).collect();
-    let mut state = state.lock().unwrap();
     match (method.as_str(), tail.as_slice()) {
         ("POST", []) => {
             if !state.environments.contains_key(&key) {
-                return Ok(error(404, &format!("Environment '{project}/{env}' not found")));
+                return error(404, &format!("Environment '{project}/{env}' not found"));
             }
-            let duration = match query.get("duration") {
+            let duration = match request.query("duration") {
                 None => Duration::from_secs(3600),
                 Some(text) => match go_duration(text) {
                     Some(d) => d,
-                    None => return Ok(error(400, &format!("invalid duration {text:?}"))),
+                    None => return error(400, &format!("invalid duration {text:?}")),
                 },
             };
             state.next_session += 1;
             let id = format!("{:08}", state.next_session);
             state.sessions.insert(id.clone(), Session { environment: key, expires: Instant::now() + duration });
-            Ok(reply(200, &json!({"id": id})))
+            ContractReply::json(200, &json!({"id": id}))
         }
         ("GET", [id]) => {
             let live = state.sessions.get(*id).is_some_and(|s| s.environment == key && Instant::now() < s.expires);
             if !live {
-                return Ok(error(404, &format!("open session {id} not found")));
+                return error(404, &format!("open session {id} not found"));
             }
             let properties = state.environments.get(&key).cloned().unwrap_or_default();
-            if let Some(property) = query.get("property") {
-                return Ok(match properties.get(property) {
-                    Some(value) => reply(200, value),
+            if let Some(property) = request.query("property") {
+                return match properties.get(property) {
+                    Some(value) => ContractReply::json(200, value),
                     None => error(404, &format!("property {property:?} not found")),
-                });
+                };
             }
             let exprs: Map<String, Value> =
                 properties.keys().map(|k| (k.clone(), json!({"range": source_range(env)}))).collect();
-            Ok(reply(
+            ContractReply::json(
                 200,
                 &json!({
                     "exprs": exprs,
@@ -329,8 +232,8 @@ async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<
                     "schema": {"type": "object"},
                     "executionContext": {"properties": {}, "schema": {}},
                 }),
-            ))
+            )
         }
-        _ => Ok(error(405, "method not allowed")),
+        _ => error(405, "method not allowed"),
     }
 }
