@@ -2,16 +2,8 @@
 //! (credentials never in messages), and a good config has no problems.
 #![cfg(feature = "aws")]
 
-use std::path::Path;
-
+use crate::{full_toml, load};
 use hush_backends::problems;
-use hush_config::HushConfig;
-
-fn load(dir: &Path, toml: &str) -> HushConfig {
-    let path = dir.join("hush.toml");
-    std::fs::write(&path, toml).unwrap();
-    HushConfig::load_with_env(&path, std::iter::empty::<(&str, &str)>()).unwrap()
-}
 
 #[test]
 fn aws_options_are_checked_with_key_paths() {
@@ -32,6 +24,7 @@ kind = "aws-secrets-manager"
 regoin = "eu-west-1"
 secret_access_key = "wJalrXUtnFEMI-sekrit"
 "#,
+        &[],
     );
     let found: Vec<String> = problems(&config).iter().map(ToString::to_string).collect();
     let text = found.join("\n");
@@ -65,6 +58,7 @@ request_timeout = "1s"
 [tenants.acme]
 backend = "aws-main"
 "#,
+        &[],
     );
     assert!(hush_backends::kind_names().contains(&"aws-secrets-manager"));
     let found: Vec<String> = problems(&config).iter().map(ToString::to_string).collect();
@@ -73,8 +67,7 @@ backend = "aws-main"
 
 #[test]
 fn the_aws_example_of_full_toml_is_valid() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/full.toml");
-    let config = HushConfig::load_with_env(&path, std::iter::empty::<(String, String)>()).unwrap();
+    let config = full_toml();
     let aws = config.backends.get("aws-main").expect("config/full.toml has [backends.aws-main]");
     assert_eq!(aws.kind, "aws-secrets-manager");
     assert_eq!(aws.options.get("prefix").and_then(|v| v.as_str()), Some("hush/"));

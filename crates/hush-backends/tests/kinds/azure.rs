@@ -2,16 +2,8 @@
 //! (credentials never in messages), and a good config has no problems.
 #![cfg(feature = "azure")]
 
-use std::path::Path;
-
+use crate::{full_toml, load};
 use hush_backends::problems;
-use hush_config::HushConfig;
-
-fn load(dir: &Path, toml: &str) -> HushConfig {
-    let path = dir.join("hush.toml");
-    std::fs::write(&path, toml).unwrap();
-    HushConfig::load_with_env(&path, std::iter::empty::<(&str, &str)>()).unwrap()
-}
 
 #[test]
 fn azure_options_are_checked_with_key_paths() {
@@ -30,6 +22,7 @@ credential = { method = "client_secret", tenant_id = "t", client_id = "", client
 kind = "azure-key-vault"
 vault_nmae = "contoso"
 "#,
+        &[],
     );
     let found: Vec<String> = problems(&config).iter().map(ToString::to_string).collect();
     let text = found.join("\n");
@@ -48,8 +41,7 @@ vault_nmae = "contoso"
 #[test]
 fn the_azure_example_of_full_toml_is_valid() {
     assert!(hush_backends::kind_names().contains(&"azure-key-vault"));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/full.toml");
-    let config = HushConfig::load_with_env(&path, std::iter::empty::<(String, String)>()).unwrap();
+    let config = full_toml();
     let azure = config.backends.get("azure-main").expect("config/full.toml has [backends.azure-main]");
     assert_eq!(azure.kind, "azure-key-vault");
     assert_eq!(azure.options.get("prefix").and_then(|v| v.as_str()), Some("hush-"));

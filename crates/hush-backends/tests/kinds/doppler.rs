@@ -2,16 +2,8 @@
 //! never in messages), and the example in config/full.toml is valid.
 #![cfg(feature = "doppler")]
 
-use std::path::Path;
-
+use crate::{full_toml, load};
 use hush_backends::{KINDS, problems};
-use hush_config::HushConfig;
-
-fn load(dir: &Path, toml: &str) -> HushConfig {
-    let path = dir.join("hush.toml");
-    std::fs::write(&path, toml).unwrap();
-    HushConfig::load_with_env(&path, std::iter::empty::<(String, String)>()).unwrap()
-}
 
 #[test]
 fn doppler_is_a_kind() {
@@ -35,6 +27,7 @@ prefix = "lower"
 kind = "doppler"
 projekt = "p"
 "#,
+        &[],
     );
     let text: Vec<String> = problems(&config).iter().map(ToString::to_string).collect();
     let text = text.join("\n");
@@ -53,8 +46,7 @@ projekt = "p"
 
 #[test]
 fn the_doppler_example_of_full_toml_is_valid() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/full.toml");
-    let config = HushConfig::load_with_env(&path, std::iter::empty::<(String, String)>()).unwrap();
+    let config = full_toml();
     let doppler = config.backends.get("doppler-main").expect("config/full.toml has [backends.doppler-main]");
     assert_eq!(doppler.kind, "doppler");
     let found: Vec<String> = problems(&config)

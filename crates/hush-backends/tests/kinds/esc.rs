@@ -3,16 +3,8 @@
 //! example in config/full.toml is valid.
 #![cfg(feature = "esc")]
 
-use std::path::Path;
-
+use crate::{full_toml, load};
 use hush_backends::{KINDS, problems};
-use hush_config::HushConfig;
-
-fn load(dir: &Path, toml: &str, env: &[(&str, &str)]) -> HushConfig {
-    let path = dir.join("hush.toml");
-    std::fs::write(&path, toml).unwrap();
-    HushConfig::load_with_env(&path, env.iter().copied()).unwrap()
-}
 
 #[test]
 fn esc_is_a_kind() {
@@ -54,8 +46,7 @@ organisation = "acme"
 
 #[test]
 fn the_esc_example_of_full_toml_is_valid() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/full.toml");
-    let config = HushConfig::load_with_env(&path, std::iter::empty::<(String, String)>()).unwrap();
+    let config = full_toml();
     let esc = config.backends.get("esc-main").expect("config/full.toml has [backends.esc-main]");
     assert_eq!(esc.kind, "pulumi-esc");
     let found: Vec<String> =

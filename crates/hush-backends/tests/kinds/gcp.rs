@@ -3,17 +3,9 @@
 //! a credentials file is relative to the config file, and the example in config/full.toml is valid.
 #![cfg(feature = "gcp")]
 
-use std::path::Path;
-
+use crate::{full_toml, load};
 use hush_backends::{BackendContext, check_backends, problems};
-use hush_config::HushConfig;
 use hush_core::ErrorKind;
-
-fn load(dir: &Path, toml: &str, env: &[(&str, &str)]) -> HushConfig {
-    let path = dir.join("hush.toml");
-    std::fs::write(&path, toml).unwrap();
-    HushConfig::load_with_env(&path, env.iter().copied()).unwrap()
-}
 
 #[test]
 fn gcp_options_are_checked_with_key_paths() {
@@ -94,8 +86,7 @@ async fn a_credentials_file_is_relative_to_the_config_file() {
 
 #[test]
 fn the_gcp_example_of_full_toml_is_valid() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/full.toml");
-    let config = HushConfig::load_with_env(&path, std::iter::empty::<(String, String)>()).unwrap();
+    let config = full_toml();
     let gcp = config.backends.get("gcp-main").expect("config/full.toml has [backends.gcp-main]");
     assert_eq!(gcp.kind, "gcp-secret-manager");
     let found: Vec<String> =

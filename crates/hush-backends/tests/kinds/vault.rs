@@ -3,17 +3,9 @@
 //! start is served as unavailable with the capabilities of its KV version.
 #![cfg(feature = "vault")]
 
-use std::path::Path;
-
+use crate::{full_toml, load};
 use hush_backends::{BackendContext, build_bindings, problems};
-use hush_config::HushConfig;
 use hush_core::{ErrorKind, Namespace, SecretName, TenantId};
-
-fn load(dir: &Path, toml: &str, env: &[(&str, &str)]) -> HushConfig {
-    let path = dir.join("hush.toml");
-    std::fs::write(&path, toml).unwrap();
-    HushConfig::load_with_env(&path, env.iter().copied()).unwrap()
-}
 
 #[test]
 fn vault_options_are_checked_with_key_paths() {
@@ -108,8 +100,7 @@ backend = "vault-v1"
 
 #[test]
 fn the_vault_example_of_full_toml_is_valid() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/full.toml");
-    let config = HushConfig::load_with_env(&path, std::iter::empty::<(String, String)>()).unwrap();
+    let config = full_toml();
     let vault = config.backends.get("vault-main").expect("config/full.toml has [backends.vault-main]");
     assert_eq!(vault.kind, "vault");
     assert_eq!(vault.options.get("prefix").and_then(|v| v.as_str()), Some("hush/"));
