@@ -36,6 +36,8 @@ pub struct ContractRequest {
     pub method: String,
     /// The path, still percent-encoded as sent.
     pub path: String,
+    /// The query as sent (percent-encoded), without the `?`.
+    pub raw_query: String,
     /// The query's pairs, decoded (`+` is a space), in order.
     pub query: Vec<(String, String)>,
     /// The headers.
@@ -45,6 +47,16 @@ pub struct ContractRequest {
 }
 
 impl ContractRequest {
+    /// `METHOD /path?query` as sent (no `?` without a query): what faults match and
+    /// [`ContractServer::requests`] lists.
+    pub fn line(&self) -> String {
+        if self.raw_query.is_empty() {
+            format!("{} {}", self.method, self.path)
+        } else {
+            format!("{} {}?{}", self.method, self.path, self.raw_query)
+        }
+    }
+
     /// The first value of query parameter `key`.
     pub fn query(&self, key: &str) -> Option<&str> {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
@@ -145,7 +157,7 @@ type Behaviour = dyn Fn(ContractRequest) -> ContractReply + Send + Sync;
 struct Shared {
     behaviour: Box<Behaviour>,
     faults: Mutex<Vec<HttpFault>>,
-    requests: Mutex<Vec<String>>,
+    received: Mutex<Vec<ContractRequest>>,
 }
 
 /// A running contract server; stops when dropped.
@@ -179,7 +191,7 @@ impl ContractServer {
         listener.set_nonblocking(true).expect("non-blocking listener");
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{}", listener.local_addr().expect("local address"));
-        let shared = Arc::new(Shared { behaviour, faults: Mutex::new(Vec::new()), requests: Mutex::new(Vec::new()) });
+        let shared = Arc::new(Shared { behaviour, faults: Mutex::new(Vec::new()), received: Mutex::new(Vec::new()) });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = Arc::clone(&shared);
         let thread = std::thread::spawn(move || {
@@ -199,14 +211,24 @@ impl ContractServer {
         self.shared.faults.lock().unwrap().clear();
     }
 
-    /// Every request so far, as `METHOD /path?query`.
+    /// Every request so far, as `METHOD /path?query` ([`ContractRequest::line`]).
     pub fn requests(&self) -> Vec<String> {
-        self.shared.requests.lock().unwrap().clone()
+        self.shared.received.lock().unwrap().iter().map(ContractRequest::line).collect()
+    }
+
+    /// Every request so far, whole (headers and body too).
+    pub fn received(&self) -> Vec<ContractRequest> {
+        self.shared.received.lock().unwrap().clone()
+    }
+
+    /// Forgets the requests so far.
+    pub fn clear_requests(&self) {
+        self.shared.received.lock().unwrap().clear();
     }
 
     /// How many requests so far start with `prefix` (`"POST /authn/"`).
     pub fn count(&self, prefix: &str) -> usize {
-        self.shared.requests.lock().unwrap().iter().filter(|r| r.starts_with(prefix)).count()
+        self.requests().iter().filter(|r| r.starts_with(prefix)).count()
     }
 }
 
@@ -273,21 +295,25 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respo
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     let raw_query = request.uri().query().unwrap_or_default().to_owned();
-    let line = if raw_query.is_empty() { format!("{method} {path}") } else { format!("{method} {path}?{raw_query}") };
-    shared.requests.lock().unwrap().push(line.clone());
-    let fault =
-        shared.faults.lock().unwrap().iter().find(|f| f.method == method && line.contains(&f.path_contains)).cloned();
+    let query = url::form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect();
+    let headers = request.headers().clone();
+    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let request = ContractRequest { method, path, raw_query, query, headers, body };
+    let line = request.line();
+    shared.received.lock().unwrap().push(request.clone());
+    let fault = shared
+        .faults
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|f| f.method == request.method && line.contains(&f.path_contains))
+        .cloned();
     let reply = match fault {
         Some(fault) => {
             tokio::time::sleep(fault.delay).await;
             fault.reply
         }
-        None => {
-            let headers = request.headers().clone();
-            let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-            let query = url::form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect();
-            (shared.behaviour)(ContractRequest { method, path, query, headers, body })
-        }
+        None => (shared.behaviour)(request),
     };
     let mut response = Response::builder().status(reply.status);
     for (name, value) in &reply.headers {

@@ -8,6 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use hush_backend_behavior::contract_server::{ContractReply, HttpFault};
 use hush_backend_gcp::{GcpBackend, GcpConfig, namespace_digest, secret_key, tenant_digest};
 use hush_core::{ErrorKind, ListFilter, SecretBackend, SecretValue, Tags};
 use serde_json::json;
@@ -95,13 +96,7 @@ async fn throttling_and_outages_are_temporary_and_tried_once() {
     // A bare 429 / 502 without a Google body.
     for (code, kind) in [(429, ErrorKind::RateLimited), (502, ErrorKind::Unavailable)] {
         stub.heal();
-        stub.fail(Fault {
-            method: "GET",
-            path_contains: ":access".into(),
-            status: code,
-            body: "<html>busy</html>".into(),
-            delay: Duration::ZERO,
-        });
+        stub.fail(HttpFault::reply("GET", ":access", ContractReply::text(code, "<html>busy</html>")));
         let err = backend.get(&s, &n, None).await.unwrap_err();
         assert_eq!((err.kind(), err.is_temporary()), (kind, true), "{code}: {err}");
         assert!(!err.message().contains("html"), "{err}");
@@ -122,9 +117,7 @@ async fn invalid_argument_is_invalid_input() {
 async fn slow_answers_time_out_as_unavailable() {
     let stub = Stub::start();
     let backend = backend(&stub, Duration::from_millis(300)).await;
-    let mut fault = Fault::google("GET", ":access", 200, "OK", "");
-    fault.delay = Duration::from_secs(5);
-    stub.fail(fault);
+    stub.fail(Fault::silent("GET", ":access", Duration::from_secs(5)));
     let started = Instant::now();
     let err = backend.get(&scope("acme", "app"), &name("SLOW"), None).await.unwrap_err();
     assert_eq!((err.kind(), err.is_temporary()), (ErrorKind::Unavailable, true), "{err}");

@@ -6,65 +6,48 @@
 //!
 //! Paths: `POST v1/projects/{p}/secrets?secretId=`, `GET|PATCH|DELETE v1/projects/{p}/secrets/{s}`,
 //! `GET v1/projects/{p}/secrets`, `POST v1/projects/{p}/secrets/{s}:addVersion`,
-//! `GET v1/projects/{p}/secrets/{s}/versions/{v}` and `...{v}:access`. Faults answer a
-//! request whose method and path match, before the normal handling. Every request is logged,
-//! with a note of the bearer token it carried.
-//! The server runs on its own thread and runtime, so blocking tests (the Python client) can
-//! use it too; it stops when dropped.
+//! `GET v1/projects/{p}/secrets/{s}/versions/{v}` and `...{v}:access`. The HTTP side (port,
+//! thread, faults, request log) is hush-backend-behavior's `ContractServer`; this file is
+//! Secret Manager's behaviour, and a view of the log with the query decoded and a note of the
+//! bearer token each request carried.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine as _;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response};
+use hush_backend_behavior::contract_server::{ContractReply, ContractRequest, ContractServer, HttpFault};
 use serde_json::{Value, json};
 
-/// A scripted failure: requests with `method` whose path and query contain `path_contains`
-/// get `status` and `body` after `delay`.
-#[derive(Clone, Debug)]
-pub struct Fault {
-    /// `GET`, `POST`, ...
-    pub method: &'static str,
-    /// A part of `/v1/...?query` that selects the requests.
-    pub path_contains: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// The body.
-    pub body: String,
-    /// How long to wait before answering.
-    pub delay: Duration,
-}
+/// Scripted failures with Google's error body.
+pub struct Fault;
 
 impl Fault {
-    /// A Google error answer: `{"error": {"code", "message", "status"}}` (plus `details`).
-    pub fn google(method: &'static str, path_contains: &str, code: u16, status: &str, message: &str) -> Fault {
+    /// A Google error answer: `{"error": {"code", "message", "status"}}`, to requests with
+    /// `method` whose path and query (as sent) contain `path_contains`.
+    pub fn google(method: &str, path_contains: &str, code: u16, status: &str, message: &str) -> HttpFault {
         Fault::google_with_details(method, path_contains, code, status, message, json!([]))
     }
 
     /// A Google error answer with `details` (e.g. a `google.rpc.ErrorInfo`).
     pub fn google_with_details(
-        method: &'static str,
+        method: &str,
         path_contains: &str,
         code: u16,
         status: &str,
         message: &str,
         details: Value,
-    ) -> Fault {
+    ) -> HttpFault {
         let mut error = json!({"code": code, "message": message, "status": status});
         if details.as_array().is_some_and(|d| !d.is_empty()) {
             error["details"] = details;
         }
-        Fault {
-            method,
-            path_contains: path_contains.to_owned(),
-            status: code,
-            body: json!({ "error": error }).to_string(),
-            delay: Duration::ZERO,
-        }
+        HttpFault::reply(method, path_contains, reply(code, json!({ "error": error })))
+    }
+
+    /// Such requests get nothing for `delay`.
+    pub fn silent(method: &str, path_contains: &str, delay: Duration) -> HttpFault {
+        HttpFault::silent(method, path_contains, delay)
     }
 }
 
@@ -75,20 +58,14 @@ struct StubSecret {
     versions: Vec<(String, &'static str)>,
 }
 
-#[derive(Default)]
-struct State {
-    secrets: BTreeMap<(String, String), StubSecret>,
-    faults: Vec<Fault>,
-    requests: Vec<String>,
-}
+/// (project, secret id) → secret.
+type Secrets = BTreeMap<(String, String), StubSecret>;
 
 /// The running contract server.
 pub struct Stub {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
-    state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: ContractServer,
 }
 
 /// Secrets per list page, small so that paging is exercised.
@@ -98,85 +75,48 @@ impl Stub {
     /// Starts a server on a free loopback port.
     pub fn start() -> Stub {
         super::install_tls_provider();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        listener.set_nonblocking(true).expect("non-blocking listener");
-        let endpoint = format!("http://{}", listener.local_addr().expect("local address"));
-        let state = Arc::new(Mutex::new(State::default()));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = Arc::clone(&state);
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(serve(listener, served, stopped));
-        });
-        Stub { endpoint, state, stop: Some(stop), thread: Some(thread) }
+        let secrets = Mutex::new(Secrets::new());
+        let server = ContractServer::start(move |request| handle(&mut secrets.lock().unwrap(), &request));
+        Stub { endpoint: server.url.clone(), server }
     }
 
     /// Adds a fault.
-    pub fn fail(&self, fault: Fault) {
-        self.state.lock().unwrap().faults.push(fault);
+    pub fn fail(&self, fault: HttpFault) {
+        self.server.fail(fault);
     }
 
     /// Removes every fault.
     pub fn heal(&self) {
-        self.state.lock().unwrap().faults.clear();
+        self.server.heal();
     }
 
-    /// Every request so far, as `METHOD /v1/...?query` (query percent-decoded).
+    /// Every request so far, as `METHOD /v1/...?query` with the query decoded, then
+    /// ` [bearer jwt]` for a signed JWT (three dot-separated parts), ` [bearer]` for another
+    /// bearer token, nothing without one.
     pub fn requests(&self) -> Vec<String> {
-        self.state.lock().unwrap().requests.clone()
+        self.server.received().iter().map(shown).collect()
     }
 
     /// Forgets the request log.
     pub fn clear_requests(&self) {
-        self.state.lock().unwrap().requests.clear();
+        self.server.clear_requests();
     }
 }
 
-impl Drop for Stub {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+fn shown(request: &ContractRequest) -> String {
+    let query: Vec<String> = request.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut line = format!("{} {}?{}", request.method, request.path, query.join("&"));
+    if let Some(token) = request.header("authorization").and_then(|a| a.strip_prefix("Bearer ")) {
+        line.push_str(if token.split('.').count() == 3 { " [bearer jwt]" } else { " [bearer]" });
     }
+    line
 }
 
-async fn serve(
-    listener: std::net::TcpListener,
-    state: Arc<Mutex<State>>,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted { Ok(a) => a, Err(_) => continue },
-            _ = &mut stopped => return,
-        };
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
+fn reply(status: u16, body: Value) -> ContractReply {
+    ContractReply::json(status, &body)
 }
 
-fn decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(&text.replace('+', " ")).decode_utf8_lossy().into_owned()
-}
-
-fn reply(status: u16, body: Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json; charset=UTF-8")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("a response")
-}
-
-fn error(code: u16, status: &str, message: &str) -> Response<Full<Bytes>> {
+fn error(code: u16, status: &str, message: &str) -> ContractReply {
     reply(code, json!({"error": {"code": code, "message": message, "status": status}}))
 }
 
@@ -209,49 +149,16 @@ fn matches(filter: &str, labels: &BTreeMap<String, String>) -> bool {
     })
 }
 
-async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let method = request.method().as_str().to_owned();
-    let path = request.uri().path().to_owned();
-    let query: BTreeMap<String, String> = request
-        .uri()
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect();
-    let shown_query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut line = format!("{method} {path}?{}", shown_query.join("&"));
-    // Which credentials came along: a signed JWT (three dot-separated parts) or another token.
-    let auth = request.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if let Some(token) = auth.strip_prefix("Bearer ") {
-        line.push_str(if token.split('.').count() == 3 { " [bearer jwt]" } else { " [bearer]" });
-    }
-    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-
-    let fault = {
-        let mut state = state.lock().unwrap();
-        state.requests.push(line.clone());
-        state.faults.iter().find(|f| f.method == method && line.contains(&f.path_contains)).cloned()
-    };
-    if let Some(fault) = fault {
-        tokio::time::sleep(fault.delay).await;
-        let response = Response::builder()
-            .status(fault.status)
-            .header("content-type", "application/json; charset=UTF-8")
-            .body(Full::new(Bytes::from(fault.body)))
-            .expect("a response");
-        return Ok(response);
-    }
-
+fn handle(secrets: &mut Secrets, request: &ContractRequest) -> ContractReply {
+    let (method, path) = (&request.method, &request.path);
+    let query: BTreeMap<String, String> = request.query.iter().cloned().collect();
+    let body = request.json();
     let Some(rest) = path.strip_prefix("/v1/projects/") else {
-        return Ok(error(404, "NOT_FOUND", "unknown path"));
+        return error(404, "NOT_FOUND", "unknown path");
     };
     let (project, rest) = rest.split_once('/').unwrap_or((rest, ""));
     let project = project.to_owned();
-    let mut state = state.lock().unwrap();
-    let response = match (method.as_str(), rest.strip_prefix("secrets").unwrap_or("?")) {
+    match (method.as_str(), rest.strip_prefix("secrets").unwrap_or("?")) {
         ("POST", "") => {
             let id = query.get("secretId").cloned().unwrap_or_default();
             let valid = !id.is_empty()
@@ -259,7 +166,7 @@ async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<
                 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !valid {
                 error(400, "INVALID_ARGUMENT", "Secret ID must be 1-255 characters of [A-Za-z0-9_-].")
-            } else if state.secrets.contains_key(&(project.clone(), id.clone())) {
+            } else if secrets.contains_key(&(project.clone(), id.clone())) {
                 error(409, "ALREADY_EXISTS", &format!("Secret [projects/{project}/secrets/{id}] already exists."))
             } else {
                 let labels = body["labels"]
@@ -268,7 +175,7 @@ async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<
                     .unwrap_or_default();
                 let secret = StubSecret { labels, versions: Vec::new() };
                 let answer = secret_json(&project, &id, &secret);
-                state.secrets.insert((project.clone(), id), secret);
+                secrets.insert((project.clone(), id), secret);
                 reply(200, answer)
             }
         }
@@ -276,8 +183,7 @@ async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<
             let filter = query.get("filter").cloned().unwrap_or_default();
             let start: usize = query.get("pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
             let size = query.get("pageSize").and_then(|s| s.parse().ok()).filter(|s| *s > 0).unwrap_or(PAGE_SIZE);
-            let all: Vec<Value> = state
-                .secrets
+            let all: Vec<Value> = secrets
                 .iter()
                 .filter(|((p, _), s)| *p == project && matches(&filter, &s.labels))
                 .map(|((p, id), s)| secret_json(p, id, s))
@@ -302,7 +208,7 @@ async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<
             let key = (project.clone(), id.clone());
             let missing = error(404, "NOT_FOUND", &format!("Secret [projects/{project}/secrets/{id}] not found."));
             match (method.as_str(), action.as_deref(), version_part) {
-                ("POST", Some("addVersion"), None) => match state.secrets.get_mut(&key) {
+                ("POST", Some("addVersion"), None) => match secrets.get_mut(&key) {
                     None => missing,
                     Some(secret) => {
                         let data = body["payload"]["data"].as_str().unwrap_or_default().to_owned();
@@ -315,11 +221,11 @@ async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<
                         }
                     }
                 },
-                ("GET", None, None) => match state.secrets.get(&key) {
+                ("GET", None, None) => match secrets.get(&key) {
                     None => missing,
                     Some(secret) => reply(200, secret_json(&project, &id, secret)),
                 },
-                ("PATCH", None, None) => match state.secrets.get_mut(&key) {
+                ("PATCH", None, None) => match secrets.get_mut(&key) {
                     None => missing,
                     Some(secret) => {
                         if query.get("updateMask").map(String::as_str) != Some("labels") {
@@ -337,7 +243,7 @@ async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<
                         }
                     }
                 },
-                ("DELETE", None, None) => match state.secrets.remove(&key) {
+                ("DELETE", None, None) => match secrets.remove(&key) {
                     None => missing,
                     Some(_) => reply(200, json!({})),
                 },
@@ -346,7 +252,7 @@ async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<
                         Some(v) => (v.to_owned(), true),
                         None => (version, false),
                     };
-                    match state.secrets.get(&key) {
+                    match secrets.get(&key) {
                         None => missing,
                         Some(secret) => {
                             let number =
@@ -379,6 +285,5 @@ async fn handle(state: Arc<Mutex<State>>, request: Request<Incoming>) -> Result<
                 _ => error(404, "NOT_FOUND", "unknown path"),
             }
         }
-    };
-    Ok(response)
+    }
 }
