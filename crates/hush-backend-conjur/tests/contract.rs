@@ -221,7 +221,9 @@ async fn one_authentication_serves_concurrent_requests_and_a_401_renews_it_once(
         assert_eq!(read.await.unwrap().unwrap(), b"a");
     }
     assert_eq!(server.count("POST /authn/"), 1);
-    // The token is asked for base64-encoded and sent as Conjur's Token header.
+    // The token was asked for base64-encoded (and sent as `Token token="..."`, which the
+    // server checks on every call).
+    assert_eq!(server.base64_authentications(), 1);
     assert!(server.requests().contains(&"POST /authn/myorg/host%2Fhush-resolver/authenticate".to_owned()));
 
     // Expired (401): one new authentication, however many requests hit it, each repeated once.

@@ -115,3 +115,35 @@ async fn the_client_is_refused_a_wrong_key_and_an_undeclared_variable() {
     assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["404", "404"]);
     assert_eq!(server.values("hush/t/n/UNDECLARED"), None);
 }
+
+#[tokio::test]
+async fn the_clients_http_layer_takes_a_base64_token_as_hush_does() {
+    let Some(server) = server_with_client() else { return };
+    server.set("hush/t/n/A", b"a value");
+    // The client's own endpoints and HTTP wrapper, asking for the token with
+    // `Accept-Encoding: base64` and sending the answer as is (`decode_token=False`), as hush does.
+    let out = run_python(
+        &server,
+        authn(LOGIN, API_KEY),
+        "import asyncio\n\
+         from conjur_api.http.endpoints import ConjurEndpoint\n\
+         from conjur_api.wrappers.http_wrapper import HttpVerb, invoke_endpoint\n\
+         from conjur_api.models import SslVerificationMetadata\n\
+         ssl = SslVerificationMetadata(SslVerificationMode.INSECURE)\n\
+         async def main():\n\
+         \x20   creds = provider.load(URL)\n\
+         \x20   params = {'url': URL, 'account': ACCOUNT, 'login': creds.username}\n\
+         \x20   answer = await invoke_endpoint(HttpVerb.POST, ConjurEndpoint.AUTHENTICATE, params, \
+                 creds.api_key, headers={'Accept-Encoding': 'base64'}, ssl_verification_metadata=ssl)\n\
+         \x20   token = answer.text.strip()\n\
+         \x20   params = {'url': URL, 'account': ACCOUNT, 'kind': 'variable', 'identifier': 'hush/t/n/A'}\n\
+         \x20   value = await invoke_endpoint(HttpVerb.GET, ConjurEndpoint.SECRETS, params, api_token=token, \
+                 decode_token=False, ssl_verification_metadata=ssl)\n\
+         \x20   print(token.startswith('eyJ'), value.content.decode())\n\
+         asyncio.run(main())",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the client failed: {e}"));
+    assert_eq!(out.trim(), "True a value");
+    assert_eq!(server.base64_authentications(), 1);
+}

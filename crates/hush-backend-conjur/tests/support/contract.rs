@@ -79,6 +79,8 @@ struct State {
     tokens: BTreeMap<String, String>,
     /// Tokens issued so far, for unique ones.
     issued: u64,
+    /// Of them, those asked for with `Accept-Encoding: base64`.
+    issued_base64: usize,
 }
 
 /// The running contract server.
@@ -112,6 +114,12 @@ impl Contract {
     /// Every value of variable `id`, oldest first; `None` when it is not declared.
     pub fn values(&self, id: &str) -> Option<Vec<Vec<u8>>> {
         self.state.lock().unwrap().variables.get(id).cloned()
+    }
+
+    /// How many access tokens were asked for with `Accept-Encoding: base64` (and answered as
+    /// base64 text).
+    pub fn base64_authentications(&self) -> usize {
+        self.state.lock().unwrap().issued_base64
     }
 
     /// Forgets every access token issued (as if they expired): the next request gets 401.
@@ -162,6 +170,7 @@ fn issue(state: &mut State, login: &str, request: &ContractRequest) -> ContractR
     let base64 = STANDARD.encode(&token);
     state.tokens.insert(base64.clone(), login.to_owned());
     if request.header("accept-encoding").is_some_and(|e| e.eq_ignore_ascii_case("base64")) {
+        state.issued_base64 += 1;
         ContractReply::text(200, base64)
     } else {
         ContractReply {
