@@ -137,16 +137,14 @@ impl ConjurBackend {
                 let Some(id) = resource.get("id").and_then(Value::as_str).and_then(|id| id.strip_prefix(&own)) else {
                     continue;
                 };
-                let versions: Vec<u64> = resource
-                    .get("secrets")
-                    .and_then(Value::as_array)
-                    .map(|s| s.iter().filter_map(|v| v.get("version").and_then(Value::as_u64)).collect())
-                    .unwrap_or_default();
+                let secrets = resource.get("secrets").and_then(Value::as_array);
                 // A declared variable without a value reads as NotFound, so it is not listed.
-                if resource.get("secrets").is_some_and(|s| s.as_array().is_some_and(Vec::is_empty)) {
+                if secrets.is_some_and(Vec::is_empty) {
                     continue;
                 }
-                found.push((id.to_owned(), versions.into_iter().max()));
+                let latest =
+                    secrets.and_then(|s| s.iter().filter_map(|v| v.get("version").and_then(Value::as_u64)).max());
+                found.push((id.to_owned(), latest));
             }
             if page.len() < LIST_PAGE_SIZE {
                 return Ok(found);
