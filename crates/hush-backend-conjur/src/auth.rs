@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use hush_core::{Error, Result, SecretValue};
-use hush_rest::{RestClient, VendorFailure};
+use hush_rest::{Answer, RestClient, VendorFailure};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_TYPE, HeaderValue};
 use tokio::time::Instant;
 
@@ -72,15 +72,49 @@ impl AccessToken {
         self.header.clone()
     }
 
-    /// `failure` with this token replaced by `***` in Conjur's message.
-    pub(crate) fn redact(&self, mut failure: VendorFailure) -> VendorFailure {
-        if let Some(text) = self.text.expose_str()
-            && !text.is_empty()
-        {
-            failure.said = failure.said.replace(text, "***");
-        }
-        failure
+    /// Conjur's failure `answer` to a call made with this token, as `client` reports it, with
+    /// the token replaced by `***` (before the message is cut short, so no part of it stays).
+    pub(crate) fn failure(&self, client: &RestClient, answer: &Answer, doing: &str) -> VendorFailure {
+        failure_without(client, answer, doing, &self.text)
     }
+}
+
+/// `client`'s failure for `answer`, with every occurrence of `secret` replaced by `***` in the
+/// body before the vendor's message is taken from it (and cut short), and in the message.
+pub(crate) fn failure_without(
+    client: &RestClient,
+    answer: &Answer,
+    doing: &str,
+    secret: &SecretValue,
+) -> VendorFailure {
+    let scrubbed =
+        Answer { status: answer.status, headers: answer.headers.clone(), body: without(&answer.body, secret.expose()) };
+    let mut failure = client.failure(&scrubbed, doing);
+    if let Some(text) = secret.expose_str()
+        && !text.is_empty()
+    {
+        failure.said = failure.said.replace(text, "***");
+    }
+    failure
+}
+
+/// `body` with every occurrence of `secret` replaced by `***`.
+fn without(body: &[u8], secret: &[u8]) -> Vec<u8> {
+    if secret.is_empty() {
+        return body.to_vec();
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    while !rest.is_empty() {
+        if rest.starts_with(secret) {
+            out.extend_from_slice(b"***");
+            rest = &rest[secret.len()..];
+        } else {
+            out.push(rest[0]);
+            rest = &rest[1..];
+        }
+    }
+    out
 }
 
 /// The current token and when it was obtained.
@@ -182,10 +216,10 @@ impl Authenticator {
         };
         let answer = client.send(request.header(ACCEPT_ENCODING, "base64"), &doing).await?;
         if !answer.is_success() {
-            let mut failure = client.failure(&answer, &doing);
-            if let Some(jwt) = jwt.as_ref().and_then(SecretValue::expose_str) {
-                failure.said = failure.said.replace(jwt.trim(), "***");
-            }
+            let failure = match &jwt {
+                Some(jwt) => failure_without(client, &answer, &doing, jwt),
+                None => client.failure(&answer, &doing),
+            };
             return Err(call_error(Call::Authenticate, &self.identity(), &failure));
         }
         let text = token_text(&answer.body).ok_or_else(|| client.unexpected_answer(&doing, "no access token"))?;
@@ -249,10 +283,9 @@ mod tests {
         assert_eq!(api.identity(), "host/h");
         let jwt = Method::Jwt { service_id: "k8s".into(), login: String::new(), token_file: "f".into() };
         assert_eq!(jwt.identity(), "the JWT of authn-jwt/k8s");
-        let token =
-            AccessToken { header: HeaderValue::from_static("x"), text: SecretValue::from("TOKEN64"), generation: 1 };
-        let failure = VendorFailure { vendor: "Conjur", status: 500, doing: "d".into(), said: "bad TOKEN64".into() };
-        assert_eq!(token.redact(failure).said, "bad ***");
+        assert_eq!(without(b"a TOKEN b TOKEN", b"TOKEN"), b"a *** b ***");
+        assert_eq!(without(b"TOKE", b"TOKEN"), b"TOKE");
+        assert_eq!(without(b"abc", b""), b"abc");
     }
 
     #[tokio::test]

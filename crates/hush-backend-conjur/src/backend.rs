@@ -102,7 +102,7 @@ impl ConjurBackend {
             token = self.auth.renew(&self.client, &token).await?;
             answer = self.client.send(build().header(AUTHORIZATION, token.header()), &doing).await?;
         }
-        if answer.is_success() { Ok(Ok(answer)) } else { Ok(Err(token.redact(self.client.failure(&answer, &doing)))) }
+        if answer.is_success() { Ok(Ok(answer)) } else { Ok(Err(token.failure(&self.client, &answer, &doing))) }
     }
 
     /// [`Self::call`], with any failure as its error.

@@ -291,6 +291,13 @@ async fn authn_jwt_reads_its_token_file_at_each_authentication() {
     let named = backend(jwt.with_login(LOGIN));
     named.get(&s, &name("A"), None).await.unwrap();
     assert!(server.requests().contains(&"POST /authn-jwt/k8s/myorg/host%2Fhush-resolver/authenticate".to_owned()));
+    // Conjur's message never shows the JWT, not even a part of it cut short.
+    server.expire_tokens();
+    server.fail(Fault::status("POST", "/authn-jwt/", 401, &format!("{} {JWT} rejected", "x".repeat(180))));
+    let err = named.get(&s, &name("A"), None).await.unwrap_err();
+    assert!(err.to_string().contains("xxx ***"), "{err}");
+    assert!(!shown(&err).contains(&JWT[..20]), "{err:?}");
+    server.heal();
     // No file: Unavailable, temporary.
     std::fs::remove_file(&token_file).unwrap();
     let gone = backend(ConjurConfig::with_jwt(&server.address, ACCOUNT, AuthnJwtConfig::new(JWT_SERVICE, &token_file)));
@@ -321,6 +328,14 @@ async fn statuses_map_to_error_kinds_without_credentials() {
     server.fail(Fault::status("GET", "/resources/", 500, &format!("database down for {API_KEY}")));
     let err = b.check().await.unwrap_err();
     assert!(err.to_string().contains("database down for ***"), "{err}");
+    server.heal();
+    // Nor the access token hush obtained at run time.
+    let tokens = server.tokens();
+    assert_eq!(tokens.len(), 1);
+    server.fail(Fault::status("GET", "/resources/", 503, &format!("token {} is busy", tokens[0])));
+    let err = b.check().await.unwrap_err();
+    assert!(err.to_string().contains("token *** is busy"), "{err}");
+    assert!(!shown(&err).contains(&tokens[0]), "{err:?}");
     server.heal();
     // A wrong API key, an unknown login, another account: PermissionDenied naming the login.
     for wrong in [

@@ -122,6 +122,11 @@ impl Contract {
         self.state.lock().unwrap().issued_base64
     }
 
+    /// The access tokens issued and not expired, as base64 text.
+    pub fn tokens(&self) -> Vec<String> {
+        self.state.lock().unwrap().tokens.keys().cloned().collect()
+    }
+
     /// Forgets every access token issued (as if they expired): the next request gets 401.
     pub fn expire_tokens(&self) {
         self.state.lock().unwrap().tokens.clear();
