@@ -75,46 +75,8 @@ impl AccessToken {
     /// Conjur's failure `answer` to a call made with this token, as `client` reports it, with
     /// the token replaced by `***` (before the message is cut short, so no part of it stays).
     pub(crate) fn failure(&self, client: &RestClient, answer: &Answer, doing: &str) -> VendorFailure {
-        failure_without(client, answer, doing, &self.text)
+        client.failure_redacting(answer, doing, &[&self.text])
     }
-}
-
-/// `client`'s failure for `answer`, with every occurrence of `secret` replaced by `***` in the
-/// body before the vendor's message is taken from it (and cut short), and in the message.
-pub(crate) fn failure_without(
-    client: &RestClient,
-    answer: &Answer,
-    doing: &str,
-    secret: &SecretValue,
-) -> VendorFailure {
-    let scrubbed =
-        Answer { status: answer.status, headers: answer.headers.clone(), body: without(&answer.body, secret.expose()) };
-    let mut failure = client.failure(&scrubbed, doing);
-    if let Some(text) = secret.expose_str()
-        && !text.is_empty()
-    {
-        failure.said = failure.said.replace(text, "***");
-    }
-    failure
-}
-
-/// `body` with every occurrence of `secret` replaced by `***`.
-fn without(body: &[u8], secret: &[u8]) -> Vec<u8> {
-    if secret.is_empty() {
-        return body.to_vec();
-    }
-    let mut out = Vec::with_capacity(body.len());
-    let mut rest = body;
-    while !rest.is_empty() {
-        if rest.starts_with(secret) {
-            out.extend_from_slice(b"***");
-            rest = &rest[secret.len()..];
-        } else {
-            out.push(rest[0]);
-            rest = &rest[1..];
-        }
-    }
-    out
 }
 
 /// The current token and when it was obtained.
@@ -217,7 +179,7 @@ impl Authenticator {
         let answer = client.send(request.header(ACCEPT_ENCODING, "base64"), &doing).await?;
         if !answer.is_success() {
             let failure = match &jwt {
-                Some(jwt) => failure_without(client, &answer, &doing, jwt),
+                Some(jwt) => client.failure_redacting(&answer, &doing, &[jwt]),
                 None => client.failure(&answer, &doing),
             };
             return Err(call_error(Call::Authenticate, &self.identity(), &failure));
@@ -278,14 +240,11 @@ mod tests {
     }
 
     #[test]
-    fn identities_and_redaction() {
+    fn identities() {
         let api = Method::ApiKey { login: "host/h".into(), api_key: SecretValue::from("k") };
         assert_eq!(api.identity(), "host/h");
         let jwt = Method::Jwt { service_id: "k8s".into(), login: String::new(), token_file: "f".into() };
         assert_eq!(jwt.identity(), "the JWT of authn-jwt/k8s");
-        assert_eq!(without(b"a TOKEN b TOKEN", b"TOKEN"), b"a *** b ***");
-        assert_eq!(without(b"TOKE", b"TOKEN"), b"TOKE");
-        assert_eq!(without(b"abc", b""), b"abc");
     }
 
     #[tokio::test]

@@ -50,10 +50,12 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &hush_backend_esc::EscFactory,
     #[cfg(feature = "doppler")]
     &hush_backend_doppler::DopplerFactory,
+    #[cfg(feature = "conjur")]
+    &hush_backend_conjur::ConjurFactory,
 ];
 
 /// Makes `ring` the process's rustls crypto provider, unless one is installed already. The
-/// HTTP clients of the vault, gcp, azure, pulumi-esc and doppler kinds are built without a bundled provider (the
+/// HTTP clients of the vault, gcp, azure and REST kinds (pulumi-esc, doppler, conjur, ...) are built without a bundled provider (the
 /// default, `aws-lc-rs`, would be a second crypto stack beside the `ring` sqlx uses), so a
 /// binary calls this once at start, before it builds backends: hushd and `hush` do.
 pub fn install_tls_provider() {

@@ -135,7 +135,14 @@ impl RestClient {
 
     /// The failure `answer` (not a 2xx) stands for, with the vendor's message redacted.
     pub fn failure(&self, answer: &Answer, doing: &str) -> VendorFailure {
-        let credentials: Vec<&[u8]> = self.credentials.iter().map(SecretValue::expose).collect();
+        self.failure_redacting(answer, doing, &[])
+    }
+
+    /// [`failure`](Self::failure), redacting `also` besides the client's credentials: a token
+    /// obtained at run time, which changes while the client is shared.
+    pub fn failure_redacting(&self, answer: &Answer, doing: &str, also: &[&SecretValue]) -> VendorFailure {
+        let credentials: Vec<&[u8]> =
+            self.credentials.iter().chain(also.iter().copied()).map(SecretValue::expose).collect();
         VendorFailure {
             vendor: self.vendor,
             status: answer.status,

@@ -4,6 +4,7 @@
 
 mod aws;
 mod azure;
+mod conjur;
 mod doppler;
 mod esc;
 mod gcp;
