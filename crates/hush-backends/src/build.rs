@@ -16,9 +16,16 @@ use crate::kind::{BackendKind, ConfiguredBackend};
 /// Every problem of `config`: the generic ones and each backend's own options, with key paths.
 pub fn problems(config: &HushConfig) -> Vec<ConfigProblem> {
     let mut problems = config.problems(&crate::kind_names());
+    let written = config.written_backends();
     for (name, table) in &config.backends {
         if let Some(kind) = crate::kind(&table.kind) {
             problems.extend(kind.check_table(name, table));
+            if written.contains(name.as_str()) {
+                problems.extend(kind.check_writes(name, table).into_iter().map(|p| ConfigProblem {
+                    message: format!("{} (a binding that is not read_only writes through this backend)", p.message),
+                    ..p
+                }));
+            }
         }
     }
     problems

@@ -24,6 +24,11 @@ pub trait BackendKind: Send + Sync {
     /// backend's `timeout`.
     fn check_table(&self, name: &str, table: &BackendConfig) -> Vec<ConfigProblem>;
 
+    /// The problems of backend `name`'s options that matter only for writes
+    /// ([`KindConfig::write_problems`](hush_core::KindConfig::write_problems)), with full key
+    /// paths; none when the options do not parse (`check_table` reports that).
+    fn check_writes(&self, name: &str, table: &BackendConfig) -> Vec<ConfigProblem>;
+
     /// What backend `name` can do; `None` when its options do not parse.
     fn capabilities_of(&self, name: &str, table: &BackendConfig) -> Option<Capabilities>;
 
@@ -97,6 +102,11 @@ impl<F: BackendFactory> BackendKind for F {
 
     fn check_table(&self, name: &str, table: &BackendConfig) -> Vec<ConfigProblem> {
         parse_checked(self, name, table).1
+    }
+
+    fn check_writes(&self, name: &str, table: &BackendConfig) -> Vec<ConfigProblem> {
+        let Ok(config) = table.parse_options::<F::Config>(name) else { return Vec::new() };
+        config.write_problems().into_iter().map(|p| p.under(&["backends", name])).collect()
     }
 
     fn capabilities_of(&self, name: &str, table: &BackendConfig) -> Option<Capabilities> {

@@ -1,6 +1,6 @@
 //! Validation: every problem of a loaded configuration at once, each with its key path.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,6 +16,14 @@ pub const MAX_GRANT_LIFETIME_LIMIT: Duration = Duration::from_secs(7 * 24 * 3600
 const NATS_SCHEMES: [&str; 4] = ["nats", "tls", "ws", "wss"];
 
 impl HushConfig {
+    /// The backends some binding writes through: a tenant default or namespace override that
+    /// names it and is not `read_only`.
+    pub fn written_backends(&self) -> BTreeSet<&str> {
+        let defaults = self.tenants.values().filter(|t| !t.read_only).filter_map(|t| t.backend.as_deref());
+        let overrides = self.tenants.values().flat_map(|t| t.namespaces.values()).filter(|b| !b.read_only);
+        defaults.chain(overrides.map(|b| b.backend.as_str())).collect()
+    }
+
     /// Every problem of this configuration, each with its key path: those met while
     /// reading it (unknown keys, bad types and durations) and those of its meaning.
     ///

@@ -451,3 +451,30 @@ fn backend_options_parse_into_a_kind_type_with_key_paths() {
     assert!(found.iter().all(|p| !p.contains("hunter2")), "{found:#?}");
     assert!(found.len() >= 2, "{found:#?}");
 }
+
+#[test]
+fn written_backends_are_those_of_bindings_that_are_not_read_only() {
+    let config = parse(
+        r#"
+[backends.a]
+kind = "sql"
+[backends.b]
+kind = "sql"
+[backends.c]
+kind = "sql"
+[backends.d]
+kind = "sql"
+
+[tenants.acme]
+backend = "a"
+namespaces."x" = { backend = "b", read_only = true }
+namespaces."y" = { backend = "c" }
+
+[tenants.globex]
+backend = "d"
+read_only = true
+namespaces."z" = { backend = "b", read_only = true }
+"#,
+    );
+    assert_eq!(config.written_backends().into_iter().collect::<Vec<_>>(), ["a", "c"]);
+}

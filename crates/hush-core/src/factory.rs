@@ -173,6 +173,13 @@ pub trait KindConfig: DeserializeOwned + Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Problems that matter only when hush writes through the backend (an option only `put`
+    /// needs, such as a folder or template id), with key paths like [`problems`](Self::problems).
+    /// `hush config check` reports them when some binding of the backend is not read-only.
+    fn write_problems(&self) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+
     /// Makes the relative paths of these options (a CA file, a token file, a SQLite file)
     /// relative to `config_dir`, the directory of the config file, like every other path hush
     /// reads.
