@@ -61,7 +61,7 @@ pub struct ElasticsearchBackend {
 
 /// One document read by id.
 enum Read {
-    Found(StoredDocument),
+    Found(Box<StoredDocument>),
     Missing,
     IndexMissing,
 }
@@ -175,7 +175,7 @@ impl ElasticsearchBackend {
         }
         let source = body.get("_source").cloned().ok_or_else(|| self.client.unexpected_answer(doing, "no _source"))?;
         let document = serde_json::from_value(source).map_err(|_| self.malformed(id, "is not one hush wrote"))?;
-        Ok(Read::Found(document))
+        Ok(Read::Found(Box::new(document)))
     }
 
     /// `PUT /{index}` with hush's mappings; an index created meanwhile is fine.
