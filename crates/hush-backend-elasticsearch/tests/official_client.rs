@@ -8,7 +8,7 @@ mod support;
 
 use hush_core::{SecretBackend, SecretValue, Tags};
 use serde_json::{Value, json};
-use support::contract::{Contract, ELASTICSEARCH_VERSION, OPENSEARCH_VERSION, Product};
+use support::contract::{API_KEY, Contract, ELASTICSEARCH_VERSION, OPENSEARCH_VERSION, Product};
 use support::{INDEX, backend, config, name, python, python_clients, scope};
 
 /// A server playing `product` with the clients ready, or `None` (after printing the skip; a
@@ -83,6 +83,19 @@ async fn elasticsearch_py_checks_the_product_and_reads_what_the_backend_wrote() 
     fill(&server).await;
     let info = run_python(&server, "print(json.dumps(es.info().body))".to_owned()).await;
     assert_eq!(info["version"]["number"], ELASTICSEARCH_VERSION);
+    // The client's API key header is the one hush sends (`ApiKey <encoded>`); a wrong password
+    // is the client's AuthenticationException with the server's error type.
+    let auth = run_python(
+        &server,
+        format!(
+            "out = {{'keyed': elasticsearch.Elasticsearch(URL, api_key={API_KEY:?}, max_retries=0).info()['version']['number']}}\n\
+             try:\n    elasticsearch.Elasticsearch(URL, basic_auth=('hush', 'wrong'), max_retries=0).info()\n\
+             except elasticsearch.AuthenticationException as e:\n    out['wrong'] = [e.status_code, e.error]\n\
+             print(json.dumps(out))"
+        ),
+    )
+    .await;
+    assert_eq!(auth, json!({"keyed": ELASTICSEARCH_VERSION, "wrong": [401, "security_exception"]}));
     check_reads(Product::Elasticsearch, &run_python(&server, reads("es")).await);
     // The clients' errors: a missing index, a version conflict (external versions below the
     // stored one, `_create` of an id that exists), a tombstone the backend left.
@@ -161,6 +174,14 @@ async fn opensearch_py_reads_what_the_backend_wrote() {
     let info = run_python(&server, "print(json.dumps(osc.info()))".to_owned()).await;
     assert_eq!(info["version"]["distribution"], "opensearch");
     assert_eq!(info["version"]["number"], OPENSEARCH_VERSION);
+    let wrong = run_python(
+        &server,
+        "try:\n    opensearchpy.OpenSearch(hosts=[URL], http_auth=('hush', 'wrong'), max_retries=0).info()\n\
+         except opensearchpy.AuthenticationException as e:\n    print(json.dumps([e.status_code, e.error]))"
+            .to_owned(),
+    )
+    .await;
+    assert_eq!(wrong, json!([401, "security_exception"]));
     check_reads(Product::OpenSearch, &run_python(&server, reads("osc")).await);
     let errors = run_python(
         &server,

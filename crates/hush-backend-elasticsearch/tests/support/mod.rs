@@ -49,15 +49,16 @@ pub fn python_clients() -> bool {
         && hush_backend_behavior::python_client("opensearchpy", OPENSEARCH_PACKAGE)
 }
 
-/// Runs a Python snippet with `es` (an `elasticsearch.Elasticsearch` on `url` as [`USER`],
-/// checked to be 8.19.x), `osc` (an `opensearchpy.OpenSearch` on `url` as [`USER`]) and `json`
-/// defined; returns its stdout, or the error output when it fails.
+/// Runs a Python snippet with `URL`, `es` (an `elasticsearch.Elasticsearch` on `url` as
+/// [`USER`], checked to be 8.19.x), `osc` (an `opensearchpy.OpenSearch` on `url` as [`USER`])
+/// and `json` defined; returns its stdout, or the error output when it fails.
 pub fn python(url: &str, snippet: &str) -> Result<String, String> {
     let script = format!(
         "import json, warnings\n\
          warnings.simplefilter('ignore')\n\
          import elasticsearch, opensearchpy\n\
          assert elasticsearch.__versionstr__.startswith('8.19.'), elasticsearch.__versionstr__\n\
+         URL = {url:?}\n\
          es = elasticsearch.Elasticsearch({url:?}, basic_auth=({USER:?}, {PASSWORD:?}), max_retries=0)\n\
          osc = opensearchpy.OpenSearch(hosts=[{url:?}], http_auth=({USER:?}, {PASSWORD:?}), max_retries=0)\n\
          {snippet}\n"
