@@ -412,7 +412,7 @@ impl SecretBackend for ElasticsearchBackend {
             let sealed = self.cipher.seal(aad(scope, name, &version.to_string(), &tags), &value)?;
             Ok(StoredDocument::sealed_version(&self.prefix, scope, name, version, &tags, &sealed, now))
         };
-        let written = self.allocate(current + 1, &secret, &doing, sealed_version).await?;
+        let written = self.allocate(current.saturating_add(1), &secret, &doing, sealed_version).await?;
         self.write_latest(&written, &doing).await?;
         Ok(SecretMeta {
             namespace: scope.namespace.clone(),
@@ -432,7 +432,7 @@ impl SecretBackend for ElasticsearchBackend {
         };
         let now = unix_now();
         let tombstone = |version: u64| Ok(StoredDocument::deleted_version(&self.prefix, scope, name, version, now));
-        let taken = self.allocate(current + 1, &secret, &doing, tombstone).await?;
+        let taken = self.allocate(current.saturating_add(1), &secret, &doing, tombstone).await?;
         self.write_latest(&taken, &doing).await?;
         // Every version up to the delete's, the one it took included; writes after it stay.
         let query = json!({"query": {"bool": {"filter": [
