@@ -196,7 +196,7 @@ impl ElasticsearchBackend {
         doing: &str,
         document: impl Fn(u64) -> Result<StoredDocument>,
     ) -> Result<StoredDocument> {
-        for version in (first..).take(MAX_VERSION_ALLOCATIONS as usize) {
+        for version in (first..=u64::MAX).take(MAX_VERSION_ALLOCATIONS as usize) {
             let doc = document(version)?;
             let id = format!("{secret}:v{version}");
             let url = self.index_url(&format!("/_create/{id}?routing={secret}"));
