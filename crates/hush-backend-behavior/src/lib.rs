@@ -30,16 +30,20 @@
 //! everywhere (`skipped: <reason>`), and so that under `CI=true` (how `.ci/run` runs) such a
 //! test fails with the reason instead of passing by skipping.
 //!
+//! [`at_rest::TestCipher`] is a real AES-256-GCM key ring for the tests of kinds that seal
+//! values at rest themselves (backends must not depend on hush-crypto).
+//!
 //! [`contract_server`] is the HTTP side of the contract servers that stand in for vendors with
 //! no server that runs here (a backend's test support writes only the vendor's behaviour).
 //!
 //! **Architecture invariant:** this crate depends on `hush-core` and `tokio` only (with
-//! `async-trait` to implement the trait, small test utilities, and hyper with rustls for the
+//! `async-trait` to implement the trait, small test utilities, aes-gcm for the test cipher, and hyper with rustls for the
 //! contract server); it knows no backend kind, and every crate uses it as a dev-dependency
 //! only.
 
 #![deny(missing_docs)]
 
+pub mod at_rest;
 mod context;
 pub mod contract_server;
 pub mod keys;

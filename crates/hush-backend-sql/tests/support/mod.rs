@@ -3,8 +3,6 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part of the support module")]
 
-pub mod cipher;
-
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +13,7 @@ use hush_core::{AtRestCipher, Namespace, Scope, SecretName, TenantId};
 use sqlx::{AnyPool, Connection, Executor, Row};
 use tempfile::TempDir;
 
-pub use cipher::TestCipher;
+pub use hush_backend_behavior::at_rest::TestCipher;
 
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

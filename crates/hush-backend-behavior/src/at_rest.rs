@@ -1,5 +1,6 @@
-//! A test-only at-rest cipher: real AES-256-GCM with a key ring, as hush-crypto's will be,
-//! written here because backends must not depend on hush-crypto.
+//! A test-only at-rest cipher: real AES-256-GCM with a key ring, as hush-crypto's, written
+//! here because backends must not depend on hush-crypto. The tests of every kind that seals
+//! values itself (the SQL store, Elasticsearch) hand it to their backend.
 
 use std::collections::BTreeMap;
 use std::fmt;
