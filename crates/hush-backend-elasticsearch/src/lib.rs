@@ -55,6 +55,7 @@ pub struct ElasticsearchFactory;
 impl BackendFactory for ElasticsearchFactory {
     type Config = ElasticsearchConfig;
     const KIND: &'static str = KIND;
+    const SEALS_AT_REST: bool = true;
 
     fn capabilities(&self, _: &ElasticsearchConfig) -> Capabilities {
         CAPABILITIES

@@ -45,6 +45,7 @@ pub struct SqlFactory;
 impl BackendFactory for SqlFactory {
     type Config = SqlConfig;
     const KIND: &'static str = KIND;
+    const SEALS_AT_REST: bool = true;
 
     fn capabilities(&self, _: &SqlConfig) -> Capabilities {
         Capabilities::full()

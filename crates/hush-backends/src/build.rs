@@ -20,6 +20,12 @@ pub fn problems(config: &HushConfig) -> Vec<ConfigProblem> {
     for (name, table) in &config.backends {
         if let Some(kind) = crate::kind(&table.kind) {
             problems.extend(kind.check_table(name, table));
+            if kind.seals_at_rest() && config.keys.at_rest.is_none() {
+                problems.push(ConfigProblem::new(
+                    &["backends", name.as_str()],
+                    format!("kind {} seals values with the at-rest key ring: set keys.at_rest", table.kind),
+                ));
+            }
             if written.contains(name.as_str()) {
                 problems.extend(kind.check_writes(name, table).into_iter().map(|p| ConfigProblem {
                     message: format!("{} (a binding that is not read_only writes through this backend)", p.message),

@@ -29,6 +29,9 @@ pub trait BackendKind: Send + Sync {
     /// paths; none when the options do not parse (`check_table` reports that).
     fn check_writes(&self, name: &str, table: &BackendConfig) -> Vec<ConfigProblem>;
 
+    /// Whether the kind seals values with the at-rest key ring (needs `keys.at_rest`).
+    fn seals_at_rest(&self) -> bool;
+
     /// What backend `name` can do; `None` when its options do not parse.
     fn capabilities_of(&self, name: &str, table: &BackendConfig) -> Option<Capabilities>;
 
@@ -102,6 +105,10 @@ impl<F: BackendFactory> BackendKind for F {
 
     fn check_table(&self, name: &str, table: &BackendConfig) -> Vec<ConfigProblem> {
         parse_checked(self, name, table).1
+    }
+
+    fn seals_at_rest(&self) -> bool {
+        F::SEALS_AT_REST
     }
 
     fn check_writes(&self, name: &str, table: &BackendConfig) -> Vec<ConfigProblem> {

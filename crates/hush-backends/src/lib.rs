@@ -52,6 +52,8 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &hush_backend_doppler::DopplerFactory,
     #[cfg(feature = "conjur")]
     &hush_backend_conjur::ConjurFactory,
+    #[cfg(feature = "elasticsearch")]
+    &hush_backend_elasticsearch::ElasticsearchFactory,
 ];
 
 /// Makes `ring` the process's rustls crypto provider, unless one is installed already. The

@@ -214,6 +214,10 @@ pub trait BackendFactory: Send + Sync + 'static {
     /// What a backend of this config can do, known before it is built.
     fn capabilities(&self, config: &Self::Config) -> Capabilities;
 
+    /// Whether this kind seals values with hush's at-rest key ring, so it cannot be built
+    /// without `keys.at_rest` (`hush config check` says so).
+    const SEALS_AT_REST: bool = false;
+
     /// Builds the backend: one attempt, no layers.
     async fn build(&self, config: Self::Config, context: &BuildContext) -> Result<SharedBackend>;
 

@@ -6,6 +6,7 @@ mod aws;
 mod azure;
 mod conjur;
 mod doppler;
+mod elasticsearch;
 mod esc;
 mod gcp;
 mod readme;
