@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::KIND;
 use crate::auth::{Authenticator, Method};
+use crate::batch::{Joined, ReadBatcher};
 use crate::config::ConjurConfig;
 use crate::error::{Call, call_error, undeclared_variable};
 use crate::mapping::{namespace_folder, parse_variable_id, path_segment, qualified_variable_id, variable_id};
@@ -45,6 +46,8 @@ pub struct ConjurBackend {
     account: String,
     prefix: String,
     auth: Authenticator,
+    /// Gathers concurrent reads of latest values into batch requests.
+    batcher: ReadBatcher,
 }
 
 impl ConjurBackend {
@@ -67,7 +70,15 @@ impl ConjurBackend {
         let base = config.address.trim_end_matches('/').to_owned();
         let auth = Authenticator::new(&base, &config.account, method);
         let info = BackendInfo { kind: KIND, name: name.to_owned(), capabilities: CAPABILITIES };
-        Ok(Self { info, client, base, account: config.account, prefix: config.prefix, auth })
+        Ok(Self {
+            info,
+            client,
+            base,
+            account: config.account,
+            prefix: config.prefix,
+            auth,
+            batcher: ReadBatcher::default(),
+        })
     }
 
     /// The same backend, authenticating again once its token is older than `after` (default
@@ -154,18 +165,27 @@ impl ConjurBackend {
     }
 
     /// The latest values of `keys`, in order, in one request (`GET /secrets?variable_ids=`,
-    /// base64-encoded by Conjur so binary values come through). The `SecretBackend` trait has
-    /// no batch call; this is for callers that hold a `ConjurBackend`.
+    /// base64-encoded by Conjur so binary values come through). Concurrent `get`s of latest
+    /// values are gathered into such requests already (`batch.rs`); this is for callers that
+    /// hold a `ConjurBackend` and a list.
     ///
     /// Conjur answers a batch as a whole: when one variable is missing, has no value or may not
     /// be read, the batch fails (`NotFound`, `PermissionDenied`).
     pub async fn get_many(&self, keys: &[(Scope, SecretName)]) -> Result<Vec<SecretValue>> {
-        if keys.is_empty() {
+        let ids: Vec<String> = keys.iter().map(|(s, n)| self.variable_id(s, n)).collect();
+        self.read_batch(&ids).await
+    }
+
+    /// The latest values of variables `ids` (unqualified), in order, in one request.
+    async fn read_batch(&self, ids: &[String]) -> Result<Vec<SecretValue>> {
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<String> =
-            keys.iter().map(|(s, n)| qualified_variable_id(&self.account, &self.variable_id(s, n))).collect();
-        let list: Vec<String> = ids.iter().map(|id| path_segment(id)).collect();
+        let mut unique: Vec<String> = ids.iter().map(|id| qualified_variable_id(&self.account, id)).collect();
+        let qualified = unique.clone();
+        unique.sort();
+        unique.dedup();
+        let list: Vec<String> = unique.iter().map(|id| path_segment(id)).collect();
         let url = format!("{}/secrets?variable_ids={}", self.base, list.join(","));
         let doing = Call::Batch.doing(&self.account);
         let answer = match self.call(Call::Batch, || self.client.http().get(&url).header(ACCEPT, "base64")).await? {
@@ -173,7 +193,7 @@ impl ConjurBackend {
             Err(failure) if failure.status == 404 => {
                 return Err(failure.error_of(
                     hush_core::ErrorKind::NotFound,
-                    format_args!("Conjur has no value for at least one of {} variables (404) {doing}", keys.len()),
+                    format_args!("Conjur has no value for at least one of {} variables (404) {doing}", unique.len()),
                     false,
                 ));
             }
@@ -183,7 +203,8 @@ impl ConjurBackend {
         let Some(Value::Object(values)) = answer.json() else {
             return Err(self.client.unexpected_answer(&doing, "no JSON object"));
         };
-        ids.iter()
+        qualified
+            .iter()
             .map(|id| {
                 let text = values.get(id).and_then(Value::as_str).ok_or_else(|| {
                     self.client.unexpected_answer(&doing, "an answer without one of the variables asked for")
@@ -197,6 +218,65 @@ impl ConjurBackend {
                     .map_err(|_| self.client.unexpected_answer(&doing, "a value that is not base64"))
             })
             .collect()
+    }
+
+    /// One variable's value (latest, or `version`) in one request.
+    async fn read_one(
+        &self,
+        scope: &Scope,
+        name: &SecretName,
+        id: &str,
+        version: Option<&VersionId>,
+    ) -> Result<Secret> {
+        let mut url = self.secret_url(id);
+        if let Some(version) = version {
+            url.push_str(&format!("?version={}", version_number(version)?));
+        }
+        match self.call(Call::Get, || self.client.http().get(&url)).await? {
+            Ok(answer) => {
+                Ok(Secret { value: SecretValue::new(answer.body), version: version.cloned(), tags: Tags::new() })
+            }
+            // Conjur's 404: no such variable, no value yet, or no such version.
+            Err(failure) if failure.status == 404 => {
+                Err(Error::secret_not_found(scope, name, version).with_context("variable", id))
+            }
+            Err(failure) => Err(call_error(Call::Get, &self.auth.identity(), &failure)),
+        }
+    }
+
+    /// The latest value of variable `id`, read in a batch with the reads running beside it
+    /// (`batch.rs`), or on its own when it is alone or the batch fails.
+    async fn read_latest(&self, scope: &Scope, name: &SecretName, id: &str) -> Result<Secret> {
+        let latest = |value| Secret { value, version: None, tags: Tags::new() };
+        match self.batcher.join(id) {
+            Joined::Follower(value) => match value.await {
+                Ok(value) => Ok(latest(value)),
+                Err(_) => self.read_one(scope, name, id, None).await,
+            },
+            Joined::Leader(leader) => {
+                let followers = leader.followers().await;
+                if followers.is_empty() {
+                    return self.read_one(scope, name, id, None).await;
+                }
+                let ids: Vec<String> =
+                    std::iter::once(id.to_owned()).chain(followers.iter().map(|(id, _)| id.clone())).collect();
+                match self.read_batch(&ids).await {
+                    Ok(values) => {
+                        let mut values = values.into_iter();
+                        let own = values.next().unwrap_or_default();
+                        for ((_, reply), value) in followers.into_iter().zip(values) {
+                            reply.send(value);
+                        }
+                        Ok(latest(own))
+                    }
+                    // The batch failed as a whole: every read asks on its own, for its own answer.
+                    Err(_) => {
+                        drop(followers);
+                        self.read_one(scope, name, id, None).await
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -228,19 +308,9 @@ impl SecretBackend for ConjurBackend {
 
     async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
         let id = self.variable_id(scope, name);
-        let mut url = self.secret_url(&id);
-        if let Some(version) = version {
-            url.push_str(&format!("?version={}", version_number(version)?));
-        }
-        match self.call(Call::Get, || self.client.http().get(&url)).await? {
-            Ok(answer) => {
-                Ok(Secret { value: SecretValue::new(answer.body), version: version.cloned(), tags: Tags::new() })
-            }
-            // Conjur's 404: no such variable, no value yet, or no such version.
-            Err(failure) if failure.status == 404 => {
-                Err(Error::secret_not_found(scope, name, version).with_context("variable", &id))
-            }
-            Err(failure) => Err(call_error(Call::Get, &self.auth.identity(), &failure)),
+        match version {
+            Some(version) => self.read_one(scope, name, &id, Some(version)).await,
+            None => self.read_latest(scope, name, &id).await,
         }
     }
 

@@ -27,6 +27,7 @@
 
 mod auth;
 mod backend;
+mod batch;
 mod config;
 mod error;
 mod mapping;

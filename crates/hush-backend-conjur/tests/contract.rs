@@ -206,6 +206,48 @@ async fn batches_read_many_variables_in_one_request() {
 }
 
 #[tokio::test]
+async fn concurrent_reads_of_latest_values_go_in_one_batch_and_a_failed_batch_reads_each() {
+    let server = Contract::start();
+    let s = scope("acme", "company.team");
+    let names: Vec<String> = (0..20).map(|i| format!("S{i:02}")).collect();
+    for n in &names {
+        server.set(&format!("hush/acme/company/team/{n}"), n.as_bytes());
+    }
+    let b = backend(config(&server));
+    // What the resolver does for secrets([...]): every name read concurrently in one task.
+    let reads = names.iter().map(|n| {
+        let (b, s) = (&b, &s);
+        async move { b.get(s, &name(n), None).await }
+    });
+    let results = futures::future::join_all(reads).await;
+    for (n, result) in names.iter().zip(&results) {
+        assert_eq!(result.as_ref().unwrap().value.expose(), n.as_bytes(), "{n}");
+    }
+    assert_eq!(server.count("GET /secrets?variable_ids="), 1, "{:#?}", server.requests());
+    assert_eq!(server.count("GET /secrets/"), 0, "no single reads: {:#?}", server.requests());
+
+    // One missing name fails Conjur's batch as a whole: each read then asks on its own, so the
+    // others still get their values and the missing one is NotFound.
+    let with_missing: Vec<String> = names.iter().take(4).cloned().chain(["MISSING".to_owned()]).collect();
+    let reads = with_missing.iter().map(|n| {
+        let (b, s) = (&b, &s);
+        async move { b.get(s, &name(n), None).await }
+    });
+    let results = futures::future::join_all(reads).await;
+    assert_eq!(server.count("GET /secrets?variable_ids="), 2);
+    assert_eq!(server.count("GET /secrets/"), 5, "{:#?}", server.requests());
+    for (n, result) in with_missing.iter().zip(&results) {
+        match n.as_str() {
+            "MISSING" => assert_eq!(result.as_ref().unwrap_err().kind(), ErrorKind::NotFound),
+            _ => assert_eq!(result.as_ref().unwrap().value.expose(), n.as_bytes()),
+        }
+    }
+    // A pinned version is never batched.
+    b.get(&s, &name("S00"), Some(&VersionId::new("1").unwrap())).await.unwrap();
+    assert_eq!(server.count("GET /secrets?variable_ids="), 2);
+}
+
+#[tokio::test]
 async fn one_authentication_serves_concurrent_requests_and_a_401_renews_it_once() {
     let server = Contract::start();
     server.set("hush/t/n/A", b"a");
