@@ -283,6 +283,20 @@ mod tests {
     }
 
     #[test]
+    fn the_example_of_the_docs_is_valid() {
+        let docs = include_str!("../docs.md");
+        let example = docs.split("```toml").nth(1).and_then(|block| block.split("```").next()).unwrap();
+        let table: toml::Table = toml::from_str(example).unwrap();
+        let mut backend = table["backends"]["op-main"].as_table().unwrap().clone();
+        assert_eq!(backend.remove("kind").unwrap().as_str(), Some("onepassword"));
+        let config: OnePasswordConfig = backend.try_into().unwrap();
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        assert_eq!(config.vault_for("globex"), Some("zyxwvutsrqponmlkjihgfedcba"));
+        assert_eq!(config.vault_for("acme"), Some("abcdefghijklmnopqrstuvwxyz"));
+        assert_eq!(config.request_timeout, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
     fn debug_hides_the_token_options_parse_and_paths_resolve() {
         let mut config: OnePasswordConfig = serde_json::from_value(serde_json::json!({
             "address": "https://op", "token": "eyJ.SECRET", "vault_id": VAULT,
