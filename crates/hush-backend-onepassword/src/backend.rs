@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::KIND;
-use crate::config::{OnePasswordConfig, address_problem, is_onepassword_id};
+use crate::config::{OnePasswordConfig, address_problem, is_onepassword_id, tenant_vault};
 use crate::error::{Call, call_error, withholding};
 use crate::mapping::{hush_tags, item_tags, item_title, item_value, parse_item_tag, parse_item_title, value_text};
 
@@ -152,16 +152,12 @@ impl OnePasswordBackend {
     /// The vault of `scope`'s tenant, or `NotFound` when the backend has none for it.
     fn vault(&self, scope: &Scope) -> Result<&str> {
         let tenant = scope.tenant.as_str();
-        self.vault_ids
-            .get(tenant)
-            .map(String::as_str)
-            .or((!self.vault_id.is_empty()).then_some(self.vault_id.as_str()))
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "backend {:?} has no 1Password vault for tenant {tenant}: set vault_ids.{tenant} or vault_id",
-                    self.info.name
-                ))
-            })
+        tenant_vault(&self.vault_ids, &self.vault_id, tenant).ok_or_else(|| {
+            Error::not_found(format!(
+                "backend {:?} has no 1Password vault for tenant {tenant}: set vault_ids.{tenant} or vault_id",
+                self.info.name
+            ))
+        })
     }
 
     /// `{address}/v1/vaults/{vault}/items`.

@@ -122,8 +122,17 @@ impl OnePasswordConfig {
     /// The vault of `tenant`: its own from `vault_ids`, else `vault_id`; `None` when neither
     /// is set.
     pub fn vault_for(&self, tenant: &str) -> Option<&str> {
-        self.vault_ids.get(tenant).map(String::as_str).or((!self.vault_id.is_empty()).then_some(self.vault_id.as_str()))
+        tenant_vault(&self.vault_ids, &self.vault_id, tenant)
     }
+}
+
+/// The vault of `tenant`: its own in `vault_ids`, else `vault_id` unless that is empty.
+pub(crate) fn tenant_vault<'a>(
+    vault_ids: &'a BTreeMap<String, String>,
+    vault_id: &'a str,
+    tenant: &str,
+) -> Option<&'a str> {
+    vault_ids.get(tenant).map(String::as_str).or((!vault_id.is_empty()).then_some(vault_id))
 }
 
 /// Whether `id` is a 1Password vault or item id: 26 characters of `[a-z0-9]`.
