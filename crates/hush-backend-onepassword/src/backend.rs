@@ -254,7 +254,8 @@ impl OnePasswordBackend {
         &self.write_locks[(hasher.finish() % WRITE_LOCKS as u64) as usize]
     }
 
-    /// Whether `scope`'s secret `found` (a parsed title) is listed for `listed` with `filter`.
+    /// Whether a secret in `found` (the scope of a parsed title) belongs in a list of `listed`
+    /// with `filter` (tags aside).
     fn lists(listed: &Scope, filter: &ListFilter, found: &Scope) -> bool {
         found.tenant == listed.tenant
             && (found.namespace == listed.namespace

@@ -39,6 +39,18 @@ async fn behaviour_suite() {
 }
 
 #[tokio::test]
+async fn behaviour_suite_with_a_tenant_in_its_own_vault() {
+    let server = Contract::start();
+    let b = backend(config(&server).with_tenant_vault("hush-behavior-other", OTHER_VAULT));
+    let report = hush_backend_behavior::run(Arc::new(b)).await;
+    report.assert_ok();
+    assert!(report.passed.contains(&"tenants_are_isolated"), "{:?}", report.passed);
+    // The second tenant's secrets went to its own vault, and were cleaned up there.
+    assert!(server.count(&format!("POST /v1/vaults/{OTHER_VAULT}/items")) > 0);
+    assert!(server.items(OTHER_VAULT).is_empty() && server.items(VAULT).is_empty());
+}
+
+#[tokio::test]
 async fn behaviour_suite_over_https_with_the_test_ca() {
     let server = Contract::start_https();
     assert!(server.address.starts_with("https://"));
