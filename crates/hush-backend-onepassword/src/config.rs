@@ -293,12 +293,14 @@ mod tests {
 
     #[test]
     fn the_example_of_the_docs_is_valid() {
+        use figment::providers::Format as _;
         let docs = include_str!("../docs.md");
         let example = docs.split("```toml").nth(1).and_then(|block| block.split("```").next()).unwrap();
-        let table: toml::Table = toml::from_str(example).unwrap();
-        let mut backend = table["backends"]["op-main"].as_table().unwrap().clone();
-        assert_eq!(backend.remove("kind").unwrap().as_str(), Some("onepassword"));
-        let config: OnePasswordConfig = backend.try_into().unwrap();
+        let figment = figment::Figment::from(figment::providers::Toml::string(example));
+        let mut backend: figment::value::Dict = figment.extract_inner("backends.op-main").unwrap();
+        assert_eq!(backend.remove("kind").and_then(|k| k.into_string()).as_deref(), Some("onepassword"));
+        let config: OnePasswordConfig =
+            figment::Figment::from(figment::providers::Serialized::defaults(backend)).extract().unwrap();
         assert!(config.problems().is_empty(), "{:?}", config.problems());
         assert_eq!(config.vault_for("globex"), Some("zyxwvutsrqponmlkjihgfedcba"));
         assert_eq!(config.vault_for("acme"), Some("abcdefghijklmnopqrstuvwxyz"));
