@@ -54,6 +54,8 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &hush_backend_conjur::ConjurFactory,
     #[cfg(feature = "elasticsearch")]
     &hush_backend_elasticsearch::ElasticsearchFactory,
+    #[cfg(feature = "onepassword")]
+    &hush_backend_onepassword::OnePasswordFactory,
 ];
 
 /// Makes `ring` the process's rustls crypto provider, unless one is installed already. The

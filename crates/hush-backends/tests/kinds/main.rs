@@ -9,6 +9,7 @@ mod doppler;
 mod elasticsearch;
 mod esc;
 mod gcp;
+mod onepassword;
 mod readme;
 mod vault;
 
