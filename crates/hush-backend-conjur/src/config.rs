@@ -157,15 +157,8 @@ impl KindConfig for ConjurConfig {
     fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |path: &[&str], message: String| problems.push(ConfigProblem::new(path, message));
-        let scheme_ok = self.address.starts_with("https://") || self.address.starts_with("http://");
-        let rest = self.address.split_once("://").map_or("", |(_, r)| r);
-        if self.address.is_empty() {
-            add(&["address"], "is required, e.g. https://conjur.example.com".to_owned());
-        } else if !scheme_ok || rest.is_empty() || rest.starts_with('/') || rest.contains(['@', '?', '#', ' ']) {
-            add(
-                &["address"],
-                format!("{:?} must be http(s)://host[:port][/path], e.g. https://conjur.example.com", self.address),
-            );
+        if let Some(problem) = hush_rest::base_url_problem(&self.address, "https://conjur.example.com") {
+            add(&["address"], problem);
         }
         if self.account.is_empty() {
             add(&["account"], "is required (the Conjur account; `conjur` on SaaS)".to_owned());

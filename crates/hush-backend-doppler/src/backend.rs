@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::KIND;
 use crate::config::DopplerConfig;
 use crate::error::{Call, call_error};
-use crate::mapping::{checked_secret_name, parse_secret_name, text_value, value_text};
+use crate::mapping::{checked_secret_name, parse_secret_name};
 
 /// Where the token comes from when `token` is empty, as for Doppler's CLI and SDK examples.
 pub const TOKEN_VARIABLE: &str = "DOPPLER_TOKEN";
@@ -153,7 +153,7 @@ impl SecretBackend for DopplerBackend {
         let text = value
             .and_then(|v| v.get("computed").and_then(Value::as_str).or_else(|| v.get("raw").and_then(Value::as_str)))
             .ok_or_else(|| self.unexpected(Call::Get, "no value"))?;
-        Ok(Secret { value: text_value(text), version: None, tags: Tags::new() })
+        Ok(Secret { value: SecretValue::from_stored_text(text), version: None, tags: Tags::new() })
     }
 
     async fn list(&self, scope: &Scope, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
@@ -192,7 +192,7 @@ impl SecretBackend for DopplerBackend {
         let body = json!({
             "project": self.project,
             "config": self.config,
-            "secrets": { doppler.as_str(): value_text(&value) },
+            "secrets": { doppler.as_str(): value.to_stored_text() },
         });
         let request =
             self.client.http().post(format!("{}/secrets", self.base)).header(CONTENT_TYPE, "application/json");

@@ -108,10 +108,8 @@ impl KindConfig for DopplerConfig {
     fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |key: &'static str, message: String| problems.push(ConfigProblem::new(&[key], message));
-        let scheme_ok = self.api_url.starts_with("https://") || self.api_url.starts_with("http://");
-        let rest = self.api_url.split_once("://").map_or("", |(_, r)| r);
-        if !scheme_ok || rest.is_empty() || rest.starts_with('/') || rest.contains(['@', '?', '#', ' ']) {
-            add("api_url", format!("{:?} must be http(s)://host[:port][/path], e.g. {DEFAULT_API_URL}", self.api_url));
+        if let Some(problem) = hush_rest::base_url_problem(&self.api_url, DEFAULT_API_URL) {
+            add("api_url", problem);
         }
         for (key, value) in [("project", &self.project), ("config", &self.config)] {
             if value.is_empty() {

@@ -32,10 +32,7 @@ use hush_core::{BackendFactory, BuildContext, Capabilities, Result, SharedBacken
 
 pub use backend::{CAPABILITIES, DopplerBackend, TOKEN_VARIABLE};
 pub use config::{DEFAULT_API_URL, DEFAULT_PREFIX, DopplerConfig};
-pub use mapping::{
-    BASE64_MARKER, MAX_DOPPLER_NAME_LEN, checked_secret_name, namespace_folder, parse_secret_name, secret_name,
-    text_value, value_text,
-};
+pub use mapping::{MAX_DOPPLER_NAME_LEN, checked_secret_name, namespace_folder, parse_secret_name, secret_name};
 
 /// The backend kind, as written in config: `kind = "doppler"`.
 pub const KIND: &str = "doppler";

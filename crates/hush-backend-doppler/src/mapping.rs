@@ -14,8 +14,7 @@
 //! `_`, so `__` only ever separates parts. Example: prefix `HUSH`, tenant `acme`, namespace
 //! `company.team`, name `DB_PASSWORD` → `HUSH__ACME__COMPANY_2TEAM__DB_0PASSWORD`.
 
-use base64::Engine as _;
-use hush_core::{Namespace, Scope, SecretName, SecretValue, TenantId};
+use hush_core::{Namespace, Scope, SecretName, TenantId};
 
 /// Longest Doppler name hush writes (its own bound: long enough for hush's longest keys, as no
 /// Doppler limit could be verified); longer ones are refused.
@@ -122,28 +121,6 @@ pub fn parse_secret_name(prefix: &str, doppler: &str) -> Option<(Scope, SecretNa
     (secret_name(prefix, &parsed.0, &parsed.1) == doppler).then_some(parsed)
 }
 
-/// Put in front of the base64 text of a value Doppler cannot hold as is.
-pub const BASE64_MARKER: &str = "hush-base64:";
-
-/// The string stored for `value`: its UTF-8 text, or [`BASE64_MARKER`] and standard base64
-/// when it is not UTF-8 or itself starts with the marker (so reading back is exact).
-pub fn value_text(value: &SecretValue) -> String {
-    match value.expose_str() {
-        Some(text) if !text.starts_with(BASE64_MARKER) => text.to_owned(),
-        _ => format!("{BASE64_MARKER}{}", base64::engine::general_purpose::STANDARD.encode(value.expose())),
-    }
-}
-
-/// The value a stored string holds (the inverse of [`value_text`]).
-pub fn text_value(text: &str) -> SecretValue {
-    if let Some(encoded) = text.strip_prefix(BASE64_MARKER)
-        && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded)
-    {
-        return SecretValue::new(bytes);
-    }
-    SecretValue::from(text)
-}
-
 #[cfg(test)]
 mod tests {
     use hush_backend_behavior::keys::{self, name, scope};
@@ -189,16 +166,6 @@ mod tests {
         let ns = ["b".repeat(60), "c".repeat(60), "d".repeat(60), "e".repeat(60)].join(".");
         let err = checked_secret_name(&"P".repeat(700), &scope("t", &ns), &huge).unwrap_err();
         assert_eq!(err.kind(), hush_core::ErrorKind::InvalidInput);
-    }
-
-    #[test]
-    fn values_round_trip() {
-        for bytes in [b"plain".to_vec(), vec![0xff, 0, 1], b"hush-base64:AAAA".to_vec(), Vec::new()] {
-            let value = SecretValue::new(bytes.clone());
-            assert_eq!(text_value(&value_text(&value)).expose(), bytes.as_slice());
-        }
-        assert_eq!(value_text(&SecretValue::from("plain")), "plain");
-        assert_eq!(value_text(&SecretValue::new(vec![0xff])), "hush-base64:/w==");
     }
 
     fn token() -> impl Strategy<Value = String> + Clone {

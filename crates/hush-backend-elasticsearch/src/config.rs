@@ -166,13 +166,8 @@ impl KindConfig for ElasticsearchConfig {
     fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |key: &'static str, message: String| problems.push(ConfigProblem::new(&[key], message));
-        let scheme_ok = self.url.starts_with("https://") || self.url.starts_with("http://");
-        let rest = self.url.split_once("://").map_or("", |(_, r)| r);
-        if self.url.is_empty() {
-            add("url", "is required, e.g. https://search.internal:9200".to_owned());
-        } else if !scheme_ok || rest.is_empty() || rest.starts_with('/') || rest.contains(['@', '?', '#', ' ']) {
-            // A URL with user info could hold a password: never quote it.
-            add("url", "must be http(s)://host[:port][/path], without user info, query or fragment".to_owned());
+        if let Some(problem) = hush_rest::base_url_problem(&self.url, "https://search.internal:9200") {
+            add("url", problem);
         }
         if let Some(problem) = index_name_problem(&self.index) {
             add("index", problem);

@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 use crate::KIND;
 use crate::config::{OnePasswordConfig, address_problem, is_onepassword_id, tenant_vault};
 use crate::error::{Call, call_error, withholding};
-use crate::mapping::{hush_tags, item_tags, item_title, item_value, parse_item_tag, parse_item_title, value_text};
+use crate::mapping::{hush_tags, item_tags, item_title, item_value, parse_item_tag, parse_item_title};
 
 /// Where the token comes from when `token` is empty, as for 1Password's SDKs and tools.
 pub const TOKEN_VARIABLE: &str = "OP_CONNECT_TOKEN";
@@ -330,7 +330,7 @@ impl SecretBackend for OnePasswordBackend {
     async fn put(&self, scope: &Scope, name: &SecretName, value: SecretValue, tags: Tags) -> Result<SecretMeta> {
         let vault = self.vault(scope)?;
         let title = item_title(&self.prefix, scope, name);
-        let text = value_text(&value);
+        let text = value.to_stored_text();
         let field = json!({"type": "CONCEALED", "label": self.field, "value": text});
         let _writing = self.write_lock(&title).lock().await;
         let existing = self.find(vault, &title).await?;
@@ -426,7 +426,7 @@ mod tests {
         assert_eq!(missing.kind(), ErrorKind::ConfigInvalid);
         assert!(missing.to_string().contains("address is not set and OP_CONNECT_HOST is empty"), "{missing}");
         let bad = from("", Some("op-connect:8080")).unwrap_err();
-        assert!(bad.to_string().contains("OP_CONNECT_HOST: \"op-connect:8080\" must be"), "{bad}");
+        assert!(bad.to_string().contains("OP_CONNECT_HOST: must be http(s)://"), "{bad}");
     }
 
     #[test]

@@ -142,10 +142,7 @@ pub fn is_onepassword_id(id: &str) -> bool {
 
 /// What is wrong with `address` (an `http(s)://host[:port][/path]` URL), if anything.
 pub(crate) fn address_problem(address: &str) -> Option<String> {
-    let scheme_ok = address.starts_with("https://") || address.starts_with("http://");
-    let rest = address.split_once("://").map_or("", |(_, r)| r);
-    (!scheme_ok || rest.is_empty() || rest.starts_with('/') || rest.contains(['@', '?', '#', ' ']))
-        .then(|| format!("{address:?} must be http(s)://host[:port][/path], e.g. http://op-connect:8080"))
+    hush_rest::base_url_problem(address, "http://op-connect:8080")
 }
 
 /// Whether `text` may be put between double quotes in a Connect filter as is.

@@ -36,10 +36,7 @@ use hush_core::{BackendFactory, BuildContext, Capabilities, Result, SharedBacken
 
 pub use backend::{CAPABILITIES, HOST_VARIABLE, ITEM_CATEGORY, OnePasswordBackend, TOKEN_VARIABLE};
 pub use config::{DEFAULT_FIELD, DEFAULT_PREFIX, ID_LEN, MAX_PREFIX_LEN, OnePasswordConfig, is_onepassword_id};
-pub use mapping::{
-    BASE64_MARKER, hush_tags, item_tag, item_tags, item_title, item_value, parse_item_tag, parse_item_title,
-    text_value, value_text,
-};
+pub use mapping::{hush_tags, item_tag, item_tags, item_title, item_value, parse_item_tag, parse_item_title};
 
 /// The backend kind, as written in config: `kind = "onepassword"`.
 pub const KIND: &str = "onepassword";

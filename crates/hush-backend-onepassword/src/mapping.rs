@@ -16,7 +16,6 @@
 //!   `password`) reads as the JSON object of its fields' labels and values, which a path
 //!   (`secret("DB", "password")`) selects from.
 
-use base64::Engine as _;
 use hush_core::{Namespace, Scope, SecretName, SecretValue, Tags, TenantId};
 use serde_json::{Map, Value};
 
@@ -73,28 +72,6 @@ pub fn hush_tags<'a>(item_tags: impl IntoIterator<Item = &'a str>) -> Tags {
     item_tags.into_iter().filter_map(parse_item_tag).collect()
 }
 
-/// Put in front of the base64 text of a value a field cannot hold as is.
-pub const BASE64_MARKER: &str = "hush-base64:";
-
-/// The text stored in the value field for `value`: its UTF-8 text, or [`BASE64_MARKER`] and
-/// standard base64 when it is not UTF-8 or itself starts with the marker.
-pub fn value_text(value: &SecretValue) -> String {
-    match value.expose_str() {
-        Some(text) if !text.starts_with(BASE64_MARKER) => text.to_owned(),
-        _ => format!("{BASE64_MARKER}{}", base64::engine::general_purpose::STANDARD.encode(value.expose())),
-    }
-}
-
-/// The value a stored text holds (the inverse of [`value_text`]).
-pub fn text_value(text: &str) -> SecretValue {
-    if let Some(encoded) = text.strip_prefix(BASE64_MARKER)
-        && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded)
-    {
-        return SecretValue::new(bytes);
-    }
-    SecretValue::from(text)
-}
-
 /// A field's label (else its id) and value (empty when it has none).
 fn label_and_value(field: &Value) -> (&str, &str) {
     let text = |key: &str| field.get(key).and_then(Value::as_str).unwrap_or_default();
@@ -111,7 +88,7 @@ pub fn item_value(fields: &[Value], value_label: &str) -> SecretValue {
     let value_field = fields.iter().find(|(label, _)| *label == value_label);
     let others = fields.iter().any(|(label, value)| *label != value_label && !value.is_empty());
     if let (Some((_, value)), false) = (value_field, others) {
-        return text_value(value);
+        return SecretValue::from_stored_text(value);
     }
     let mut object = Map::new();
     for (label, value) in fields {
@@ -167,16 +144,6 @@ mod tests {
             assert_eq!(parse_item_tag(foreign), None, "{foreign}");
         }
         assert_eq!(hush_tags(["production", "team=x"]), [("team", "x")].into_iter().collect());
-    }
-
-    #[test]
-    fn values_round_trip() {
-        for bytes in [b"plain".to_vec(), vec![0xff, 0, 1], b"hush-base64:AAAA".to_vec(), Vec::new()] {
-            let value = SecretValue::new(bytes.clone());
-            assert_eq!(text_value(&value_text(&value)).expose(), bytes.as_slice());
-        }
-        assert_eq!(value_text(&SecretValue::from("plain")), "plain");
-        assert_eq!(value_text(&SecretValue::new(vec![0xff])), "hush-base64:/w==");
     }
 
     #[test]

@@ -37,4 +37,4 @@ pub use ids::{MAX_NAME_LEN, MAX_NAMESPACE_DEPTH, MAX_NAMESPACE_LEN, MAX_SEGMENT_
 pub use path::{PathError, PathSegment, SecretPath};
 pub use seal::{AtRestAad, AtRestCipher, AtRestFormat, SealedRecord};
 pub use tls::TlsConfig;
-pub use value::{Secret, SecretMeta, SecretValue, TagError, Tags};
+pub use value::{BASE64_TEXT_MARKER, Secret, SecretMeta, SecretValue, TagError, Tags};

@@ -42,6 +42,36 @@ impl SecretValue {
     }
 }
 
+/// Put in front of the base64 text of a value written where only text fits
+/// ([`SecretValue::to_stored_text`]).
+pub const BASE64_TEXT_MARKER: &str = "hush-base64:";
+
+impl SecretValue {
+    /// The value as text for a store that holds only text (Doppler, 1Password fields, ...): its
+    /// UTF-8 text, or [`BASE64_TEXT_MARKER`] and standard base64 when it is not UTF-8 or itself
+    /// starts with the marker, so [`from_stored_text`](Self::from_stored_text) reads back
+    /// exactly what was written.
+    pub fn to_stored_text(&self) -> String {
+        use base64::Engine as _;
+        match self.expose_str() {
+            Some(text) if !text.starts_with(BASE64_TEXT_MARKER) => text.to_owned(),
+            _ => format!("{BASE64_TEXT_MARKER}{}", base64::engine::general_purpose::STANDARD.encode(self.expose())),
+        }
+    }
+
+    /// The value a stored text holds: the inverse of [`to_stored_text`](Self::to_stored_text).
+    /// Text that starts with the marker but is not base64 after it reads as itself.
+    pub fn from_stored_text(text: &str) -> Self {
+        use base64::Engine as _;
+        if let Some(encoded) = text.strip_prefix(BASE64_TEXT_MARKER)
+            && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded)
+        {
+            return Self::new(bytes);
+        }
+        Self::from(text)
+    }
+}
+
 impl From<&str> for SecretValue {
     fn from(s: &str) -> Self {
         Self::new(s.as_bytes().to_vec())
@@ -210,6 +240,17 @@ pub struct SecretMeta {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn stored_text_round_trips_every_value() {
+        for bytes in [b"plain".to_vec(), vec![0xff, 0, 1], b"hush-base64:AAAA".to_vec(), Vec::new()] {
+            let value = SecretValue::new(bytes.clone());
+            assert_eq!(SecretValue::from_stored_text(&value.to_stored_text()).expose(), bytes.as_slice());
+        }
+        assert_eq!(SecretValue::from("plain").to_stored_text(), "plain");
+        assert_eq!(SecretValue::new(vec![0xff]).to_stored_text(), "hush-base64:/w==");
+        assert_eq!(SecretValue::from_stored_text("hush-base64:not base64!").expose(), b"hush-base64:not base64!");
+    }
     use super::*;
 
     #[test]

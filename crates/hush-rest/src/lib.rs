@@ -10,6 +10,7 @@
 //!   [`error`](VendorFailure::error) is the usual mapping onto hush's kinds (401/403
 //!   permission denied, 404 not found, 429 rate limited, 408 and 5xx unavailable), which a
 //!   backend overrides for the statuses its vendor uses otherwise.
+//! - [`base_url_problem`]: the one check of a vendor's base URL in config, never quoting it.
 //! - [`credential`]: a credential from config, else from the vendor's usual environment
 //!   variable, as a sensitive header value.
 //!
@@ -20,9 +21,11 @@
 
 #![deny(missing_docs)]
 
+mod base_url;
 mod client;
 pub mod credential;
 mod failure;
 
+pub use base_url::base_url_problem;
 pub use client::{Answer, RestClient};
 pub use failure::{MAX_VENDOR_MESSAGE, VendorFailure, transport_error};
