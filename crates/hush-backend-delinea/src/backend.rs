@@ -239,17 +239,14 @@ impl DelineaBackend {
         Ok(*id)
     }
 
-    /// The folder and template writes need; `ConfigInvalid` naming what is missing.
+    /// The folder and template writes need; `Unsupported` (this backend is read-only) naming
+    /// the options when one is missing.
     fn write_target(&self) -> Result<(u64, u64)> {
         match (self.folder_id, self.secret_template_id) {
             (Some(folder), Some(template)) => Ok((folder, template)),
-            _ => Err(Error::new(
-                ErrorKind::ConfigInvalid,
-                format!(
-                    "backend {:?} writes only with folder_id and secret_template_id set (hush config check names \
-                     what is missing)",
-                    self.info.name
-                ),
+            _ => Err(self.unsupported(
+                "writes: this backend is read-only without folder_id and secret_template_id (hush config check \
+                 names what is missing)",
             )),
         }
     }

@@ -70,8 +70,8 @@ pub fn text_value(text: &str) -> SecretValue {
 }
 
 /// The JSON object `{"<slug>": "<itemValue>", ...}` of a secret's `items` (Secret Server's
-/// `[{slug, itemValue, isFile, ...}]`): every field but file attachments, in the template's
-/// order, an empty field as `""`. What a secret of another template than hush's reads as.
+/// `[{slug, itemValue, isFile, ...}]`): every field but file attachments, sorted by slug, an
+/// empty field as `""`. What a secret of another template than hush's reads as.
 pub fn fields_object(items: &[Value]) -> Value {
     let mut fields = Map::new();
     for item in items {
@@ -129,6 +129,7 @@ mod tests {
         ];
         let object = fields_object(&items);
         assert_eq!(object, json!({"username": "admin", "password": "hunter2", "notes": ""}));
+        assert_eq!(object.to_string(), r#"{"notes":"","password":"hunter2","username":"admin"}"#);
         let value = SecretValue::from(object.to_string().as_str());
         let password = SecretPath::parse("password").unwrap().extract(&value).unwrap();
         assert_eq!(password.expose(), b"hunter2");
