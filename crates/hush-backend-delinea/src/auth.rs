@@ -296,7 +296,8 @@ impl Authenticator {
         };
         slot.generation += 1;
         let token = Arc::new(AccessToken { header, redact, generation: slot.generation, api });
-        slot.current = Some(Current { token: Arc::clone(&token), obtained: Instant::now(), refresh_after: refresh_after(life) });
+        slot.current =
+            Some(Current { token: Arc::clone(&token), obtained: Instant::now(), refresh_after: refresh_after(life) });
         Ok(token)
     }
 
@@ -354,16 +355,22 @@ mod tests {
 
     #[test]
     fn forms_are_percent_encoded() {
-        assert_eq!(form(&[("username", b"a b"), ("password", b"p&=+\xc3\xa9")]), b"username=a%20b&password=p%26%3D%2B%C3%A9");
+        assert_eq!(
+            form(&[("username", b"a b"), ("password", b"p&=+\xc3\xa9")]),
+            b"username=a%20b&password=p%26%3D%2B%C3%A9"
+        );
     }
 
     #[test]
     fn identities() {
-        let local = Method::Password { username: "svc".into(), password: SecretValue::from("p"), domain: String::new() };
+        let local =
+            Method::Password { username: "svc".into(), password: SecretValue::from("p"), domain: String::new() };
         assert_eq!(local.identity(), "svc");
-        let domain = Method::Password { username: "svc".into(), password: SecretValue::from("p"), domain: "CORP".into() };
+        let domain =
+            Method::Password { username: "svc".into(), password: SecretValue::from("p"), domain: "CORP".into() };
         assert_eq!(domain.identity(), "CORP\\svc");
-        let platform = Method::ClientCredentials { client_id: "hush-app".into(), client_secret: SecretValue::from("s") };
+        let platform =
+            Method::ClientCredentials { client_id: "hush-app".into(), client_secret: SecretValue::from("s") };
         assert_eq!(platform.identity(), "hush-app");
     }
 }

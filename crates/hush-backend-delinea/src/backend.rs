@@ -88,7 +88,10 @@ impl DelineaBackend {
             (client.redacting(&client_secret), Method::ClientCredentials { client_id: config.client_id, client_secret })
         } else {
             let password = SecretValue::from(config.password.as_str());
-            (client.redacting(&password), Method::Password { username: config.username, password, domain: config.domain })
+            (
+                client.redacting(&password),
+                Method::Password { username: config.username, password, domain: config.domain },
+            )
         };
         let auth = Authenticator::new(&config.address, method);
         let info = BackendInfo { kind: KIND, name: name.to_owned(), capabilities };
@@ -136,7 +139,12 @@ impl DelineaBackend {
     }
 
     /// [`Self::call`] of `call`, with any failure as its error.
-    async fn call_ok(&self, call: Call, doing: &str, build: impl Fn(&str) -> reqwest::RequestBuilder) -> Result<Answer> {
+    async fn call_ok(
+        &self,
+        call: Call,
+        doing: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<Answer> {
         self.call(doing, build).await?.map_err(|failure| call_error(call, &self.auth.identity(), &failure))
     }
 
@@ -148,8 +156,7 @@ impl DelineaBackend {
         let mut found = Vec::new();
         loop {
             let take = SEARCH_PAGE_SIZE.min(limit - found.len());
-            let query =
-                format!("filter.searchText={}{folder}&skip={}&take={take}", encoded(text), found.len());
+            let query = format!("filter.searchText={}{folder}&skip={}&take={take}", encoded(text), found.len());
             let answer = self
                 .call_ok(Call::Search, &doing, |api| {
                     self.client.http().get(format!("{api}/secrets?{query}")).header(ACCEPT, "application/json")
@@ -325,7 +332,13 @@ impl SecretBackend for DelineaBackend {
             .filter(|text| text.starts_with(&prefix))
             .filter_map(parse_secret_name)
             .filter(|(s, _)| s.tenant == scope.tenant && (filter.recursive || s.namespace == scope.namespace))
-            .map(|(s, name)| SecretMeta { namespace: s.namespace, name, version: None, tags: Tags::new(), updated_at: None })
+            .map(|(s, name)| SecretMeta {
+                namespace: s.namespace,
+                name,
+                version: None,
+                tags: Tags::new(),
+                updated_at: None,
+            })
             .collect();
         found.sort_by(|a, b| (a.namespace.as_str(), a.name.as_str()).cmp(&(b.namespace.as_str(), b.name.as_str())));
         // Two secrets of one name (see `find`) are listed once.

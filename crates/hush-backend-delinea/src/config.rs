@@ -91,11 +91,7 @@ impl Default for DelineaConfig {
 
 impl DelineaConfig {
     /// The defaults, signing in to Secret Server at `address` as `username` with `password`.
-    pub fn with_password(
-        address: impl Into<String>,
-        username: impl Into<String>,
-        password: impl Into<String>,
-    ) -> Self {
+    pub fn with_password(address: impl Into<String>, username: impl Into<String>, password: impl Into<String>) -> Self {
         Self { address: address.into(), username: username.into(), password: password.into(), ..Self::default() }
     }
 

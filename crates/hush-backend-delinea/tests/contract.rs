@@ -19,8 +19,8 @@ use hush_core::{
     TlsConfig, VersionId,
 };
 use support::contract::{
-    CLIENT_ID, CLIENT_SECRET, Contract, DOMAIN, DOMAIN_PASSWORD, DOMAIN_USERNAME, FILE_TEMPLATE_ID, FOLDER_ID,
-    Fault, HUSH_TEMPLATE_ID, OTHER_FOLDER_ID, PASSWORD, PASSWORD_TEMPLATE_ID, READER, READER_PASSWORD, USERNAME,
+    CLIENT_ID, CLIENT_SECRET, Contract, DOMAIN, DOMAIN_PASSWORD, DOMAIN_USERNAME, FILE_TEMPLATE_ID, FOLDER_ID, Fault,
+    HUSH_TEMPLATE_ID, OTHER_FOLDER_ID, PASSWORD, PASSWORD_TEMPLATE_ID, READER, READER_PASSWORD, USERNAME,
 };
 use support::{backend, config, name, platform_config, scope};
 
@@ -52,7 +52,12 @@ async fn behaviour_suite_with_writes() {
 async fn behaviour_suite_read_only_with_seeded_secrets() {
     let server = Contract::start();
     // Without folder_id and secret_template_id: read-only, every secret reads as its fields.
-    server.add(FOLDER_ID, PASSWORD_TEMPLATE_ID, "acme.company.team.DB", &[("username", "admin"), ("password", "hunter2")]);
+    server.add(
+        FOLDER_ID,
+        PASSWORD_TEMPLATE_ID,
+        "acme.company.team.DB",
+        &[("username", "admin"), ("password", "hunter2")],
+    );
     server.add(OTHER_FOLDER_ID, HUSH_TEMPLATE_ID, "other.x.PORT", &[("password", "5432")]);
     let read_only = DelineaConfig::with_password(&server.address, USERNAME, PASSWORD);
     let b = backend(read_only);
@@ -105,7 +110,12 @@ async fn keys_values_and_fields_on_the_wire() {
     assert_eq!(server.count("GET /api/v1/secret-templates/"), 1, "the template is read once");
 
     // A secret of another template reads as its fields by slug: secret("X", "password").
-    server.add(FOLDER_ID, PASSWORD_TEMPLATE_ID, "acme.company.team.ADMIN", &[("username", "root"), ("password", "pw1")]);
+    server.add(
+        FOLDER_ID,
+        PASSWORD_TEMPLATE_ID,
+        "acme.company.team.ADMIN",
+        &[("username", "root"), ("password", "pw1")],
+    );
     let admin = b.get(&s, &name("ADMIN"), None).await.unwrap().value;
     let password = SecretPath::parse("password").unwrap().extract(&admin).unwrap();
     assert_eq!(password.expose(), b"pw1");
@@ -149,7 +159,10 @@ async fn names_are_exact_over_a_fuzzy_search_and_duplicates_are_a_conflict() {
     assert_eq!((err.kind(), err.is_temporary()), (ErrorKind::Conflict, false), "{err}");
     assert!(err.to_string().contains(&format!("(ids {a}, {twin})")), "{err}");
     assert!(!err.to_string().contains("twin"), "no value in {err}");
-    assert_eq!(b.put(&s, &name("A"), SecretValue::from("x"), Tags::new()).await.unwrap_err().kind(), ErrorKind::Conflict);
+    assert_eq!(
+        b.put(&s, &name("A"), SecretValue::from("x"), Tags::new()).await.unwrap_err().kind(),
+        ErrorKind::Conflict
+    );
     assert_eq!(b.delete(&s, &name("A")).await.unwrap_err().kind(), ErrorKind::Conflict);
     assert_eq!(server.secret(a).unwrap().field("password"), Some("a"));
     let listed: Vec<String> =
@@ -174,7 +187,8 @@ async fn writes_touch_only_secrets_of_hushs_template() {
     assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "{err}");
     assert!(err.to_string().contains("no field with slug \"api-key\""), "{err}");
     let file_template = backend(
-        DelineaConfig::with_password(&server.address, USERNAME, PASSWORD).with_folder_and_template(FOLDER_ID, FILE_TEMPLATE_ID),
+        DelineaConfig::with_password(&server.address, USERNAME, PASSWORD)
+            .with_folder_and_template(FOLDER_ID, FILE_TEMPLATE_ID),
     );
     let err = file_template.put(&s, &name("NEW"), SecretValue::from("v"), Tags::new()).await.unwrap_err();
     assert!(err.to_string().contains("file attachment"), "{err}");
@@ -276,7 +290,10 @@ async fn domain_users_sign_in_with_their_domain() {
         .with_folder_and_template(FOLDER_ID, HUSH_TEMPLATE_ID);
     assert_eq!(backend(config.clone()).get(&scope("t", "n"), &name("A"), None).await.unwrap().value.expose(), b"a");
     let form = server.received().into_iter().find(|r| r.path == "/oauth2/token").unwrap();
-    assert_eq!(hush_backend_behavior::contract_server::form_pairs(&form.body).get("domain").map(String::as_str), Some(DOMAIN));
+    assert_eq!(
+        hush_backend_behavior::contract_server::form_pairs(&form.body).get("domain").map(String::as_str),
+        Some(DOMAIN)
+    );
     let mut other = config;
     other.domain = "OTHER".into();
     let err = backend(other).check().await.unwrap_err();
@@ -343,7 +360,12 @@ async fn statuses_map_to_error_kinds_without_credentials() {
     }
     // The vendor's words are kept, the password, the access and the refresh token cut out.
     let (access, refresh) = (server.tokens()[0].clone(), server.refresh_tokens()[0].clone());
-    server.fail(Fault::status("GET", "/api/v1/secrets/", 500, &format!("{} token {access} and {refresh} broke", "x".repeat(150))));
+    server.fail(Fault::status(
+        "GET",
+        "/api/v1/secrets/",
+        500,
+        &format!("{} token {access} and {refresh} broke", "x".repeat(150)),
+    ));
     let err = b.get(&s, &name("A"), None).await.unwrap_err();
     assert!(err.to_string().contains("token *** and *** broke"), "{err}");
     assert!(!shown(&err).contains(&access[..10]) && !shown(&err).contains(&refresh[..10]), "{err:?}");

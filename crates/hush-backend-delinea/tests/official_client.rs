@@ -85,7 +85,8 @@ async fn hush_reads_what_an_administrator_made_as_the_client_sees_it() {
         return;
     }
     let server = Contract::start();
-    let id = server.add(FOLDER_ID, PASSWORD_TEMPLATE_ID, "acme.team.ADMIN", &[("username", "root"), ("password", "pw1")]);
+    let id =
+        server.add(FOLDER_ID, PASSWORD_TEMPLATE_ID, "acme.team.ADMIN", &[("username", "root"), ("password", "pw1")]);
     let out = run_python(
         &server.address,
         USERNAME,

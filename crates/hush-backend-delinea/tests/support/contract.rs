@@ -227,8 +227,14 @@ impl Contract {
             .collect();
         let id = state.next_id;
         state.next_id += 1;
-        let secret =
-            StoredSecret { name: name.to_owned(), folder_id: folder, template_id: template, site_id: 1, active: true, items };
+        let secret = StoredSecret {
+            name: name.to_owned(),
+            folder_id: folder,
+            template_id: template,
+            site_id: 1,
+            active: true,
+            items,
+        };
         state.secrets.insert(id, secret);
         id
     }
@@ -498,15 +504,16 @@ fn handle(state: &mut State, request: &ContractRequest) -> ContractReply {
         ("GET", ["secrets", "search-total"]) => ContractReply::json(200, &json!(search(state, request).len())),
         ("GET", ["secrets", "0"]) if request.query("secretPath").is_some() => {
             let path = request.query("secretPath").unwrap_or_default();
-            let found = path
-                .strip_prefix(&format!("\\{FOLDER_NAME}\\"))
-                .and_then(|name| state.secrets.iter().find(|(_, s)| s.active && s.folder_id == FOLDER_ID && s.name == name));
+            let found = path.strip_prefix(&format!("\\{FOLDER_NAME}\\")).and_then(|name| {
+                state.secrets.iter().find(|(_, s)| s.active && s.folder_id == FOLDER_ID && s.name == name)
+            });
             match found {
                 Some((id, secret)) => ContractReply::json(200, &secret_json(*id, secret)),
                 None => error(404, "Secret not found"),
             }
         }
-        ("GET", ["secrets", id]) => match id.parse::<u64>().ok().and_then(|id| state.secrets.get(&id).map(|s| (id, s))) {
+        ("GET", ["secrets", id]) => match id.parse::<u64>().ok().and_then(|id| state.secrets.get(&id).map(|s| (id, s)))
+        {
             Some((id, secret)) if secret.active => ContractReply::json(200, &secret_json(id, secret)),
             _ => error(404, "Secret not found"),
         },
@@ -517,22 +524,24 @@ fn handle(state: &mut State, request: &ContractRequest) -> ContractReply {
                 None => error(404, "Secret or field not found"),
             }
         }
-        ("GET", ["secret-templates", id]) => match id.parse::<u64>().ok().and_then(|id| template_fields(id).map(|f| (id, f))) {
-            Some((id, fields)) => {
-                let fields: Vec<Value> = fields
-                    .iter()
-                    .map(|(field_id, slug, is_password, is_file)| {
-                        json!({
-                            "secretTemplateFieldId": field_id, "fieldSlugName": slug, "displayName": slug,
-                            "name": slug, "description": "", "isFile": is_file, "isPassword": is_password,
-                            "isNotes": *slug == "notes", "isRequired": false, "isUrl": false, "isList": false,
+        ("GET", ["secret-templates", id]) => {
+            match id.parse::<u64>().ok().and_then(|id| template_fields(id).map(|f| (id, f))) {
+                Some((id, fields)) => {
+                    let fields: Vec<Value> = fields
+                        .iter()
+                        .map(|(field_id, slug, is_password, is_file)| {
+                            json!({
+                                "secretTemplateFieldId": field_id, "fieldSlugName": slug, "displayName": slug,
+                                "name": slug, "description": "", "isFile": is_file, "isPassword": is_password,
+                                "isNotes": *slug == "notes", "isRequired": false, "isUrl": false, "isList": false,
+                            })
                         })
-                    })
-                    .collect();
-                ContractReply::json(200, &json!({"id": id, "name": template_name(id), "fields": fields}))
+                        .collect();
+                    ContractReply::json(200, &json!({"id": id, "name": template_name(id), "fields": fields}))
+                }
+                None => error(404, "Secret template not found"),
             }
-            None => error(404, "Secret template not found"),
-        },
+        }
         ("POST", ["secrets"]) => {
             if !writer {
                 return error(403, "Access Denied");
@@ -567,8 +576,14 @@ fn handle(state: &mut State, request: &ContractRequest) -> ContractReply {
             }
             let id = state.next_id;
             state.next_id += 1;
-            let secret =
-                StoredSecret { name: name.to_owned(), folder_id: folder, template_id: template, site_id: site, active: true, items };
+            let secret = StoredSecret {
+                name: name.to_owned(),
+                folder_id: folder,
+                template_id: template,
+                site_id: site,
+                active: true,
+                items,
+            };
             let reply = secret_json(id, &secret);
             state.secrets.insert(id, secret);
             ContractReply::json(200, &reply)
