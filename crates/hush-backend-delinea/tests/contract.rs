@@ -246,10 +246,21 @@ async fn one_sign_in_for_concurrent_requests_and_a_refresh_before_expiry() {
     assert_eq!(pairs.get("username").map(String::as_str), Some(USERNAME));
     assert_eq!(pairs.get("password").map(String::as_str), Some(PASSWORD));
     assert_eq!(pairs.get("domain"), None);
-    // 1.5 s into its 2 s life the token is replaced with the refresh grant.
+    // 1.5 s into its 2 s life the token is replaced with the refresh grant, once for ten
+    // concurrent requests, and the refresh form carries no password.
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    b.get(&scope("t", "n"), &name("A"), None).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let b = Arc::clone(&b);
+        tasks.spawn(async move { b.get(&scope("t", "n"), &name("A"), None).await.map(|_| ()) });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.unwrap().unwrap();
+    }
     assert_eq!(server.grants(), ["password", "refresh_token"]);
+    let refresh = server.received().into_iter().filter(|r| r.path == "/oauth2/token").nth(1).unwrap();
+    let pairs = hush_backend_behavior::contract_server::form_pairs(&refresh.body);
+    assert!(pairs.contains_key("refresh_token") && !pairs.contains_key("password"), "{:?}", pairs.keys());
     // A refresh token Secret Server no longer takes: sign in with the password again.
     server.forget_refresh_tokens();
     tokio::time::sleep(Duration::from_millis(1600)).await;
