@@ -47,11 +47,11 @@ impl Call {
     fn permission(self) -> &'static str {
         match self {
             Call::Authenticate | Call::Discover => "the right to sign in",
-            Call::Search | Call::Read => "View on the secret (or its folder)",
-            Call::Template => "View on the secret template",
-            Call::Create => "Add Secret on the folder and the use of the secret template",
+            Call::Search | Call::Read => "View on the secret (the folder's secret permission)",
+            Call::Template => "the use of the secret template",
+            Call::Create => "Add Secret on the folder (and the use of the secret template)",
             Call::Update => "Edit on the secret",
-            Call::Delete => "Delete Secret (role) and Owner on the secret",
+            Call::Delete => "Owner on the secret",
         }
     }
 }
