@@ -18,7 +18,7 @@ use crate::KIND;
 use crate::auth::{Authenticator, Method};
 use crate::config::DelineaConfig;
 use crate::error::{Call, call_error, duplicate_names};
-use crate::mapping::{fields_object, namespace_prefix, parse_secret_name, secret_name, text_value, value_text};
+use crate::mapping::{fields_object, namespace_prefix, parse_secret_name, secret_name};
 
 /// Secrets asked for per page of a search (`take`).
 pub const SEARCH_PAGE_SIZE: usize = 500;
@@ -268,7 +268,9 @@ impl DelineaBackend {
                     format!("secret {name:?} of hush's template has no field {:?} (value_field)", self.value_field),
                 ));
             };
-            return Ok(text_value(item.get("itemValue").and_then(Value::as_str).unwrap_or_default()));
+            return Ok(SecretValue::from_stored_text(
+                item.get("itemValue").and_then(Value::as_str).unwrap_or_default(),
+            ));
         }
         Ok(SecretValue::new(fields_object(items).to_string()))
     }
@@ -354,7 +356,7 @@ impl SecretBackend for DelineaBackend {
         }
         let (folder, template) = self.write_target()?;
         let text = self.secret_name(scope, name);
-        let item_value = value_text(&value);
+        let item_value = value.to_stored_text();
         let _writing = self.writing.lock().await;
         match self.find(&text).await? {
             Some(found) if found.template.is_some_and(|t| t != template) => {

@@ -164,19 +164,11 @@ impl KindConfig for DelineaConfig {
     fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |path: &str, message: String| problems.push(ConfigProblem::new(&[path], message));
-        let scheme_ok = self.address.starts_with("https://") || self.address.starts_with("http://");
-        let rest = self.address.split_once("://").map_or("", |(_, r)| r);
-        if self.address.is_empty() {
-            add("address", "is required, e.g. https://secretserver.example.com/SecretServer".to_owned());
-        } else if !scheme_ok || rest.is_empty() || rest.starts_with('/') || rest.contains(['@', '?', '#', ' ']) {
-            add(
-                "address",
-                format!(
-                    "{:?} must be http(s)://host[:port][/path], e.g. https://secretserver.example.com/SecretServer \
-                     or https://<tenant>.delinea.app",
-                    self.address
-                ),
-            );
+        if let Some(problem) = hush_rest::base_url_problem(
+            &self.address,
+            "https://secretserver.example.com/SecretServer or https://<tenant>.delinea.app",
+        ) {
+            add("address", problem);
         }
         let password_grant = !self.username.is_empty() || !self.password.is_empty();
         match (password_grant, self.is_platform()) {

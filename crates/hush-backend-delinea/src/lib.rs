@@ -41,9 +41,7 @@ use hush_core::{BackendFactory, BuildContext, Capabilities, Result, SharedBacken
 pub use auth::{DEFAULT_TOKEN_LIFE, PLATFORM_TOKEN_PATH, REFRESH_MARGIN, TOKEN_PATH, VAULTS_PATH, refresh_after};
 pub use backend::{CAPABILITIES, DelineaBackend, READ_ONLY_CAPABILITIES, SEARCH_PAGE_SIZE, capabilities};
 pub use config::{DEFAULT_SITE_ID, DEFAULT_VALUE_FIELD, DelineaConfig};
-pub use mapping::{
-    BASE64_MARKER, fields_object, namespace_prefix, parse_secret_name, secret_name, text_value, value_text,
-};
+pub use mapping::{fields_object, namespace_prefix, parse_secret_name, secret_name};
 
 /// The backend kind, as written in config: `kind = "delinea"`.
 pub const KIND: &str = "delinea";

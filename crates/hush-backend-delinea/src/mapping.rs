@@ -16,8 +16,7 @@
 //! is the inverse; a property test checks both. hush compares names exactly (case-sensitive);
 //! Secret Server's search does not, so hush exact-matches what the search finds.
 
-use base64::Engine as _;
-use hush_core::{Namespace, Scope, SecretName, SecretValue, TenantId};
+use hush_core::{Namespace, Scope, SecretName, TenantId};
 use serde_json::{Map, Value};
 
 /// `<tenant>.<segment>. ... .<segment>.`: what the name of every secret of `scope` starts
@@ -47,28 +46,6 @@ pub fn parse_secret_name(text: &str) -> Option<(Scope, SecretName)> {
     Some((Scope::new(tenant, namespace), name))
 }
 
-/// Put in front of the base64 text of a value a text field cannot hold as is.
-pub const BASE64_MARKER: &str = "hush-base64:";
-
-/// The field text stored for `value`: its UTF-8 text, or [`BASE64_MARKER`] and standard
-/// base64 when it is not UTF-8 or itself starts with the marker (so reading back is exact).
-pub fn value_text(value: &SecretValue) -> String {
-    match value.expose_str() {
-        Some(text) if !text.starts_with(BASE64_MARKER) => text.to_owned(),
-        _ => format!("{BASE64_MARKER}{}", base64::engine::general_purpose::STANDARD.encode(value.expose())),
-    }
-}
-
-/// The value a field's text holds (the inverse of [`value_text`]).
-pub fn text_value(text: &str) -> SecretValue {
-    if let Some(encoded) = text.strip_prefix(BASE64_MARKER)
-        && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded)
-    {
-        return SecretValue::new(bytes);
-    }
-    SecretValue::from(text)
-}
-
 /// The JSON object `{"<slug>": "<itemValue>", ...}` of a secret's `items` (Secret Server's
 /// `[{slug, itemValue, isFile, ...}]`): every field but file attachments, sorted by slug, an
 /// empty field as `""`. What a secret of another template than hush's reads as.
@@ -88,7 +65,7 @@ pub fn fields_object(items: &[Value]) -> Value {
 #[cfg(test)]
 mod tests {
     use hush_backend_behavior::keys::{self, name, scope};
-    use hush_core::SecretPath;
+    use hush_core::{SecretPath, SecretValue};
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -107,16 +84,6 @@ mod tests {
         for foreign in ["Domain Admin", "prod-db", "acme.N", "acme..N", "acme.a.", ".a.N", "ac me.a.N", "a.b.c d"] {
             assert_eq!(parse_secret_name(foreign), None, "{foreign}");
         }
-    }
-
-    #[test]
-    fn values_round_trip() {
-        for bytes in [b"plain".to_vec(), vec![0xff, 0, 1], b"hush-base64:AAAA".to_vec(), Vec::new()] {
-            let value = SecretValue::new(bytes.clone());
-            assert_eq!(text_value(&value_text(&value)).expose(), bytes.as_slice());
-        }
-        assert_eq!(value_text(&SecretValue::from("plain")), "plain");
-        assert_eq!(value_text(&SecretValue::new(vec![0xff])), "hush-base64:/w==");
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &hush_backend_elasticsearch::ElasticsearchFactory,
     #[cfg(feature = "onepassword")]
     &hush_backend_onepassword::OnePasswordFactory,
+    #[cfg(feature = "delinea")]
+    &hush_backend_delinea::DelineaFactory,
 ];
 
 /// Makes `ring` the process's rustls crypto provider, unless one is installed already. The

@@ -5,6 +5,7 @@
 mod aws;
 mod azure;
 mod conjur;
+mod delinea;
 mod doppler;
 mod elasticsearch;
 mod esc;
