@@ -261,7 +261,9 @@ impl BeyondTrustBackend {
     /// The secret titled `title` in the folder, if any.
     async fn find(&self, title: &str) -> Result<Option<Found>> {
         let secrets = self.secrets(Call::Find, Some(title)).await?;
-        let found = secrets.iter().find(|s| s.get("Title").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(title)));
+        let found = secrets
+            .iter()
+            .find(|s| s.get("Title").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(title)));
         let Some(secret) = found else { return Ok(None) };
         let id = secret
             .get("Id")
@@ -356,8 +358,11 @@ impl SecretBackend for BeyondTrustBackend {
             return Err(self.unsupported("reading a pinned version"));
         }
         let title = secret_title(scope, name);
-        let not_found =
-            || Error::secret_not_found(scope, name, None).with_context("title", &title).with_context("folder", &self.folder_label);
+        let not_found = || {
+            Error::secret_not_found(scope, name, None)
+                .with_context("title", &title)
+                .with_context("folder", &self.folder_label)
+        };
         let Some(found) = self.find(&title).await? else { return Err(not_found()) };
         let value = self.read(&found).await?.ok_or_else(not_found)?;
         Ok(Secret { value, version: None, tags: Tags::new() })
@@ -385,7 +390,13 @@ impl SecretBackend for BeyondTrustBackend {
         found.dedup();
         Ok(found
             .into_iter()
-            .map(|(s, name)| SecretMeta { namespace: s.namespace, name, version: None, tags: Tags::new(), updated_at: None })
+            .map(|(s, name)| SecretMeta {
+                namespace: s.namespace,
+                name,
+                version: None,
+                tags: Tags::new(),
+                updated_at: None,
+            })
             .collect())
     }
 
@@ -434,8 +445,11 @@ impl SecretBackend for BeyondTrustBackend {
 
     async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
         let title = secret_title(scope, name);
-        let not_found =
-            || Error::secret_not_found(scope, name, None).with_context("title", &title).with_context("folder", &self.folder_label);
+        let not_found = || {
+            Error::secret_not_found(scope, name, None)
+                .with_context("title", &title)
+                .with_context("folder", &self.folder_label)
+        };
         let _write = self.writes.lock().await;
         let Some(found) = self.find(&title).await? else { return Err(not_found()) };
         let url = self.secret_url(&found.id, "");
@@ -470,7 +484,8 @@ mod tests {
     #[test]
     fn debug_shows_no_credentials() {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let config = BeyondTrustConfig::with_api_key("https://pws", "SECRETKEY", "svc", "hush/prod").with_password("SECRETPWD");
+        let config =
+            BeyondTrustConfig::with_api_key("https://pws", "SECRETKEY", "svc", "hush/prod").with_password("SECRETPWD");
         let backend = BeyondTrustBackend::new("bt", config).unwrap();
         let text = format!("{backend:?}");
         assert!(!text.contains("SECRET"), "{text}");

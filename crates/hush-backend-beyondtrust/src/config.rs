@@ -200,7 +200,10 @@ impl KindConfig for BeyondTrustConfig {
             }
         }
         if !is_header_part(&self.api_key, &[';', ' ', '=']) {
-            add(&["api_key"], "holds spaces, control characters, ';' or '=': set the key alone, and the user in run_as");
+            add(
+                &["api_key"],
+                "holds spaces, control characters, ';' or '=': set the key alone, and the user in run_as",
+            );
         }
         if !is_header_part(&self.run_as, &[';']) {
             add(&["run_as"], "holds control characters or ';'");
@@ -215,7 +218,9 @@ impl KindConfig for BeyondTrustConfig {
             add(&["client_secret"], "holds control characters");
         }
         match (self.folder_id.is_empty(), self.folder.is_empty()) {
-            (true, true) => add(&["folder"], "is required (the Secrets Safe folder path, e.g. hush/prod), or set folder_id"),
+            (true, true) => {
+                add(&["folder"], "is required (the Secrets Safe folder path, e.g. hush/prod), or set folder_id")
+            }
             (false, false) => add(&["folder_id"], "is set next to folder: keep one"),
             (false, true) if !is_uuid(&self.folder_id) => {
                 add(&["folder_id"], "must be a folder's UUID, e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6");

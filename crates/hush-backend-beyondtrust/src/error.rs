@@ -1,5 +1,6 @@
 //! Password Safe's HTTP answers → hush error kinds, where Password Safe differs from the
-//! usual mapping (`hush_rest::VendorFailure::error`): a refused sign-in names who signed in
+//! usual mapping (`hush_rest::VendorFailure::error`): a refused sign-in (400 from OAuth's
+//! token endpoint, 401, 403) names who signed in
 //! and what to check, a 401 that a new session did not cure says so, a 403 names the Secrets
 //! Safe permission the user lacks, and a 409 on creating a secret is a conflict.
 
@@ -60,7 +61,8 @@ impl Call {
 pub(crate) fn call_error(call: Call, identity: &str, failure: &VendorFailure) -> Error {
     let (status, doing) = (failure.status, &failure.doing);
     match (status, call) {
-        (401 | 403, Call::SignIn) => failure.error_of(
+        // 400 is OAuth's answer to a wrong client (`invalid_client`, RFC 6749).
+        (400 | 401 | 403, Call::SignIn) => failure.error_of(
             ErrorKind::PermissionDenied,
             format_args!(
                 "Password Safe refused to sign in {identity} (HTTP {status}) {doing}: check the API key and run_as user \
@@ -105,6 +107,7 @@ mod tests {
     fn statuses_map_to_kinds() {
         assert_eq!(kind(401, Call::SignIn), (ErrorKind::PermissionDenied, false));
         assert_eq!(kind(403, Call::SignIn), (ErrorKind::PermissionDenied, false));
+        assert_eq!(kind(400, Call::SignIn), (ErrorKind::PermissionDenied, false));
         assert_eq!(kind(401, Call::Find), (ErrorKind::PermissionDenied, false));
         assert_eq!(kind(403, Call::Create), (ErrorKind::PermissionDenied, false));
         assert_eq!(kind(409, Call::Create), (ErrorKind::Conflict, false));

@@ -150,10 +150,8 @@ pub fn parse_listed(title: &str, notes: Option<&str>) -> Option<(Scope, SecretNa
     let key = notes?.trim().strip_prefix(NOTES_PREFIX)?;
     let mut parts = key.splitn(3, '/');
     let (tenant, namespace, name) = (parts.next()?, parts.next()?, parts.next()?);
-    let parsed = (
-        Scope::new(TenantId::new(tenant).ok()?, Namespace::new(namespace).ok()?),
-        SecretName::new(name).ok()?,
-    );
+    let parsed =
+        (Scope::new(TenantId::new(tenant).ok()?, Namespace::new(namespace).ok()?), SecretName::new(name).ok()?);
     secret_title(&parsed.0, &parsed.1).eq_ignore_ascii_case(title).then_some(parsed)
 }
 
@@ -199,10 +197,7 @@ mod tests {
         assert_eq!(secret_title(&scope("Acme", "a-B_1"), &name("dbPass")), "^Acme.a-^B_1.^d^bP^a^s^s");
         // Folded to lowercase (a case-insensitive store), it still reads back.
         assert_eq!(parse_title("^acme.a-^b_1.^d^bp^a^s^s"), Some((scope("Acme", "a-B_1"), name("dbPass"))));
-        assert_eq!(
-            key_notes(&scope("acme", "company.team"), &name("DB")),
-            "hush key: acme/company.team/DB"
-        );
+        assert_eq!(key_notes(&scope("acme", "company.team"), &name("DB")), "hush key: acme/company.team/DB");
     }
 
     #[test]

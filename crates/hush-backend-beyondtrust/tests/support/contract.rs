@@ -122,6 +122,8 @@ struct State {
     tokens: Vec<String>,
     /// Ids handed out so far.
     issued: u64,
+    /// Refuse every sign-in (403), repeating its `Authorization` header in the message.
+    refuse_echoing: bool,
 }
 
 impl State {
@@ -206,7 +208,10 @@ impl Contract {
 
     /// Adds a text secret `title` holding `text` to the folder at `folder_path`; its id.
     pub fn add_text(&self, folder_path: &str, title: &str, text: &str) -> String {
-        self.add(folder_path, StoredSecret { kind: "Text".into(), title: title.into(), text: text.into(), ..Default::default() })
+        self.add(
+            folder_path,
+            StoredSecret { kind: "Text".into(), title: title.into(), text: text.into(), ..Default::default() },
+        )
     }
 
     /// Adds a credential secret.
@@ -223,7 +228,10 @@ impl Contract {
 
     /// Adds a file secret.
     pub fn add_file(&self, folder_path: &str, title: &str, bytes: &[u8]) -> String {
-        self.add(folder_path, StoredSecret { kind: "File".into(), title: title.into(), file: bytes.to_vec(), ..Default::default() })
+        self.add(
+            folder_path,
+            StoredSecret { kind: "File".into(), title: title.into(), file: bytes.to_vec(), ..Default::default() },
+        )
     }
 
     /// The secret titled `title` (compared without regard to case), in any folder.
@@ -239,6 +247,12 @@ impl Contract {
     /// The live sessions' cookie values.
     pub fn sessions(&self) -> Vec<String> {
         self.state.lock().unwrap().sessions.keys().cloned().collect()
+    }
+
+    /// Refuses every sign-in from now on with 403 and a message repeating the sign-in's
+    /// `Authorization` header (its API key and password, or its OAuth access token).
+    pub fn refuse_sign_ins_echoing_credentials(&self) {
+        self.state.lock().unwrap().refuse_echoing = true;
     }
 
     /// Ends every session (as Password Safe does after inactivity): the next call gets 401.
@@ -370,6 +384,9 @@ fn handle(state: &mut State, request: &ContractRequest) -> ContractReply {
             );
         }
         ("POST", ["auth", "signappin"]) => {
+            if state.refuse_echoing {
+                return text(403, &format!("refused: {}", request.header("authorization").unwrap_or_default()));
+            }
             let Some(user) = request.header("authorization").and_then(|a| signed_in_user(state, a)) else {
                 return text(401, "User not authenticated");
             };

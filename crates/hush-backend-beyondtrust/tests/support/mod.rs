@@ -18,7 +18,8 @@ pub const FOLDER: &str = "hush/prod";
 /// The config of a backend on `server`, signing in with the API key as `RUN_AS`, folder
 /// `hush/prod`.
 pub fn config(server: &Contract) -> BeyondTrustConfig {
-    BeyondTrustConfig::with_api_key(&server.address, API_KEY, RUN_AS, FOLDER).with_request_timeout(Duration::from_secs(2))
+    BeyondTrustConfig::with_api_key(&server.address, API_KEY, RUN_AS, FOLDER)
+        .with_request_timeout(Duration::from_secs(2))
 }
 
 /// A backend with `config`.
