@@ -349,6 +349,26 @@ mod tests {
     }
 
     #[test]
+    fn the_examples_of_the_docs_are_valid() {
+        use figment::providers::Format as _;
+        let docs = include_str!("../docs.md");
+        let blocks: Vec<&str> = docs.split("```toml").skip(1).filter_map(|block| block.split("```").next()).collect();
+        assert_eq!(blocks.len(), 2);
+        for (example, name, credential) in [(blocks[0], "bt-main", "api_key"), (blocks[1], "bt-oauth", "client_secret")]
+        {
+            let figment = figment::Figment::from(figment::providers::Toml::string(example));
+            let mut backend: figment::value::Dict = figment.extract_inner(&format!("backends.{name}")).unwrap();
+            assert_eq!(backend.remove("kind").and_then(|k| k.into_string()).as_deref(), Some("beyondtrust"));
+            // The credential comes from the environment, as the comment says.
+            backend.insert(credential.to_owned(), "from-the-environment".into());
+            let config: BeyondTrustConfig =
+                figment::Figment::from(figment::providers::Serialized::defaults(backend)).extract().unwrap();
+            assert!(config.problems().is_empty(), "{name}: {:?}", config.problems());
+            assert_eq!(config.api_url(), "https://pws.example.com/BeyondTrust/api/public/v3");
+        }
+    }
+
+    #[test]
     fn paths_resolve_and_debug_hides_credentials() {
         let mut config: BeyondTrustConfig = serde_json::from_value(serde_json::json!({
             "address": "https://p", "api_key": "SECRETKEY", "run_as": "svc", "password": "SECRETPWD",
