@@ -43,15 +43,17 @@ impl Call {
         }
     }
 
-    /// What the user needs for the call.
+    /// What the user needs for the call. The API reference asks the Secrets Safe feature
+    /// permission (Read) for every secret call; the folder's (its safe's) permissions decide
+    /// what the user may do to its secrets.
     fn permission(self) -> &'static str {
         match self {
             Call::SignIn | Call::Folders | Call::Find | Call::Read | Call::List => {
-                "the Secrets Safe feature (Read) and read access to the folder"
+                "the Secrets Safe feature permission (Read) and read access to the folder"
             }
-            Call::Create => "the Secrets Safe feature (Read/Write) and permission to create secrets in the folder",
-            Call::Update => "the Secrets Safe feature (Read/Write) and permission to edit the folder's secrets",
-            Call::Delete => "the Secrets Safe feature (Read/Write) and permission to delete the folder's secrets",
+            Call::Create => "the Secrets Safe feature permission (Read) and permission to create secrets in the folder",
+            Call::Update => "the Secrets Safe feature permission (Read) and permission to edit the folder's secrets",
+            Call::Delete => "the Secrets Safe feature permission (Read) and permission to delete the folder's secrets",
         }
     }
 }
