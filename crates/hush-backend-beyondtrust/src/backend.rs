@@ -19,7 +19,7 @@ use crate::KIND;
 use crate::auth::{Method, Sessions};
 use crate::config::BeyondTrustConfig;
 use crate::error::{Call, call_error};
-use crate::mapping::{MAX_TEXT_LEN, credential_value, key_notes, parse_listed, secret_title, text_value, value_text};
+use crate::mapping::{MAX_TEXT_LEN, credential_value, key_notes, parse_listed, secret_title, value_text};
 
 /// What this backend can do: read, write and list; no tags, no versions (Secrets Safe keeps
 /// no readable history of a secret's values through the API hush uses, and has no free-form
@@ -299,7 +299,7 @@ impl BeyondTrustBackend {
         let field = |key: &str| json.get(key).and_then(Value::as_str);
         if kind == "text" {
             let text = field("Text").ok_or_else(|| self.unexpected(Call::Read, "a text secret without Text"))?;
-            return Ok(Some(text_value(text)));
+            return Ok(Some(SecretValue::from_stored_text(text)));
         }
         Ok(Some(credential_value(field("Username").unwrap_or_default(), field("Password").unwrap_or_default())))
     }

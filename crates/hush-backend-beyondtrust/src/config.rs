@@ -167,12 +167,8 @@ impl KindConfig for BeyondTrustConfig {
     fn problems(&self) -> Vec<ConfigProblem> {
         let mut problems = Vec::new();
         let mut add = |path: &[&str], message: &str| problems.push(ConfigProblem::new(path, message));
-        let rest = self.address.split_once("://").map_or("", |(_, r)| r);
-        let scheme_ok = self.address.starts_with("https://") || self.address.starts_with("http://");
-        if self.address.is_empty() {
-            add(&["address"], "is required, e.g. https://pws.example.com");
-        } else if !scheme_ok || rest.is_empty() || rest.starts_with('/') || rest.contains(['@', '?', '#', ' ']) {
-            add(&["address"], "must be http(s)://host[:port][/path], e.g. https://pws.example.com");
+        if let Some(problem) = hush_rest::base_url_problem(&self.address, "https://pws.example.com") {
+            add(&["address"], &problem);
         }
         let api_key = !self.api_key.is_empty();
         let oauth = !self.client_id.is_empty() || !self.client_secret.is_empty();

@@ -41,8 +41,8 @@ use hush_core::{BackendFactory, BuildContext, Capabilities, Result, SharedBacken
 pub use backend::{BeyondTrustBackend, CAPABILITIES, DESCRIPTION};
 pub use config::{API_PATH, BeyondTrustConfig};
 pub use mapping::{
-    BASE64_MARKER, HASHED_TITLE_PREFIX, MAX_TEXT_LEN, MAX_TITLE_LEN, NOTES_PREFIX, credential_value, escaped_title,
-    key_notes, parse_listed, parse_title, secret_title, text_value, value_text,
+    HASHED_TITLE_PREFIX, MAX_TEXT_LEN, MAX_TITLE_LEN, NOTES_PREFIX, credential_value, escaped_title, key_notes,
+    parse_listed, parse_title, secret_title, value_text,
 };
 
 /// The backend kind, as written in config: `kind = "beyondtrust"`.

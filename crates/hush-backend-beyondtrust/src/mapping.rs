@@ -30,8 +30,7 @@
 //! (`hush key: <tenant>/<namespace>/<NAME>`, [`key_notes`]), and [`parse_listed`] accepts a
 //! hashed title only when the key in its notes maps to that very title.
 
-use base64::Engine as _;
-use hush_core::{Namespace, Scope, SecretName, SecretValue, TenantId};
+use hush_core::{BASE64_TEXT_MARKER, Namespace, Scope, SecretName, SecretValue, TenantId};
 use sha2::{Digest, Sha256};
 
 /// Longest title Password Safe accepts (`Title`: 1 to 256 characters).
@@ -45,9 +44,6 @@ pub const NOTES_PREFIX: &str = "hush key: ";
 
 /// Longest text of a text secret (`Text`: at most 4096 characters).
 pub const MAX_TEXT_LEN: usize = 4096;
-
-/// Put in front of the base64 text of a value a text secret cannot hold as is.
-pub const BASE64_MARKER: &str = "hush-base64:";
 
 /// Which part is escaped: it decides which letter case is plain.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -155,24 +151,11 @@ pub fn parse_listed(title: &str, notes: Option<&str>) -> Option<(Scope, SecretNa
     secret_title(&parsed.0, &parsed.1).eq_ignore_ascii_case(title).then_some(parsed)
 }
 
-/// The text stored for `value`: its UTF-8 text, or [`BASE64_MARKER`] and standard base64 when
-/// it is not UTF-8, is empty (Password Safe refuses an empty text) or itself starts with the
-/// marker, so reading back is exact.
+/// The text stored for `value`: [`SecretValue::to_stored_text`], except that an empty value
+/// is the bare marker (Password Safe refuses an empty text), which
+/// [`SecretValue::from_stored_text`] reads back as empty.
 pub fn value_text(value: &SecretValue) -> String {
-    match value.expose_str() {
-        Some(text) if !text.is_empty() && !text.starts_with(BASE64_MARKER) => text.to_owned(),
-        _ => format!("{BASE64_MARKER}{}", base64::engine::general_purpose::STANDARD.encode(value.expose())),
-    }
-}
-
-/// The value a stored text holds (the inverse of [`value_text`]).
-pub fn text_value(text: &str) -> SecretValue {
-    if let Some(encoded) = text.strip_prefix(BASE64_MARKER)
-        && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(encoded)
-    {
-        return SecretValue::new(bytes);
-    }
-    SecretValue::from(text)
+    if value.is_empty() { BASE64_TEXT_MARKER.to_owned() } else { value.to_stored_text() }
 }
 
 /// A credential secret as the value hush hands out: the JSON object
@@ -241,7 +224,7 @@ mod tests {
     fn values_round_trip() {
         for bytes in [b"plain".to_vec(), vec![0xff, 0, 1], b"hush-base64:AAAA".to_vec(), Vec::new()] {
             let value = SecretValue::new(bytes.clone());
-            assert_eq!(text_value(&value_text(&value)).expose(), bytes.as_slice());
+            assert_eq!(SecretValue::from_stored_text(&value_text(&value)).expose(), bytes.as_slice());
         }
         assert_eq!(value_text(&SecretValue::from("plain")), "plain");
         assert_eq!(value_text(&SecretValue::from("")), "hush-base64:");

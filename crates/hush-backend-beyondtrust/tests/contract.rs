@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hush_backend_beyondtrust::{
-    BASE64_MARKER, BeyondTrustBackend, BeyondTrustConfig, BeyondTrustFactory, HASHED_TITLE_PREFIX, MAX_TEXT_LEN,
+    BeyondTrustBackend, BeyondTrustConfig, BeyondTrustFactory, HASHED_TITLE_PREFIX, MAX_TEXT_LEN,
 };
 use hush_core::{
     BackendFactory, BuildContext, ErrorKind, KindConfig, ListFilter, SecretBackend, SecretPath, SecretValue, Tags,
@@ -44,7 +44,7 @@ async fn behaviour_suite() {
     let b = backend(config(&server));
     let mut options = hush_backend_behavior::SuiteOptions::default();
     // The largest binary value a text secret holds as base64.
-    options.large_value_bytes = (MAX_TEXT_LEN - BASE64_MARKER.len()) / 4 * 3;
+    options.large_value_bytes = (MAX_TEXT_LEN - hush_core::BASE64_TEXT_MARKER.len()) / 4 * 3;
     let report = hush_backend_behavior::run_with(Arc::new(b), options).await;
     report.assert_ok();
     for trial in ["put_then_get", "binary_value_round_trips", "name_at_length_limit", "namespace_at_depth_limit"] {

@@ -58,6 +58,8 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &hush_backend_onepassword::OnePasswordFactory,
     #[cfg(feature = "delinea")]
     &hush_backend_delinea::DelineaFactory,
+    #[cfg(feature = "beyondtrust")]
+    &hush_backend_beyondtrust::BeyondTrustFactory,
 ];
 
 /// Makes `ring` the process's rustls crypto provider, unless one is installed already. The

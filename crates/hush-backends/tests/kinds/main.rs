@@ -4,6 +4,7 @@
 
 mod aws;
 mod azure;
+mod beyondtrust;
 mod conjur;
 mod delinea;
 mod doppler;
