@@ -15,7 +15,7 @@
 //! segments, in order. [`parse_variable_id`] is the inverse; a property test checks both.
 //! Conjur ids are case-sensitive, as hush's keys are.
 
-use hush_core::{Namespace, Scope, SecretName, TenantId};
+use hush_core::{Scope, SecretName};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// What is percent-encoded in a URL path segment: everything but `[A-Za-z0-9_.~-]`, as the
@@ -25,42 +25,19 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remo
 /// `<prefix>/<tenant>/<segment>/.../<segment>/`: what the id of every variable of `scope` (and
 /// of no other namespace) starts with; descendants' ids start with it too.
 pub fn namespace_folder(prefix: &str, scope: &Scope) -> String {
-    let mut id = String::with_capacity(prefix.len() + scope.tenant.as_str().len() + scope.namespace.as_str().len() + 3);
-    id.push_str(prefix);
-    id.push('/');
-    id.push_str(scope.tenant.as_str());
-    id.push('/');
-    for segment in scope.namespace.segments() {
-        id.push_str(segment);
-        id.push('/');
-    }
-    id
+    format!("{prefix}/{}", scope.joined_folder('/'))
 }
 
 /// The Conjur variable id of secret `name` in `scope` (see the module documentation).
 /// Injective.
 pub fn variable_id(prefix: &str, scope: &Scope, name: &SecretName) -> String {
-    let mut id = namespace_folder(prefix, scope);
-    id.push_str(name.as_str());
-    id
+    format!("{prefix}/{}", scope.joined_key(name, '/'))
 }
 
 /// The scope and name variable `id` maps back to, or `None` when it is not one hush uses under
 /// `prefix` (such variables are left out of lists).
 pub fn parse_variable_id(prefix: &str, id: &str) -> Option<(Scope, SecretName)> {
-    let rest = id.strip_prefix(prefix)?.strip_prefix('/')?;
-    let mut parts: Vec<&str> = rest.split('/').collect();
-    if parts.len() < 3 {
-        return None;
-    }
-    let name = SecretName::new(parts.pop()?).ok()?;
-    let tenant = TenantId::new(parts.remove(0)).ok()?;
-    // Each part must be one segment: `Namespace` would read a '.' as a separator.
-    if parts.iter().any(|part| part.contains('.')) {
-        return None;
-    }
-    let namespace = Namespace::from_segments(&parts).ok()?;
-    Some((Scope::new(tenant, namespace), name))
+    Scope::split_joined_key(id.strip_prefix(prefix)?.strip_prefix('/')?, '/')
 }
 
 /// `text` as one URL path segment (`host/app` → `host%2Fapp`), as the official clients send

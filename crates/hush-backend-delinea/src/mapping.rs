@@ -16,34 +16,25 @@
 //! is the inverse; a property test checks both. hush compares names exactly (case-sensitive);
 //! Secret Server's search does not, so hush exact-matches what the search finds.
 
-use hush_core::{Namespace, Scope, SecretName, TenantId};
+use hush_core::{Scope, SecretName};
 use serde_json::{Map, Value};
 
 /// `<tenant>.<segment>. ... .<segment>.`: what the name of every secret of `scope` starts
 /// with; the names of its descendants' secrets start with it too.
 pub fn namespace_prefix(scope: &Scope) -> String {
-    format!("{}.{}.", scope.tenant.as_str(), scope.namespace.as_str())
+    scope.joined_folder('.')
 }
 
 /// The Secret Server name of secret `name` in `scope` (see the module documentation).
 /// Injective.
 pub fn secret_name(scope: &Scope, name: &SecretName) -> String {
-    let mut text = namespace_prefix(scope);
-    text.push_str(name.as_str());
-    text
+    scope.joined_key(name, '.')
 }
 
 /// The scope and name a Secret Server name maps back to, or `None` when it is not one hush
 /// uses (such secrets are left out of lists).
 pub fn parse_secret_name(text: &str) -> Option<(Scope, SecretName)> {
-    let mut parts: Vec<&str> = text.split('.').collect();
-    if parts.len() < 3 {
-        return None;
-    }
-    let name = SecretName::new(parts.pop()?).ok()?;
-    let tenant = TenantId::new(parts.remove(0)).ok()?;
-    let namespace = Namespace::from_segments(&parts).ok()?;
-    Some((Scope::new(tenant, namespace), name))
+    Scope::split_joined_key(text, '.')
 }
 
 /// The JSON object `{"<slug>": "<itemValue>", ...}` of a secret's `items` (Secret Server's

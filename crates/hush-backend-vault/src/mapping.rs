@@ -21,14 +21,12 @@
 //! the folder), so secrets and child namespaces never collide, and a reserved folder
 //! marker is not needed.
 
-use hush_core::{Namespace, Scope, SecretName, TenantId};
+use hush_core::{Scope, SecretName};
 
 /// The path of a secret inside the KV mount (without the mount and without KV v2's `data/`):
 /// `<prefix><tenant>/<segment>/.../<segment>/<name>`.
 pub fn secret_path(prefix: &str, scope: &Scope, name: &SecretName) -> String {
-    let mut path = namespace_folder(prefix, scope);
-    path.push_str(name.as_str());
-    path
+    format!("{prefix}{}", scope.joined_key(name, '/'))
 }
 
 /// The folder of a namespace inside the KV mount: `<prefix><tenant>/<segment>/.../<segment>/`.
@@ -37,33 +35,12 @@ pub fn secret_path(prefix: &str, scope: &Scope, name: &SecretName) -> String {
 /// (keys ending in `/`). The folder of a namespace is a prefix of the path of every secret
 /// of that namespace and of its descendants, and of no other secret.
 pub fn namespace_folder(prefix: &str, scope: &Scope) -> String {
-    let mut path =
-        String::with_capacity(prefix.len() + scope.tenant.as_str().len() + scope.namespace.as_str().len() + 2);
-    path.push_str(prefix);
-    path.push_str(scope.tenant.as_str());
-    path.push('/');
-    for segment in scope.namespace.segments() {
-        path.push_str(segment);
-        path.push('/');
-    }
-    path
+    format!("{prefix}{}", scope.joined_folder('/'))
 }
 
 /// The (scope, name) whose [`secret_path`] is `path`, or `None` when `path` is not one.
 pub fn parse_secret_path(prefix: &str, path: &str) -> Option<(Scope, SecretName)> {
-    let rest = path.strip_prefix(prefix)?;
-    let mut parts: Vec<&str> = rest.split('/').collect();
-    if parts.len() < 3 {
-        return None;
-    }
-    let name = SecretName::new(parts.pop()?).ok()?;
-    let tenant = TenantId::new(parts.remove(0)).ok()?;
-    // Each part must be one segment: `Namespace` would read a '.' as a separator.
-    if parts.iter().any(|part| part.contains('.')) {
-        return None;
-    }
-    let namespace = Namespace::from_segments(&parts).ok()?;
-    Some((Scope::new(tenant, namespace), name))
+    Scope::split_joined_key(path.strip_prefix(prefix)?, '/')
 }
 
 /// The HTTP API path (under `/v1/`) of the entry at `path` in mount `mount`:
@@ -75,6 +52,7 @@ pub fn api_path(mount: &str, engine_version: u8, path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use hush_backend_behavior::keys::{self, name, scope};
+    use hush_core::Namespace;
     use proptest::prelude::*;
 
     use super::*;

@@ -30,6 +30,45 @@ impl Scope {
     pub fn new(tenant: TenantId, namespace: Namespace) -> Self {
         Self { tenant, namespace }
     }
+
+    /// `<tenant>S<segment>S...S<segment>S` for separator `S` (`/` for a path, `.` for a dotted
+    /// name): what the joined key ([`joined_key`](Self::joined_key)) of every secret of this
+    /// scope, and of its descendants, starts with, and of no other. Ids hold neither `/` nor
+    /// `.`, so the joining is injective and [`split_joined_key`](Self::split_joined_key) inverts it.
+    pub fn joined_folder(&self, separator: char) -> String {
+        let mut folder = String::with_capacity(self.tenant.as_str().len() + self.namespace.as_str().len() + 2);
+        folder.push_str(self.tenant.as_str());
+        folder.push(separator);
+        for segment in self.namespace.segments() {
+            folder.push_str(segment);
+            folder.push(separator);
+        }
+        folder
+    }
+
+    /// `<tenant>S<segment>S...S<name>`: the key of `name` in this scope as one string of parts
+    /// joined by `separator` (`/` or `.`), as backends whose keys are paths or dotted names
+    /// write it (behind their own prefix).
+    pub fn joined_key(&self, name: &SecretName, separator: char) -> String {
+        let mut key = self.joined_folder(separator);
+        key.push_str(name.as_str());
+        key
+    }
+
+    /// The scope and name whose [`joined_key`](Self::joined_key) is `key`, or `None` when `key`
+    /// is not one (too few parts, a part that is not a valid id).
+    pub fn split_joined_key(key: &str, separator: char) -> Option<(Scope, SecretName)> {
+        let mut parts: Vec<&str> = key.split(separator).collect();
+        // A tenant, at least one namespace segment, and a name; each part one id, no '.'
+        // (`Namespace` would read it as a separator).
+        if parts.len() < 3 || parts.iter().any(|part| part.contains('.')) {
+            return None;
+        }
+        let name = SecretName::new(parts.pop()?).ok()?;
+        let tenant = TenantId::new(parts.remove(0)).ok()?;
+        let namespace = Namespace::from_segments(&parts).ok()?;
+        Some((Scope::new(tenant, namespace), name))
+    }
 }
 
 impl std::fmt::Display for Scope {
@@ -254,5 +293,30 @@ impl<T: ForwardingBackend> SecretBackend for T {
 
     async fn check(&self) -> Result<()> {
         ForwardingBackend::check(self).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(tenant: &str, namespace: &str) -> Scope {
+        Scope::new(TenantId::new(tenant).unwrap(), Namespace::new(namespace).unwrap())
+    }
+
+    #[test]
+    fn joined_keys_split_back_and_foreign_ones_do_not() {
+        let s = scope("acme", "company.team");
+        let name = SecretName::new("DB_PASSWORD").unwrap();
+        for separator in ['/', '.'] {
+            let key = s.joined_key(&name, separator);
+            assert!(key.starts_with(&s.joined_folder(separator)));
+            assert_eq!(Scope::split_joined_key(&key, separator), Some((s.clone(), name.clone())));
+        }
+        assert_eq!(s.joined_key(&name, '/'), "acme/company/team/DB_PASSWORD");
+        assert_eq!(s.joined_folder('.'), "acme.company.team.");
+        for foreign in ["acme/N", "acme//N", "acme/a.b/N", "acme/a/", "acme/a/N+1", "/a/N"] {
+            assert_eq!(Scope::split_joined_key(foreign, '/'), None, "{foreign}");
+        }
     }
 }
