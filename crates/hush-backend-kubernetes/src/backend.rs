@@ -23,8 +23,8 @@ use crate::config::{KubernetesConfig, NamespaceMap, SelectorTerm, parse_selector
 use crate::credentials::{self, Connection, SERVICE_ACCOUNT_DIR};
 use crate::error::{Call, call_error};
 use crate::mapping::{
-    MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAME_ANNOTATION, NAMESPACE_ANNOTATION, TENANT_ANNOTATION,
-    labels_to_tags, parse_stored, secret_name, tag_labels,
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAME_ANNOTATION, NAMESPACE_ANNOTATION, TENANT_ANNOTATION, labels_to_tags,
+    parse_stored, secret_name, tag_labels,
 };
 
 /// What this backend can do: read, write, list and tags (as labels); no versions.
@@ -146,7 +146,8 @@ impl KubernetesBackend {
             return Err(self.failure(Call::Get, &answer, &doing));
         }
         let object = answer.json().ok_or_else(|| self.client.unexpected_answer(&doing, "no JSON"))?;
-        let stored = self.stored(&object).ok_or_else(|| self.client.unexpected_answer(&doing, "data that is not base64"))?;
+        let stored =
+            self.stored(&object).ok_or_else(|| self.client.unexpected_answer(&doing, "data that is not base64"))?;
         Ok(self.selector.iter().all(|t| t.matches(&stored.labels)).then_some(stored))
     }
 
@@ -173,7 +174,12 @@ impl KubernetesBackend {
     }
 
     /// One page of the Secrets of `namespace` matching `selector`, and the next `continue`.
-    async fn list_page(&self, namespace: &str, selector: &str, token: Option<&str>) -> Result<(Vec<Value>, Option<String>)> {
+    async fn list_page(
+        &self,
+        namespace: &str,
+        selector: &str,
+        token: Option<&str>,
+    ) -> Result<(Vec<Value>, Option<String>)> {
         let mut url = format!("{}?limit={LIST_PAGE_SIZE}", self.collection_url(namespace));
         if !selector.is_empty() {
             url.push_str(&format!("&labelSelector={}", utf8_percent_encode(selector, NON_ALPHANUMERIC)));

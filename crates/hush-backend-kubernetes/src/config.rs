@@ -375,8 +375,10 @@ mod tests {
     fn selectors_parse() {
         let terms = parse_selector("a=1, b==2,c!=3,d,!e,x.io/f=").unwrap();
         assert_eq!(terms.len(), 6);
-        let labels: BTreeMap<String, String> =
-            [("a", "1"), ("b", "2"), ("d", ""), ("x.io/f", "")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let labels: BTreeMap<String, String> = [("a", "1"), ("b", "2"), ("d", ""), ("x.io/f", "")]
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         assert!(terms.iter().all(|t| t.matches(&labels)));
         assert!(parse_selector("").unwrap().is_empty());
         for bad in ["a in (b)", "a=b c", "-a=b", "a=-b"] {

@@ -218,9 +218,9 @@ pub(crate) fn from_kubeconfig(path: &Path, context: &str) -> Result<Connection> 
         return Err(config_error(format!("cluster {:?}: server {problem}", context.cluster)));
     }
     let ca_pem = match (&cluster.certificate_authority_data, &cluster.certificate_authority) {
-        (Some(data), _) => base64::engine::general_purpose::STANDARD
-            .decode(data.trim())
-            .map_err(|_| config_error(format!("cluster {:?}: certificate-authority-data is not base64", context.cluster)))?,
+        (Some(data), _) => base64::engine::general_purpose::STANDARD.decode(data.trim()).map_err(|_| {
+            config_error(format!("cluster {:?}: certificate-authority-data is not base64", context.cluster))
+        })?,
         (None, Some(file)) => std::fs::read(base.join(file)).map_err(|e| {
             config_error(format!("cannot read certificate-authority {}: {}", base.join(file).display(), e.kind()))
         })?,
@@ -262,7 +262,10 @@ mod tests {
         )
         .unwrap();
         let a = from_kubeconfig(&path, "").unwrap();
-        assert_eq!((a.server.as_str(), a.skip_verify, a.namespace.as_deref()), ("https://127.0.0.1:6443", true, Some("team")));
+        assert_eq!(
+            (a.server.as_str(), a.skip_verify, a.namespace.as_deref()),
+            ("https://127.0.0.1:6443", true, Some("team"))
+        );
         assert_eq!(a.token.current().unwrap().unwrap().expose(), b"inline-SECRET");
         assert!(!format!("{a:?}").contains("SECRET"), "{a:?}");
         let b = from_kubeconfig(&path, "b").unwrap();

@@ -56,7 +56,10 @@ async fn keys_values_and_labels_on_the_wire() {
     let stored = server.secret(NAMESPACE, "acme.payments.prod.db-creds").expect("the readable name");
     assert_eq!(stored["data"], json!({"value": "aHVudGVyMg=="}));
     assert_eq!(stored["type"], "Opaque");
-    assert_eq!(stored["metadata"]["labels"], json!({"app.kubernetes.io/managed-by": "hush", "hush.tag/team": "payments"}));
+    assert_eq!(
+        stored["metadata"]["labels"],
+        json!({"app.kubernetes.io/managed-by": "hush", "hush.tag/team": "payments"})
+    );
     assert_eq!(
         stored["metadata"]["annotations"],
         json!({"hush/tenant": "acme", "hush/namespace": "payments.prod", "hush/name": "db-creds"})
@@ -75,7 +78,10 @@ async fn keys_values_and_labels_on_the_wire() {
     assert_eq!(password.expose(), "pw ✓".as_bytes());
     server.insert(NAMESPACE, "acme.payments.prod.bin", &[("k", b"\xff"), ("value", b"v")], &[]);
     let object = b.get(&s, &name("bin"), None).await.unwrap().value;
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(object.expose()).unwrap(), json!({"k": "hush-base64:/w==", "value": "v"}));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(object.expose()).unwrap(),
+        json!({"k": "hush-base64:/w==", "value": "v"})
+    );
 
     // Foreign Secrets are not listed; tags filter on the server's label selector.
     server.insert(NAMESPACE, "postgres-credentials", &[("value", b"x")], &[]);
@@ -88,7 +94,11 @@ async fn keys_values_and_labels_on_the_wire() {
     server.clear_requests();
     let tagged = b.list(&s, &ListFilter { tags: tags.clone(), recursive: false }).await.unwrap();
     assert_eq!(names(tagged), ["payments.prod/db-creds"]);
-    assert!(server.requests().iter().any(|r| r.contains("labelSelector=hush%2Etag%2Fteam%3Dpayments")), "{:?}", server.requests());
+    assert!(
+        server.requests().iter().any(|r| r.contains("labelSelector=hush%2Etag%2Fteam%3Dpayments")),
+        "{:?}",
+        server.requests()
+    );
     let unlabelable: Tags = [("team", "not a label value")].into_iter().collect();
     assert!(b.list(&s, &ListFilter { tags: unlabelable.clone(), recursive: false }).await.unwrap().is_empty());
     let err = b.put(&s, &name("T"), SecretValue::from("v"), unlabelable).await.unwrap_err();
@@ -208,7 +218,12 @@ async fn the_label_selector_narrows_what_is_visible() {
     let b = backend(config.with_label_selector("app.kubernetes.io/part-of=hush,!legacy"));
     let s = scope("t", "n");
     server.insert(NAMESPACE, "t.n.hidden", &[("value", b"h")], &[]);
-    server.insert(NAMESPACE, "t.n.legacy", &[("value", b"l")], &[("app.kubernetes.io/part-of", "hush"), ("legacy", "1")]);
+    server.insert(
+        NAMESPACE,
+        "t.n.legacy",
+        &[("value", b"l")],
+        &[("app.kubernetes.io/part-of", "hush"), ("legacy", "1")],
+    );
     server.insert(NAMESPACE, "t.n.shown", &[("value", b"s")], &[("app.kubernetes.io/part-of", "hush")]);
     assert_eq!(b.get(&s, &name("shown"), None).await.unwrap().value.expose(), b"s");
     for hidden in ["hidden", "legacy"] {
@@ -217,9 +232,17 @@ async fn the_label_selector_narrows_what_is_visible() {
     }
     assert!(server.secret(NAMESPACE, "t.n.hidden").is_some());
     b.put(&s, &name("written"), SecretValue::from("w"), Tags::new()).await.unwrap();
-    assert_eq!(server.secret(NAMESPACE, "t.n.written").unwrap()["metadata"]["labels"]["app.kubernetes.io/part-of"], "hush");
+    assert_eq!(
+        server.secret(NAMESPACE, "t.n.written").unwrap()["metadata"]["labels"]["app.kubernetes.io/part-of"],
+        "hush"
+    );
     assert_eq!(names(b.list(&s, &ListFilter::default()).await.unwrap()), ["n/shown", "n/written"]);
-    assert!(server.requests().iter().any(|r| r.contains("labelSelector=app%2Ekubernetes%2Eio%2Fpart%2Dof%3Dhush%2C%21legacy")));
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.contains("labelSelector=app%2Ekubernetes%2Eio%2Fpart%2Dof%3Dhush%2C%21legacy"))
+    );
 }
 
 #[tokio::test]

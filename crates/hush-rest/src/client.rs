@@ -97,7 +97,12 @@ impl RestClient {
                         builder = builder.add_root_certificate(certificate);
                     }
                 }
-                _ => return Err(Error::new(ErrorKind::ConfigInvalid, "the CA certificate data holds no PEM certificate")),
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::ConfigInvalid,
+                        "the CA certificate data holds no PEM certificate",
+                    ));
+                }
             }
         }
         if tls.skip_verify {

@@ -163,7 +163,9 @@ fn is_dns_subdomain(text: &str) -> bool {
 }
 
 fn is_data_key(key: &str) -> bool {
-    !key.is_empty() && key.len() <= 253 && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    !key.is_empty()
+        && key.len() <= 253
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
 }
 
 /// Whether `labels` match the equality-based `selector` (`k=v`, `k==v`, `k!=v`, `k`, `!k`);
@@ -294,13 +296,19 @@ fn validated(request: &ContractRequest, namespace: &str, path_name: Option<&str>
         return Err(status(400, "BadRequest", "the name of the object does not match the name on the URL"));
     }
     if body.pointer("/metadata/namespace").and_then(Value::as_str).is_some_and(|ns| ns != namespace) {
-        return Err(status(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request"));
+        return Err(status(
+            400,
+            "BadRequest",
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
     }
     if !is_dns_subdomain(&name) {
         return Err(status(
             422,
             "Invalid",
-            &format!("Secret \"{name}\" is invalid: metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"),
+            &format!(
+                "Secret \"{name}\" is invalid: metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"
+            ),
         ));
     }
     let mut data = body.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -315,7 +323,13 @@ fn validated(request: &ContractRequest, namespace: &str, path_name: Option<&str>
         }
     }
     if let Some(bad) = data.keys().find(|k| !is_data_key(k)) {
-        return Err(status(422, "Invalid", &format!("Secret \"{name}\" is invalid: data[{bad}]: Invalid value: \"{bad}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'")));
+        return Err(status(
+            422,
+            "Invalid",
+            &format!(
+                "Secret \"{name}\" is invalid: data[{bad}]: Invalid value: \"{bad}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
+            ),
+        ));
     }
     let object = body.as_object_mut().expect("an object");
     object.remove("stringData");
