@@ -281,6 +281,28 @@ mod tests {
     }
 
     #[test]
+    fn a_token_file_is_read_again_after_the_refresh_period() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "first").unwrap();
+        let source = TokenSource::file(path.clone()).unwrap();
+        std::fs::write(&path, "second").unwrap();
+        assert_eq!(source.current().unwrap().unwrap().expose(), b"first");
+        if let TokenSource::File { cached, .. } = &source {
+            let mut cached = cached.lock().unwrap();
+            let (token, _) = cached.take().unwrap();
+            *cached = Some((token, Instant::now().checked_sub(TOKEN_REFRESH + Duration::from_secs(1)).unwrap()));
+        }
+        assert_eq!(source.current().unwrap().unwrap().expose(), b"second");
+        std::fs::remove_file(&path).unwrap();
+        if let TokenSource::File { cached, .. } = &source {
+            *cached.lock().unwrap() = None;
+        }
+        let err = source.current().unwrap_err();
+        assert_eq!((err.kind(), err.is_temporary()), (ErrorKind::Unavailable, true));
+    }
+
+    #[test]
     fn in_cluster_reads_the_service_account() {
         let dir = tempfile::tempdir().unwrap();
         for (file, text) in [("token", "sa-SECRET"), ("ca.crt", "pem"), ("namespace", "hush\n")] {

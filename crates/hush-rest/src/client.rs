@@ -190,3 +190,16 @@ impl fmt::Debug for RestClient {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_pem_that_holds_no_certificate_is_refused() {
+        let err =
+            RestClient::trusting("V", Duration::from_secs(1), &TlsConfig::default(), b"not a certificate").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
+        assert!(err.to_string().contains("holds no PEM certificate"), "{err}");
+    }
+}
