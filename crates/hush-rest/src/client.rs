@@ -70,6 +70,15 @@ impl RestClient {
     ///
     /// Fails with `ConfigInvalid` when `tls.ca_file` cannot be read or holds no certificate.
     pub fn new(vendor: &'static str, timeout: Duration, tls: &TlsConfig) -> Result<Self> {
+        Self::trusting(vendor, timeout, tls, &[])
+    }
+
+    /// [`new`](Self::new), also trusting the CA certificates of the PEM bundle `extra_pem`
+    /// (e.g. a kubeconfig's inline `certificate-authority-data`); nothing more when empty.
+    ///
+    /// Fails with `ConfigInvalid` as [`new`](Self::new) does, or when `extra_pem` is not empty
+    /// and holds no PEM certificate.
+    pub fn trusting(vendor: &'static str, timeout: Duration, tls: &TlsConfig, extra_pem: &[u8]) -> Result<Self> {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
@@ -79,6 +88,21 @@ impl RestClient {
         if let Some(ca_file) = &tls.ca_file {
             for certificate in root_certificates(ca_file)? {
                 builder = builder.add_root_certificate(certificate);
+            }
+        }
+        if !extra_pem.is_empty() {
+            match reqwest::Certificate::from_pem_bundle(extra_pem) {
+                Ok(certificates) if !certificates.is_empty() => {
+                    for certificate in certificates {
+                        builder = builder.add_root_certificate(certificate);
+                    }
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::ConfigInvalid,
+                        "the CA certificate data holds no PEM certificate",
+                    ));
+                }
             }
         }
         if tls.skip_verify {
@@ -164,5 +188,18 @@ impl fmt::Debug for RestClient {
             .field("vendor", &self.vendor)
             .field("credentials", &format_args!("{} redacted", self.credentials.len()))
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_pem_that_holds_no_certificate_is_refused() {
+        let err =
+            RestClient::trusting("V", Duration::from_secs(1), &TlsConfig::default(), b"not a certificate").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
+        assert!(err.to_string().contains("holds no PEM certificate"), "{err}");
     }
 }
