@@ -60,6 +60,8 @@ pub static KINDS: &[&dyn BackendKind] = &[
     &hush_backend_delinea::DelineaFactory,
     #[cfg(feature = "beyondtrust")]
     &hush_backend_beyondtrust::BeyondTrustFactory,
+    #[cfg(feature = "kubernetes")]
+    &hush_backend_kubernetes::KubernetesFactory,
 ];
 
 /// Makes `ring` the process's rustls crypto provider, unless one is installed already. The

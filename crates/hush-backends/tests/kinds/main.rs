@@ -11,6 +11,7 @@ mod doppler;
 mod elasticsearch;
 mod esc;
 mod gcp;
+mod kubernetes;
 mod onepassword;
 mod readme;
 mod vault;
