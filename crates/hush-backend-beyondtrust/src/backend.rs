@@ -388,16 +388,7 @@ impl SecretBackend for BeyondTrustBackend {
             .collect();
         found.sort_by(|a, b| (a.0.namespace.as_str(), a.1.as_str()).cmp(&(b.0.namespace.as_str(), b.1.as_str())));
         found.dedup();
-        Ok(found
-            .into_iter()
-            .map(|(s, name)| SecretMeta {
-                namespace: s.namespace,
-                name,
-                version: None,
-                tags: Tags::new(),
-                updated_at: None,
-            })
-            .collect())
+        Ok(found.into_iter().map(|(s, name)| SecretMeta::new(s.namespace, name)).collect())
     }
 
     /// Writes the value as a text secret: updates the secret of that title, or creates it in
@@ -440,7 +431,7 @@ impl SecretBackend for BeyondTrustBackend {
                 )));
             }
         }
-        Ok(SecretMeta { namespace: scope.namespace.clone(), name: name.clone(), version: None, tags, updated_at: None })
+        Ok(SecretMeta::new(scope.namespace.clone(), name.clone()).with_tags(tags))
     }
 
     async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {

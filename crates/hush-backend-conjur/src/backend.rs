@@ -350,13 +350,7 @@ impl SecretBackend for ConjurBackend {
             self.client.http().post(&url).header(CONTENT_TYPE, "application/octet-stream").body(value.expose().to_vec())
         };
         match self.call(Call::Set, request).await? {
-            Ok(_) => Ok(SecretMeta {
-                namespace: scope.namespace.clone(),
-                name: name.clone(),
-                version: None,
-                tags,
-                updated_at: None,
-            }),
+            Ok(_) => Ok(SecretMeta::new(scope.namespace.clone(), name.clone()).with_tags(tags)),
             Err(failure) if failure.status == 404 => Err(undeclared_variable(&self.prefix, &id, &failure)),
             Err(failure) => Err(call_error(Call::Set, &self.auth.identity(), &failure)),
         }

@@ -334,13 +334,7 @@ impl SecretBackend for DelineaBackend {
             .filter(|text| text.starts_with(&prefix))
             .filter_map(parse_secret_name)
             .filter(|(s, _)| s.tenant == scope.tenant && (filter.recursive || s.namespace == scope.namespace))
-            .map(|(s, name)| SecretMeta {
-                namespace: s.namespace,
-                name,
-                version: None,
-                tags: Tags::new(),
-                updated_at: None,
-            })
+            .map(|(s, name)| SecretMeta::new(s.namespace, name))
             .collect();
         found.sort_by(|a, b| (a.namespace.as_str(), a.name.as_str()).cmp(&(b.namespace.as_str(), b.name.as_str())));
         // Two secrets of one name (see `find`) are listed once.
@@ -400,7 +394,7 @@ impl SecretBackend for DelineaBackend {
                 .await?;
             }
         }
-        Ok(SecretMeta { namespace: scope.namespace.clone(), name: name.clone(), version: None, tags, updated_at: None })
+        Ok(SecretMeta::new(scope.namespace.clone(), name.clone()).with_tags(tags))
     }
 
     /// Deletes the secret named for the key in the folder (Secret Server deactivates it).

@@ -172,16 +172,7 @@ impl SecretBackend for DopplerBackend {
             })
             .collect();
         found.sort_by(|a, b| (a.0.namespace.as_str(), a.1.as_str()).cmp(&(b.0.namespace.as_str(), b.1.as_str())));
-        Ok(found
-            .into_iter()
-            .map(|(s, name)| SecretMeta {
-                namespace: s.namespace,
-                name,
-                version: None,
-                tags: Tags::new(),
-                updated_at: None,
-            })
-            .collect())
+        Ok(found.into_iter().map(|(s, name)| SecretMeta::new(s.namespace, name)).collect())
     }
 
     async fn put(&self, scope: &Scope, name: &SecretName, value: SecretValue, tags: Tags) -> Result<SecretMeta> {
@@ -197,7 +188,7 @@ impl SecretBackend for DopplerBackend {
         let request =
             self.client.http().post(format!("{}/secrets", self.base)).header(CONTENT_TYPE, "application/json");
         self.send_for(Call::Update, scope, name, &doppler, request.body(body.to_string())).await?;
-        Ok(SecretMeta { namespace: scope.namespace.clone(), name: name.clone(), version: None, tags, updated_at: None })
+        Ok(SecretMeta::new(scope.namespace.clone(), name.clone()).with_tags(tags))
     }
 
     async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {

@@ -124,17 +124,7 @@ impl SecretBackend for EnvBackend {
             // No secret here has tags, so none carries the filter's pairs.
             return Ok(Vec::new());
         }
-        Ok(self
-            .secrets
-            .keys()
-            .map(|name| SecretMeta {
-                namespace: scope.namespace.clone(),
-                name: name.clone(),
-                version: None,
-                tags: Tags::new(),
-                updated_at: None,
-            })
-            .collect())
+        Ok(self.secrets.keys().map(|name| SecretMeta::new(scope.namespace.clone(), name.clone())).collect())
     }
 
     async fn check(&self) -> Result<()> {

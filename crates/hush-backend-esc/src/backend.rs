@@ -218,16 +218,7 @@ impl SecretBackend for EscBackend {
         }
         let mut names: Vec<SecretName> = properties.keys().filter_map(|p| secret_name(&self.prefix, p)).collect();
         names.sort();
-        Ok(names
-            .into_iter()
-            .map(|name| SecretMeta {
-                namespace: scope.namespace.clone(),
-                name,
-                version: None,
-                tags: Tags::new(),
-                updated_at: None,
-            })
-            .collect())
+        Ok(names.into_iter().map(|name| SecretMeta::new(scope.namespace.clone(), name)).collect())
     }
 
     async fn check(&self) -> Result<()> {

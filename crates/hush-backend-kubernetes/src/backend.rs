@@ -266,7 +266,7 @@ impl SecretBackend for KubernetesBackend {
                     if !tags.contains_all(&filter.tags) || !self.selector.iter().all(|t| t.matches(&labels)) {
                         continue;
                     }
-                    found.push(SecretMeta { namespace: s.namespace, name: n, version: None, tags, updated_at: None });
+                    found.push(SecretMeta::new(s.namespace, n).with_tags(tags));
                 }
                 match next {
                     Some(next) => token = Some(next),
@@ -330,7 +330,7 @@ impl SecretBackend for KubernetesBackend {
         } else if !answer.is_success() {
             return Err(self.failure(Call::Replace, &answer, &doing));
         }
-        Ok(SecretMeta { namespace: scope.namespace.clone(), name: name.clone(), version: None, tags, updated_at: None })
+        Ok(SecretMeta::new(scope.namespace.clone(), name.clone()).with_tags(tags))
     }
 
     async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {

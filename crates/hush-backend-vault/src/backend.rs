@@ -356,13 +356,7 @@ impl SecretBackend for VaultBackend {
                     .await
                     .map_err(|e| self.context(e, "put", path))?;
                 // KV v1 keeps no tags: the metadata returned shows none were stored.
-                Ok(SecretMeta {
-                    namespace: scope.namespace.clone(),
-                    name: name.clone(),
-                    version: None,
-                    tags: Tags::new(),
-                    updated_at: None,
-                })
+                Ok(SecretMeta::new(scope.namespace.clone(), name.clone()))
             }
             Kv::V2 => {
                 let written = {

@@ -238,6 +238,20 @@ pub struct SecretMeta {
     pub updated_at: Option<i64>,
 }
 
+impl SecretMeta {
+    /// `name` in `namespace`, with no version, no tags and no write time known: what backends
+    /// without versions or tags list.
+    pub fn new(namespace: Namespace, name: SecretName) -> Self {
+        Self { namespace, name, version: None, tags: Tags::new(), updated_at: None }
+    }
+
+    /// The same, with `tags`.
+    pub fn with_tags(mut self, tags: Tags) -> Self {
+        self.tags = tags;
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
 
