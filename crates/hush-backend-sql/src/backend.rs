@@ -96,7 +96,17 @@ impl SqlBackend {
         let pool = pool_options.connect_lazy_with(options);
         let mut conn = pool.acquire().await.map_err(|e| fail(parse_error(&e)))?;
         if dialect == Dialect::Sqlite {
-            conn.execute("PRAGMA journal_mode = WAL").await.map_err(|e| fail(parse_error(&e)))?;
+            // Switching to WAL needs the database to itself; once one start has done it (the
+            // mode is kept in the file), the others only read it, so concurrent starts on one
+            // file do not collide on the switch.
+            let mode: String = sqlx::query("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(|e| fail(parse_error(&e)))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                conn.execute("PRAGMA journal_mode = WAL").await.map_err(|e| fail(parse_error(&e)))?;
+            }
         }
         migrate(&mut conn, dialect, &config.table_prefix).await.map_err(|e| e.with_context("backend", name))?;
         drop(conn);
