@@ -207,8 +207,8 @@ impl KindConfig for BeyondTrustConfig {
         if !is_header_part(&self.password, &[']']) {
             add(&["password"], "holds control characters or ']', which the PS-Auth header cannot carry");
         }
-        if self.client_id.chars().any(|c| c.is_control() || c == ' ') {
-            add(&["client_id"], "holds spaces or control characters");
+        if let Some(problem) = hush_rest::credential::header_problem(&self.client_id) {
+            add(&["client_id"], problem);
         }
         if self.client_secret.chars().any(char::is_control) {
             add(&["client_secret"], "holds control characters");

@@ -168,9 +168,8 @@ impl KindConfig for ConjurConfig {
         if !self.login.is_empty() && !is_id_part(&self.login) {
             add(&["login"], format!("{:?} is not a Conjur login (host/<id> or a user name)", self.login));
         }
-        if self.api_key.chars().any(|c| c.is_control() || c == ' ') {
-            // Never quote the key, not even a bad one.
-            add(&["api_key"], "holds spaces or control characters".to_owned());
+        if let Some(problem) = hush_rest::credential::header_problem(&self.api_key) {
+            add(&["api_key"], problem.to_owned());
         }
         match &self.authn_jwt {
             None if self.login.is_empty() => {

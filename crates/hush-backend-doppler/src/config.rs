@@ -118,9 +118,8 @@ impl KindConfig for DopplerConfig {
                 add(key, format!("{value:?} is not a Doppler slug ([A-Za-z0-9_-])"));
             }
         }
-        if self.token.chars().any(|c| c.is_control() || c == ' ') {
-            // Never quote the token, not even a bad one.
-            add("token", "holds spaces or control characters".to_owned());
+        if let Some(problem) = hush_rest::credential::header_problem(&self.token) {
+            add("token", problem.to_owned());
         }
         if !is_prefix(&self.prefix) {
             add("prefix", format!("{:?} must be [A-Z][A-Z0-9_]*, at most 64 characters", self.prefix));

@@ -146,9 +146,8 @@ impl KindConfig for EscConfig {
                 add(key, format!("{value:?} is not an ESC name ([A-Za-z0-9._-])"));
             }
         }
-        if self.access_token.chars().any(|c| c.is_control() || c == ' ') {
-            // Never quote the token, not even a bad one.
-            add("access_token", "holds spaces or control characters".to_owned());
+        if let Some(problem) = hush_rest::credential::header_problem(&self.access_token) {
+            add("access_token", problem.to_owned());
         }
         if self.prefix.chars().any(|c| c.is_control()) {
             add("prefix", "holds control characters".to_owned());

@@ -159,9 +159,8 @@ impl KindConfig for OnePasswordConfig {
         {
             problems.push(ConfigProblem::new(&["address"], problem));
         }
-        if self.token.chars().any(|c| c.is_control() || c == ' ') {
-            // Never quote the token, not even a bad one.
-            problems.push(ConfigProblem::new(&["token"], "holds spaces or control characters"));
+        if let Some(problem) = hush_rest::credential::header_problem(&self.token) {
+            problems.push(ConfigProblem::new(&["token"], problem));
         }
         let id_problem = |id: &str| format!("{id:?} is not a 1Password vault id (26 characters of a-z and 0-9)");
         if self.vault_id.is_empty() {

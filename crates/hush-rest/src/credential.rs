@@ -33,6 +33,12 @@ pub fn configured_or_env(backend: &str, key: &str, configured: &str, variable: &
     configured_or_variable(backend, key, configured, variable, |v| std::env::var(v).ok())
 }
 
+/// What is wrong with a configured credential that goes into an HTTP header (spaces or
+/// control characters), for `hush config check`; the message never quotes the credential.
+pub fn header_problem(credential: &str) -> Option<&'static str> {
+    credential.chars().any(|c| c.is_control() || c == ' ').then_some("holds spaces or control characters")
+}
+
 /// `<scheme> <credential>` (`Bearer x`, `token x`) as a header value marked sensitive, so
 /// reqwest and hyper never print it. `ConfigInvalid` (without the credential) when it holds
 /// bytes a header cannot.
@@ -64,6 +70,13 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::ConfigInvalid);
             assert!(err.to_string().contains("token is not set and VENDOR_TOKEN is empty"), "{err}");
         }
+    }
+
+    #[test]
+    fn configured_credentials_fit_a_header() {
+        assert_eq!(header_problem("dp.st.abc"), None);
+        assert_eq!(header_problem("a SECRET"), Some("holds spaces or control characters"));
+        assert_eq!(header_problem("a\n"), Some("holds spaces or control characters"));
     }
 
     #[test]
