@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Quick start: runs hushd on the embedded SQLite default (config/hush.toml) against NATS on
 # 127.0.0.1:4222, starting nats-server if none runs, and creating the keys on first run.
-# Builds `hushd` and `hush` into target/release; add that directory to PATH to use `hush`.
+# Builds `hushd`, `hush` and `hush-gateway` into target/release; add that directory to PATH to use `hush`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh nats
-cargo build --release -q -p hushd -p hush-cli
+cargo build --release -q -p hushd -p hush-cli -p hush-gateway
 if [ ! -f .hush-dev/keys/resolver.key ]; then
   target/release/hush keys init .hush-dev/keys >/dev/null
   echo "[dev] created keys in .hush-dev/keys" >&2

@@ -41,6 +41,7 @@ impl HushConfig {
         self.check_resolver(&mut found);
         self.check_backends(known_kinds, &mut found);
         self.check_tenants(&mut found);
+        self.check_gateway(&mut found);
         // A key already reported while reading it was dropped and defaulted: its
         // semantic problem would only repeat the first.
         let mut all = self.load_problems.clone();
@@ -67,6 +68,32 @@ impl HushConfig {
         }
         for (i, path) in keys.previous_resolver_keys.iter().enumerate() {
             check_file(&["keys", "previous_resolver_keys", &i.to_string()], path, found);
+        }
+    }
+
+    fn check_gateway(&self, found: &mut Found) {
+        let gateway = &self.gateway;
+        if gateway.listen.parse::<std::net::SocketAddr>().is_err() {
+            found.add(&["gateway", "listen"], "must be an IP address and port (\"0.0.0.0:8443\")");
+        }
+        if let Some(tls) = &gateway.tls {
+            check_file(&["gateway", "tls", "cert"], &tls.cert, found);
+            check_file(&["gateway", "tls", "key"], &tls.key, found);
+        }
+        if let Some(path) = &gateway.client_key {
+            check_file(&["gateway", "client_key"], path, found);
+        }
+        for (tenant, path) in &gateway.client_ca {
+            check_file(&["gateway", "client_ca", tenant], path, found);
+            if !self.tenants.contains_key(tenant) {
+                found.add(
+                    &["gateway", "client_ca", tenant],
+                    format!("names tenant {tenant:?}, which has no [tenants.{tenant}]"),
+                );
+            }
+        }
+        if gateway.max_body_bytes == 0 {
+            found.add(&["gateway", "max_body_bytes"], "must be greater than 0");
         }
     }
 

@@ -28,8 +28,8 @@ pub use check::MAX_GRANT_LIFETIME_LIMIT;
 pub use env::EnvOverrides;
 pub use load::ConfigError;
 pub use model::{
-    BackendConfig, BindingConfig, CacheConfig, HushConfig, KeysConfig, NatsConfig, ResolverConfig, RetryConfig,
-    SECTIONS, TenantConfig, TlsConfig,
+    BackendConfig, BindingConfig, CacheConfig, GatewayConfig, GatewayTlsConfig, HushConfig, KeysConfig, NatsConfig,
+    ResolverConfig, RetryConfig, SECTIONS, TenantConfig, TlsConfig,
 };
 pub use problem::{ConfigProblem, key_path};
 

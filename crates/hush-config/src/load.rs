@@ -115,6 +115,7 @@ impl HushConfig {
             resolver: raw.resolver,
             backends,
             tenants: raw.tenants,
+            gateway: raw.gateway,
             source: None,
             base_dir: base_dir.to_path_buf(),
             load_problems: problems,
@@ -154,6 +155,13 @@ impl HushConfig {
             tenant.issuer_public_keys.iter_mut().for_each(resolve);
         }
         self.nats.credentials.iter_mut().for_each(resolve);
+        let gateway = &mut self.gateway;
+        gateway.client_key.iter_mut().for_each(resolve);
+        gateway.client_ca.values_mut().for_each(resolve);
+        if let Some(tls) = &mut gateway.tls {
+            resolve(&mut tls.cert);
+            resolve(&mut tls.key);
+        }
         if let Some(tls) = &mut self.nats.tls {
             [&mut tls.ca, &mut tls.cert, &mut tls.key].into_iter().flatten().for_each(resolve);
         }

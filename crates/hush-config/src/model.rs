@@ -30,6 +30,8 @@ pub struct HushConfig {
     pub backends: BTreeMap<String, BackendConfig>,
     /// `[tenants.<id>]`: each tenant's bindings, by tenant id.
     pub tenants: BTreeMap<String, TenantConfig>,
+    /// `[gateway]`: the HTTPS gateway (`hush-gateway`); hushd and workers ignore it.
+    pub gateway: GatewayConfig,
     /// The file this configuration was loaded from, if any.
     pub source: Option<PathBuf>,
     /// The directory relative paths are resolved against.
@@ -48,6 +50,7 @@ impl Default for HushConfig {
             resolver: ResolverConfig::default(),
             backends: BTreeMap::new(),
             tenants: BTreeMap::new(),
+            gateway: GatewayConfig::default(),
             source: None,
             base_dir: PathBuf::from("."),
             load_problems: Vec::new(),
@@ -66,11 +69,12 @@ pub(crate) struct RawConfig {
     pub resolver: ResolverConfig,
     pub backends: BTreeMap<String, Dict>,
     pub tenants: BTreeMap<String, TenantConfig>,
+    pub gateway: GatewayConfig,
 }
 
 /// The top-level tables. Only `HUSH_` variables whose first segment is one of these are
 /// taken as overrides.
-pub const SECTIONS: [&str; 6] = ["nats", "keys", "cache", "resolver", "backends", "tenants"];
+pub const SECTIONS: [&str; 7] = ["nats", "keys", "cache", "resolver", "backends", "tenants", "gateway"];
 
 /// `[nats]`: how to reach the NATS server.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -284,6 +288,54 @@ impl Default for ResolverConfig {
             read_budget_window: Duration::from_secs(60),
         }
     }
+}
+
+/// `[gateway]`: `hush-gateway`, the HTTPS front of hush for the External Secrets Operator's
+/// webhook provider and other HTTP callers. It is a hush client: it sends every request to
+/// hushd over NATS with its own persistent client key, so grants given to it are bound to
+/// that key and every authorization decision stays in hushd.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct GatewayConfig {
+    /// The address to listen on (default `127.0.0.1:8443`; `0.0.0.0:8443` in a container).
+    pub listen: String,
+    /// The server certificate and key (PEM). Required unless the gateway runs with
+    /// `--plain-http` on a loopback address.
+    pub tls: Option<GatewayTlsConfig>,
+    /// The gateway's persistent client key (`hush keys client PATH` writes `PATH.key` and
+    /// `PATH.pub`): grants for the gateway are bound to `PATH.pub` with
+    /// `hush grant --bind-key`.
+    pub client_key: Option<PathBuf>,
+    /// Per tenant, the CA (PEM) whose client certificates the gateway requires for that
+    /// tenant's requests (mutual TLS); tenants not listed need no client certificate.
+    pub client_ca: BTreeMap<String, PathBuf>,
+    /// The largest request body (a value to write) accepted, in bytes (default 64 KiB, the
+    /// largest request hush's protocol carries).
+    pub max_body_bytes: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8443".to_owned(),
+            tls: None,
+            client_key: None,
+            client_ca: BTreeMap::new(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// `[gateway.tls]`: the gateway's server certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct GatewayTlsConfig {
+    /// The certificate chain, PEM, leaf first.
+    pub cert: PathBuf,
+    /// The private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// `[backends.<name>]`: one configured backend instance.

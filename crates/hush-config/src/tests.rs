@@ -478,3 +478,43 @@ namespaces."z" = { backend = "b", read_only = true }
     );
     assert_eq!(config.written_backends().into_iter().collect::<Vec<_>>(), ["a", "c"]);
 }
+
+#[test]
+fn the_gateway_section_parses_resolves_paths_and_reports_its_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("gateway.crt"), "pem").unwrap();
+    let path = dir.path().join("hush.toml");
+    std::fs::write(
+        &path,
+        r#"
+[tenants.acme]
+backend = "local"
+[backends.local]
+kind = "sql"
+[gateway]
+listen = "0.0.0.0:8443"
+tls = { cert = "gateway.crt", key = "gateway.key" }
+client_key = "keys/gateway.key"
+client_ca = { acme = "acme-ca.pem", other = "other-ca.pem" }
+"#,
+    )
+    .unwrap();
+    let config = HushConfig::load(&path).unwrap();
+    let gateway = &config.gateway;
+    assert_eq!(gateway.listen, "0.0.0.0:8443");
+    assert_eq!(gateway.tls.as_ref().unwrap().cert, dir.path().join("gateway.crt"));
+    assert_eq!(gateway.client_ca["acme"], dir.path().join("acme-ca.pem"));
+    assert_eq!(gateway.max_body_bytes, 64 * 1024);
+    let found: Vec<String> = config.problems(KINDS).iter().map(ToString::to_string).collect();
+    assert_has(&found, "gateway.tls.key");
+    assert_has(&found, "gateway.client_key");
+    assert_has(&found, "gateway.client_ca.acme");
+    assert_has(&found, "gateway.client_ca.other: names tenant \"other\", which has no [tenants.other]");
+    assert!(!found.iter().any(|p| p.starts_with("gateway.tls.cert")), "{found:?}");
+
+    let bad = problems("[gateway]\nlisten = \"localhost\"\nmax_body_bytes = 0\nport = 1\n");
+    assert_has(&bad, "gateway.listen: must be an IP address and port");
+    assert_has(&bad, "gateway.max_body_bytes: must be greater than 0");
+    assert_has(&bad, "gateway.port");
+    assert!(problems("").iter().all(|p| !p.starts_with("gateway")), "the default gateway section is valid");
+}

@@ -120,16 +120,26 @@ impl SecretPath {
     pub fn extract(&self, value: &SecretValue) -> Result<SecretValue, PathError> {
         let json: serde_json::Value =
             serde_json::from_slice(value.expose()).map_err(|_| PathError::NotJson { path: self.to_string() })?;
+        Ok(match self.select(&json)? {
+            serde_json::Value::String(s) => SecretValue::from(s.as_str()),
+            other => SecretValue::new(other.to_string().into_bytes()),
+        })
+    }
+
+    /// The addressed part of a JSON document, as JSON (for callers that answer in JSON and
+    /// must keep a string apart from a nested object). With a wildcard, the array of the
+    /// matches.
+    pub fn select(&self, json: &serde_json::Value) -> Result<serde_json::Value, PathError> {
         let wildcard = self.0.iter().position(|segment| *segment == PathSegment::Wildcard);
         // Up to the first wildcard, every step must match.
-        let mut current = &json;
+        let mut current = json;
         for (n, segment) in self.0[..wildcard.unwrap_or(self.0.len())].iter().enumerate() {
             current = step(current, segment).ok_or_else(|| PathError::Missing {
                 path: self.to_string(),
                 matched: SecretPath(self.0[..n].to_vec()).to_string(),
             })?;
         }
-        let found = match wildcard {
+        Ok(match wildcard {
             None => current.clone(),
             Some(at) => {
                 let mut matches = vec![current];
@@ -141,10 +151,6 @@ impl SecretPath {
                 }
                 serde_json::Value::Array(matches.into_iter().cloned().collect())
             }
-        };
-        Ok(match found {
-            serde_json::Value::String(s) => SecretValue::from(s.as_str()),
-            other => SecretValue::new(other.to_string().into_bytes()),
         })
     }
 }
