@@ -1,6 +1,7 @@
 //! `hush-gateway` against a real nats-server and hushd, started as an operator starts it.
 
 mod eso;
+mod kubernetes;
 mod support;
 
 use std::collections::BTreeMap;
@@ -47,15 +48,21 @@ fn readme_store(gateway: &GatewayStack, grant: &str) -> WebhookStore {
     }
 }
 
-/// The first YAML block of the README that holds `kind: SecretStore`.
-fn readme_secret_store() -> serde_yaml_ng::Value {
+/// The first fenced block of the README in `language` that holds `needle`.
+fn readme_block(language: &str, needle: &str) -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let block = readme
-        .split("```yaml")
+    readme
+        .split(&format!("```{language}\n"))
         .skip(1)
         .filter_map(|b| b.split("```").next())
-        .find(|b| b.contains("kind: SecretStore"))
-        .expect("the README shows a SecretStore");
+        .find(|b| b.contains(needle))
+        .unwrap_or_else(|| panic!("the README has no {language} block with {needle:?}"))
+        .to_owned()
+}
+
+/// The README's SecretStore.
+fn readme_secret_store() -> serde_yaml_ng::Value {
+    let block = readme_block("yaml", "kind: SecretStore");
     let document = block.split("\n---").find(|d| d.contains("kind: SecretStore")).unwrap();
     serde_yaml_ng::from_str(document).expect("the README's SecretStore is YAML")
 }

@@ -26,9 +26,6 @@ backend = "local"
 [tenants.acme.namespaces."prod.readonly"]
 backend = "local"
 read_only = true
-
-[tenants.secure]
-backend = "local"
 "#;
 
 /// A certificate authority made for one test.
@@ -85,6 +82,11 @@ pub struct GatewayStack {
 impl GatewayStack {
     /// The stack, or `None` after printing why it cannot run here.
     pub async fn start_or_skip() -> Option<GatewayStack> {
+        Self::start_with_or_skip(BODY).await
+    }
+
+    /// Like [`start_or_skip`](Self::start_or_skip) with another config body (backends, tenants).
+    pub async fn start_with_or_skip(body: &str) -> Option<GatewayStack> {
         let ca = TestCa::new("hush gateway test CA");
         let secure_ca = TestCa::new("tenant secure clients");
         let port = free_port();
@@ -92,7 +94,7 @@ impl GatewayStack {
             "\n[gateway]\nlisten = \"127.0.0.1:{port}\"\ntls = {{ cert = \"gateway.crt\", key = \"gateway.key\" }}\n\
              client_key = \"keys/gateway.key\"\nclient_ca = {{ secure = \"secure-clients.pem\" }}\n"
         );
-        let stack = Stack::start_or_skip(&format!("{BODY}{gateway_section}"))?;
+        let stack = Stack::start_or_skip(&format!("{body}\n[tenants.secure]\nbackend = \"local\"\n{gateway_section}"))?;
         let dir = stack.path();
         let (cert, key) = ca.server();
         std::fs::write(dir.join("gateway.crt"), cert).unwrap();
