@@ -1,8 +1,15 @@
 //! `hush bench`: a bare NATS request/reply echo and a cached `secret()` through hushd,
-//! measured in one run on the same machine, with the same number of requests in flight.
+//! measured in one run on the same machine, with the same number of requests in flight; then
+//! `secrets()` of 64 names per request, and optionally the memory of N cached secrets.
 //!
 //! The echo responder runs in a child process (`hush bench-echo`), as hushd does, so both
 //! measurements cross the same process boundaries: client → nats-server → responder → back.
+//! It publishes each reply inline, without a task per message: the leanest responder a
+//! separate process can be, so the ratio to it is an honest yardstick.
+//!
+//! CPU figures come from `/proc/<pid>/task/*/schedstat` (nanoseconds on CPU per thread) of
+//! hushd and of the echo responder, read before and after each measurement; hushd's memory
+//! from `/proc/<pid>/status` (`VmRSS`).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -11,27 +18,34 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bytes::Bytes;
 use futures::StreamExt;
+use hush_client::{SecretRequest, Session};
+use hush_config::HushConfig;
 use hush_core::{Error, ErrorKind, GrantScope, SecretValue, Tags};
 
-use crate::cli::{BenchArgs, BenchEchoArgs};
+use crate::cli::{BenchArgs, BenchEchoArgs, Location};
 use crate::setup;
 
 const BENCH_SECRET: &str = "HUSH_BENCH";
 const WARMUP: usize = 2_000;
+/// Names per `secrets()` request in the batch measurement.
+const BATCH: usize = 64;
 
-/// Latency percentiles and throughput of one measurement.
+/// Latency percentiles and throughput of one measurement, and the CPU the measured process
+/// used per request.
 #[derive(Debug, Clone, Copy)]
 struct Figures {
     p50_us: f64,
     p99_us: f64,
     rps: f64,
+    cpu_us_per_request: Option<f64>,
 }
 
-async fn measure<F, Fut>(requests: usize, concurrency: usize, call: F) -> anyhow::Result<Figures>
+async fn measure<F, Fut>(requests: usize, concurrency: usize, cpu_of: Option<u32>, call: F) -> anyhow::Result<Figures>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
+    let cpu_before = cpu_of.and_then(process_cpu_ns);
     let started = Instant::now();
     let mut latencies: Vec<Duration> = futures::stream::iter(0..requests)
         .map(|_| {
@@ -47,13 +61,98 @@ where
         .into_iter()
         .collect::<anyhow::Result<_>>()?;
     let wall = started.elapsed();
+    let cpu_after = cpu_of.and_then(process_cpu_ns);
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let cpu_us_per_request = match (cpu_before, cpu_after) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before) as f64 / 1e3 / requests as f64),
+        _ => None,
+    };
     Ok(Figures {
         p50_us: at(0.50).as_secs_f64() * 1e6,
         p99_us: at(0.99).as_secs_f64() * 1e6,
         rps: requests as f64 / wall.as_secs_f64(),
+        cpu_us_per_request,
     })
+}
+
+/// Nanoseconds on CPU of every thread of process `pid` (Linux; `None` elsewhere or when the
+/// process is gone).
+fn process_cpu_ns(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0u64;
+    for task in tasks.flatten() {
+        let text = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        total += text.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Some(total)
+}
+
+/// Resident memory of process `pid`, in bytes.
+fn process_rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The pid of the one process named `hushd` on this machine, if exactly one runs.
+fn find_hushd() -> Result<u32, String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        if std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|comm| comm.trim() == "hushd") {
+            found.push(pid);
+        }
+    }
+    match found.as_slice() {
+        [pid] => Ok(*pid),
+        [] => Err("no hushd process runs on this machine".to_owned()),
+        many => Err(format!("{} hushd processes run here: pass --hushd-pid", many.len())),
+    }
+}
+
+/// Where the benchmark reads and writes, and what serves it.
+struct Target {
+    tenant: String,
+    namespace: String,
+    /// `(backend name, kind)` when the config says.
+    backend: Option<(String, String)>,
+    /// The namespace is the bench's own: everything in it was written by this run.
+    own_namespace: bool,
+}
+
+impl Target {
+    /// The flags' tenant and namespace; without them, a namespace of the bench's own under
+    /// the first tenant whose default binding can be written.
+    fn choose(config: &HushConfig, location: &Location) -> anyhow::Result<Target> {
+        let (tenant, namespace, own_namespace) = match (&location.tenant, &location.namespace) {
+            (Some(tenant), Some(namespace)) => (tenant.clone(), namespace.clone(), false),
+            (None, None) => {
+                let tenant = config
+                    .tenants
+                    .iter()
+                    .find(|(_, t)| t.backend.is_some() && !t.read_only)
+                    .map(|(id, _)| id.clone())
+                    .ok_or_else(|| {
+                        crate::exit::Usage(
+                            "no tenant has a writable default backend: pass --tenant and --namespace".into(),
+                        )
+                    })?;
+                (tenant, format!("hush_bench_{}", std::process::id()), true)
+            }
+            _ => return Err(crate::exit::Usage("pass both --tenant and --namespace, or neither".into()).into()),
+        };
+        let backend = config.binding_for(&tenant, &namespace).map(|(name, _)| {
+            let kind = config.backends.get(name).map(|b| b.kind.clone()).unwrap_or_default();
+            (name.to_owned(), kind)
+        });
+        Ok(Target { tenant, namespace, backend, own_namespace })
+    }
+
+    fn location(&self) -> Location {
+        Location { tenant: Some(self.tenant.clone()), namespace: Some(self.namespace.clone()) }
+    }
 }
 
 /// Runs the benchmark against the hushd of the config.
@@ -63,9 +162,32 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
     }
     let config = setup::load_config(config_path)?;
     let scope = if grant.is_some() { GrantScope::Read } else { GrantScope::Admin };
-    let session = setup::session(config_path, grant, &args.location, scope).await?;
+    let (session, target) = match grant {
+        Some(_) => {
+            let session = setup::session(config_path, grant, &args.location, scope).await?;
+            let location = Location {
+                tenant: Some(session.tenant().to_string()),
+                namespace: Some(session.namespace().to_string()),
+            };
+            (session, Target::choose(&config, &location)?)
+        }
+        None => {
+            let target = Target::choose(&config, &args.location)?;
+            (setup::session(config_path, None, &target.location(), scope).await?, target)
+        }
+    };
+    let hushd = match args.hushd_pid {
+        Some(pid) => Ok(pid),
+        None => find_hushd(),
+    };
+    let hushd_pid = hushd.as_ref().ok().copied();
+    let batch_names: Vec<String> = (0..BATCH).map(|i| format!("{BENCH_SECRET}_{i}")).collect();
     if scope == GrantScope::Admin {
-        session.put(BENCH_SECRET, &SecretValue::from("benchmark-value-0123456789"), &Tags::new()).await?;
+        let value = SecretValue::from("benchmark-value-0123456789");
+        session.put(BENCH_SECRET, &value, &Tags::new()).await?;
+        for name in &batch_names {
+            session.put(name, &value, &Tags::new()).await?;
+        }
     }
     session.secret(BENCH_SECRET).await.context("the benchmark secret HUSH_BENCH cannot be read")?;
 
@@ -79,6 +201,7 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
         .kill_on_drop(true)
         .spawn()
         .context("cannot start the echo responder")?;
+    let echo_pid = echo.id();
     let mut nats_options = hush_client::NatsOptions::from_config(&config.nats, "hush-bench");
     nats_options.request_timeout = Duration::from_secs(10);
     let nats = nats_options.connect().await?;
@@ -94,16 +217,91 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
         let session = session.clone();
         async move { session.secret(BENCH_SECRET).await.map(|_| ()).map_err(anyhow::Error::from) }
     };
-    measure(WARMUP, args.concurrency, echo_call).await?;
-    measure(WARMUP, args.concurrency, secret_call).await?;
-    let echo_figures = measure(args.requests, args.concurrency, echo_call).await?;
-    let secret_figures = measure(args.requests, args.concurrency, secret_call).await?;
+    let batch: Vec<SecretRequest> = batch_names.iter().map(|n| SecretRequest::new(n.as_str())).collect();
+    let batch_call = || {
+        let (session, batch) = (session.clone(), batch.clone());
+        async move { session.secrets(batch).await.map(|_| ()).map_err(anyhow::Error::from) }
+    };
+    measure(WARMUP, args.concurrency, None, echo_call).await?;
+    measure(WARMUP, args.concurrency, None, secret_call).await?;
+    let echo_figures = measure(args.requests, args.concurrency, echo_pid, echo_call).await?;
+    let secret_figures = measure(args.requests, args.concurrency, hushd_pid, secret_call).await?;
+    let batches = (args.requests / 16).max(1);
+    let batch_figures = match scope {
+        GrantScope::Admin => Some(measure(batches, args.concurrency, hushd_pid, batch_call).await?),
+        // With a given grant, the batch names may not exist: only the single secret is measured.
+        GrantScope::Read => None,
+    };
     let _ = echo.kill().await;
+    let fill = match args.fill {
+        Some(n) if scope == GrantScope::Admin => Some(fill(&session, n, args.concurrency, hushd_pid).await?),
+        Some(_) => return Err(crate::exit::Usage("--fill writes secrets: run it without --grant".into()).into()),
+        None => None,
+    };
     if scope == GrantScope::Admin {
         session.delete(BENCH_SECRET).await?;
+        for name in &batch_names {
+            session.delete(name).await?;
+        }
     }
-    report(&args, echo_figures, secret_figures);
+    let report = Report {
+        config: config_path.display().to_string(),
+        target,
+        hushd_pid: hushd,
+        hushd_rss_bytes: hushd_pid.and_then(process_rss_bytes),
+        echo: echo_figures,
+        secret: secret_figures,
+        batch: batch_figures,
+        fill,
+    };
+    report.print(&args);
     Ok(())
+}
+
+/// What `--fill N` measured.
+struct Fill {
+    secrets: usize,
+    rss_before: Option<u64>,
+    rss_after: Option<u64>,
+    write_seconds: f64,
+}
+
+/// Writes `n` secrets of 100 bytes, reads each once so hushd caches them, reads hushd's RSS,
+/// and deletes them.
+async fn fill(session: &Session, n: usize, concurrency: usize, hushd: Option<u32>) -> anyhow::Result<Fill> {
+    let rss_before = hushd.and_then(process_rss_bytes);
+    let name = |i: usize| format!("HUSH_FILL_{i}");
+    let value = SecretValue::new(vec![b'v'; 100]);
+    let started = Instant::now();
+    run_all(n, concurrency, |i| {
+        let (session, value, name) = (session.clone(), value.clone(), name(i));
+        async move { session.put(&name, &value, &Tags::new()).await.map(|_| ()) }
+    })
+    .await
+    .context("--fill: writing")?;
+    let write_seconds = started.elapsed().as_secs_f64();
+    run_all(n, concurrency, |i| {
+        let (session, name) = (session.clone(), name(i));
+        async move { session.secret(&name).await.map(|_| ()) }
+    })
+    .await
+    .context("--fill: reading")?;
+    let rss_after = hushd.and_then(process_rss_bytes);
+    run_all(n, concurrency, |i| {
+        let (session, name) = (session.clone(), name(i));
+        async move { session.delete(&name).await }
+    })
+    .await
+    .context("--fill: deleting what it wrote")?;
+    Ok(Fill { secrets: n, rss_before, rss_after, write_seconds })
+}
+
+async fn run_all<F, Fut>(n: usize, concurrency: usize, call: F) -> hush_core::Result<()>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = hush_core::Result<()>>,
+{
+    futures::stream::iter(0..n).map(call).buffer_unordered(concurrency.max(1)).collect::<Vec<_>>().await.into_iter().collect()
 }
 
 async fn wait_for_echo(nats: &async_nats::Client, subject: &str) -> anyhow::Result<()> {
@@ -118,38 +316,135 @@ async fn wait_for_echo(nats: &async_nats::Client, subject: &str) -> anyhow::Resu
     Err(Error::new(ErrorKind::Unavailable, "the echo responder did not start within 10s").into())
 }
 
-fn report(args: &BenchArgs, echo: Figures, secret: Figures) {
-    let ratio = secret.p50_us / echo.p50_us;
-    if args.json {
-        let json = serde_json::json!({
-            "requests": args.requests,
-            "concurrency": args.concurrency,
-            "echo_p50_us": echo.p50_us,
-            "echo_p99_us": echo.p99_us,
-            "echo_rps": echo.rps,
-            "secret_p50_us": secret.p50_us,
-            "secret_p99_us": secret.p99_us,
-            "secret_rps": secret.rps,
-            "p50_ratio": ratio,
-        });
-        println!("{json}");
-        return;
-    }
-    println!("{} requests each, {} in flight", args.requests, args.concurrency);
-    println!("{:<18} {:>10} {:>10} {:>12}", "", "p50 (µs)", "p99 (µs)", "requests/s");
-    println!("{:<18} {:>10.0} {:>10.0} {:>12.0}", "NATS echo", echo.p50_us, echo.p99_us, echo.rps);
-    println!("{:<18} {:>10.0} {:>10.0} {:>12.0}", "cached secret()", secret.p50_us, secret.p99_us, secret.rps);
-    println!("secret() p50 / echo p50 = {ratio:.2}");
+struct Report {
+    config: String,
+    target: Target,
+    hushd_pid: Result<u32, String>,
+    hushd_rss_bytes: Option<u64>,
+    echo: Figures,
+    secret: Figures,
+    batch: Option<Figures>,
+    fill: Option<Fill>,
 }
 
-/// Answers every request on `subject` with its own payload, until killed.
+const MIB: f64 = 1024.0 * 1024.0;
+
+impl Report {
+    fn print(&self, args: &BenchArgs) {
+        let (echo, secret) = (self.echo, self.secret);
+        let batch_items = self.batch.map(|b| b.rps * BATCH as f64);
+        if args.json {
+            let json = serde_json::json!({
+                "config": self.config,
+                "tenant": self.target.tenant,
+                "namespace": self.target.namespace,
+                "own_namespace": self.target.own_namespace,
+                "backend": self.target.backend.as_ref().map(|(name, _)| name),
+                "backend_kind": self.target.backend.as_ref().map(|(_, kind)| kind),
+                "requests": args.requests,
+                "concurrency": args.concurrency,
+                "echo_p50_us": echo.p50_us,
+                "echo_p99_us": echo.p99_us,
+                "echo_rps": echo.rps,
+                "echo_cpu_us_per_request": echo.cpu_us_per_request,
+                "secret_p50_us": secret.p50_us,
+                "secret_p99_us": secret.p99_us,
+                "secret_rps": secret.rps,
+                "p50_ratio": secret.p50_us / echo.p50_us,
+                "p99_ratio": secret.p99_us / echo.p99_us,
+                "rps_ratio": secret.rps / echo.rps,
+                "hushd_pid": self.hushd_pid.as_ref().ok(),
+                "hushd_cpu_us_per_request": secret.cpu_us_per_request,
+                "hushd_rss_bytes": self.hushd_rss_bytes,
+                "batch_size": BATCH,
+                "batch_p50_us": self.batch.map(|b| b.p50_us),
+                "batch_items_per_second": batch_items,
+                "batch_items_ratio": batch_items.map(|items| items / secret.rps),
+                "hushd_cpu_us_per_batch": self.batch.and_then(|b| b.cpu_us_per_request),
+                "fill_secrets": self.fill.as_ref().map(|f| f.secrets),
+                "fill_rss_before_bytes": self.fill.as_ref().and_then(|f| f.rss_before),
+                "fill_rss_after_bytes": self.fill.as_ref().and_then(|f| f.rss_after),
+                "fill_write_seconds": self.fill.as_ref().map(|f| f.write_seconds),
+            });
+            println!("{json}");
+            return;
+        }
+        let backend = match &self.target.backend {
+            Some((name, kind)) => format!("backend {name} (kind {kind})"),
+            None => "backend unknown to this config".to_owned(),
+        };
+        let own = if self.target.own_namespace { ", the bench's own namespace, removed after" } else { "" };
+        println!("config {}: tenant {}, namespace {}{own}, {backend}", self.config, self.target.tenant, self.target.namespace);
+        println!("{} requests each, {} in flight", args.requests, args.concurrency);
+        let cpu = |f: Figures| f.cpu_us_per_request.map_or("—".to_owned(), |c| format!("{c:.1}"));
+        println!("{:<22} {:>10} {:>10} {:>12} {:>16}", "", "p50 (µs)", "p99 (µs)", "requests/s", "CPU µs/request");
+        println!(
+            "{:<22} {:>10.0} {:>10.0} {:>12.0} {:>16}",
+            "NATS echo (inline)",
+            echo.p50_us,
+            echo.p99_us,
+            echo.rps,
+            cpu(echo)
+        );
+        println!(
+            "{:<22} {:>10.0} {:>10.0} {:>12.0} {:>16}",
+            "cached secret()",
+            secret.p50_us,
+            secret.p99_us,
+            secret.rps,
+            cpu(secret)
+        );
+        if let Some(batch) = self.batch {
+            println!(
+                "{:<22} {:>10.0} {:>10.0} {:>12.0} {:>16}",
+                format!("secrets({BATCH} names)"),
+                batch.p50_us,
+                batch.p99_us,
+                batch.rps,
+                cpu(batch)
+            );
+        }
+        println!(
+            "secret()/echo: p50 {:.2} (target ≤ 1.30), p99 {:.2} (≤ 1.50), throughput {:.2} (≥ 0.75)",
+            secret.p50_us / echo.p50_us,
+            secret.p99_us / echo.p99_us,
+            secret.rps / echo.rps
+        );
+        if let Some(items) = batch_items {
+            println!(
+                "secrets({BATCH}): {items:.0} items/s = {:.1}× single secret() requests/s (target ≥ 20)",
+                items / secret.rps
+            );
+        }
+        match &self.hushd_pid {
+            Ok(pid) => println!(
+                "hushd (pid {pid}): {} µs CPU per cached request (target ≤ 6), RSS {}",
+                cpu(secret),
+                self.hushd_rss_bytes.map_or("—".to_owned(), |b| format!("{:.1} MiB", b as f64 / MIB))
+            ),
+            Err(why) => println!("hushd's CPU and memory not measured: {why}"),
+        }
+        if let Some(fill) = &self.fill {
+            let rss = |b: Option<u64>| b.map_or("—".to_owned(), |b| format!("{:.1} MiB", b as f64 / MIB));
+            println!(
+                "--fill {}: written in {:.1} s; hushd RSS {} before, {} with them cached",
+                fill.secrets,
+                fill.write_seconds,
+                rss(fill.rss_before),
+                rss(fill.rss_after)
+            );
+        }
+    }
+}
+
+/// Answers every request on `subject` with its own payload, until killed. Each reply is
+/// published inline: no task per message.
 pub async fn echo(args: BenchEchoArgs) -> anyhow::Result<()> {
     let nats = hush_client::NatsOptions::new(args.nats_url).connect().await?;
     let mut requests = nats.subscribe(args.subject).await.map_err(|e| Error::unavailable(e.to_string()))?;
     while let Some(message) = requests.next().await {
         if let Some(reply) = message.reply {
-            let nats = nats.clone();
-            tokio::spawn(async move { nats.publish(reply, message.payload).await });
+            nats.publish(reply, message.payload).await.map_err(|e| Error::unavailable(e.to_string()))?;
         }
     }
     Ok(())

@@ -67,6 +67,11 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Rekey(RekeyArgs),
     /// Measure a bare NATS echo and a cached secret() through hushd, in one run.
+    ///
+    /// Without --tenant/--namespace (and --grant), it writes its secrets into a namespace of
+    /// its own under the first tenant with a writable default backend and removes them after.
+    /// It prints latency, throughput, the ratios to the echo, secrets() of 64 names, and
+    /// hushd's CPU per request and memory (read from /proc, Linux).
     #[command(after_help = EXIT_CODES)]
     Bench(BenchArgs),
     /// Answer echo requests (used by `hush bench` as its reference; not for humans).
@@ -253,6 +258,14 @@ pub struct BenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// hushd's process id, to read its CPU time and memory from /proc (default: the one
+    /// process named hushd on this machine).
+    #[arg(long, value_name = "PID")]
+    pub hushd_pid: Option<u32>,
+    /// Also write N secrets of 100 bytes, read each once so hushd caches them, print hushd's
+    /// resident memory, and delete them.
+    #[arg(long, value_name = "N")]
+    pub fill: Option<usize>,
 }
 
 /// `hush bench-echo`

@@ -547,3 +547,34 @@ async fn a_backend_that_hangs_is_backend_unavailable_exit_6_and_the_audit_names_
     assert!(item["error"].as_str().unwrap_or_default().contains("hanging"), "{event}");
     assert!(!event.to_string().contains("not-a-real-key"), "no credential in the audit event");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_measures_in_a_namespace_of_its_own_and_removes_what_it_wrote() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let _replica = stack.replica().await;
+    let config = stack.config_path.clone();
+    // The replica runs in this test process: its CPU and memory are this process's.
+    let pid = std::process::id().to_string();
+    let args = ["bench", "--requests", "400", "--concurrency", "8", "--fill", "40", "--json", "--hushd-pid", &pid];
+    let output = hush(&config, &args, None, &[]).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).expect("one JSON object");
+    assert_eq!(report["tenant"], "acme");
+    assert_eq!(report["own_namespace"], true);
+    assert_eq!((report["backend"].as_str(), report["backend_kind"].as_str()), (Some("local"), Some("sql")));
+    let namespace = report["namespace"].as_str().unwrap().to_owned();
+    assert!(namespace.starts_with("hush_bench_"), "{namespace}");
+    for positive in ["echo_rps", "secret_rps", "batch_items_per_second", "hushd_cpu_us_per_request", "hushd_rss_bytes"] {
+        assert!(report[positive].as_f64().is_some_and(|v| v > 0.0), "{positive}: {report}");
+    }
+    assert!(report["fill_rss_after_bytes"].as_u64().is_some_and(|after| after > 0), "{report}");
+    assert_eq!(report["fill_secrets"], 40);
+    // Nothing it wrote is left.
+    let admin = stack.session("acme", &namespace, hush_core::GrantScope::Admin).await;
+    assert_eq!(admin.list(&hush_core::ListFilter::default()).await.unwrap().len(), 0);
+
+    // Half a location is a usage error.
+    let half = hush(&config, &["bench", "-t", "acme"], None, &[]).await;
+    assert_eq!(code(&half), 2, "{}", stderr(&half));
+    assert!(stderr(&half).contains("pass both --tenant and --namespace, or neither"), "{}", stderr(&half));
+}

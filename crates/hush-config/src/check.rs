@@ -24,6 +24,20 @@ impl HushConfig {
         defaults.chain(overrides.map(|b| b.backend.as_str())).collect()
     }
 
+    /// The binding that serves `namespace` of `tenant` as written in this file: the override
+    /// of the longest configured namespace equal to or above it, else the tenant's default.
+    /// `(backend name, read_only)`; `None` when the tenant is not configured or nothing serves
+    /// the namespace.
+    pub fn binding_for(&self, tenant: &str, namespace: &str) -> Option<(&str, bool)> {
+        let config = self.tenants.get(tenant)?;
+        let covers = |key: &str| namespace == key || namespace.strip_prefix(key).is_some_and(|r| r.starts_with('.'));
+        let nearest = config.namespaces.iter().filter(|(key, _)| covers(key)).max_by_key(|(key, _)| key.len());
+        match nearest {
+            Some((_, binding)) => Some((binding.backend.as_str(), binding.read_only)),
+            None => config.backend.as_deref().map(|backend| (backend, config.read_only)),
+        }
+    }
+
     /// Every problem of this configuration, each with its key path: those met while
     /// reading it (unknown keys, bad types and durations) and those of its meaning.
     ///

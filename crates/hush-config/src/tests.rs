@@ -518,3 +518,28 @@ client_ca = { acme = "acme-ca.pem", other = "other-ca.pem" }
     assert_has(&bad, "gateway.port");
     assert!(problems("").iter().all(|p| !p.starts_with("gateway")), "the default gateway section is valid");
 }
+
+#[test]
+fn the_binding_of_a_namespace_is_its_nearest_override_else_the_default() {
+    let config = parse(
+        r#"
+[backends.local]
+kind = "sql"
+[backends.team]
+kind = "sql"
+[tenants.acme]
+backend = "local"
+[tenants.acme.namespaces."company.team"]
+backend = "team"
+read_only = true
+[tenants.only-overrides.namespaces.a]
+backend = "team"
+"#,
+    );
+    assert_eq!(config.binding_for("acme", "company"), Some(("local", false)));
+    assert_eq!(config.binding_for("acme", "company.team"), Some(("team", true)));
+    assert_eq!(config.binding_for("acme", "company.team.etl"), Some(("team", true)));
+    assert_eq!(config.binding_for("acme", "company.teams"), Some(("local", false)), "a prefix is not a parent");
+    assert_eq!(config.binding_for("only-overrides", "b"), None);
+    assert_eq!(config.binding_for("nobody", "a"), None);
+}
