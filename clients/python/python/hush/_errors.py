@@ -14,6 +14,8 @@ class HushError(Exception):
     secret value or a grant.
     """
 
+    __module__ = "hush"
+
     kind: str
     message: str
     temporary: bool
@@ -38,6 +40,10 @@ class HushError(Exception):
         if self.context:
             text += " (" + ", ".join(f"{k}={v}" for k, v in self.context.items()) + ")"
         return text
+
+    def __reduce__(self):  # type: ignore[override]
+        # Keeps temporary and context across pickling (multiprocessing pools).
+        return (HushError, (self.kind, self.message), {"temporary": self.temporary, "context": self.context})
 
     def __repr__(self) -> str:
         return f"HushError(kind={self.kind!r}, message={self.message!r})"
