@@ -19,6 +19,8 @@ use tokio::process::Command;
 
 use crate::{CONFIG, put};
 
+const DB_JSON: &str = r#"{"credentials":{"user":"app","password":"p@ss/w0rd"},"servers":[{"host name":"db1"}]}"#;
+
 /// The workspace root.
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_owned()
@@ -173,7 +175,7 @@ async fn the_python_client_reads_renders_masks_and_raises_hush_errors() {
     let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
     let replica = stack.replica().await;
     put(&stack, "acme", "company", "PLAIN", "plain value ✓").await;
-    put(&stack, "acme", "company", "DB", r#"{"credentials":{"user":"app","password":"p@ss/w0rd"},"servers":[{"host name":"db1"}]}"#).await;
+    put(&stack, "acme", "company", "DB", DB_JSON).await;
     let admin = stack.session("acme", "company", GrantScope::Admin).await;
     let v1 = admin.put("ROTATING", &"one".into(), &Tags::new()).await.unwrap().version.expect("versioned");
     admin.put("ROTATING", &"two".into(), &Tags::new()).await.unwrap();

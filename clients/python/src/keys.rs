@@ -17,9 +17,14 @@ use crate::error::hush_error;
 /// `resolver.pub`) or a path, an `os.PathLike`, or 32 raw `bytes`.
 pub(crate) fn resolver_public_keys(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<[u8; 32]>> {
     let single = value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() || is_path_like(value)?;
-    let items: Vec<Bound<'_, PyAny>> = if single { vec![value.clone()] } else { value.try_iter()?.collect::<PyResult<_>>()? };
+    let items: Vec<Bound<'_, PyAny>> =
+        if single { vec![value.clone()] } else { value.try_iter()?.collect::<PyResult<_>>()? };
     if items.is_empty() {
-        return Err(hush_error(py, ErrorKind::ConfigInvalid, "resolver_public_keys is empty: pin at least one resolver key"));
+        return Err(hush_error(
+            py,
+            ErrorKind::ConfigInvalid,
+            "resolver_public_keys is empty: pin at least one resolver key",
+        ));
     }
     items.iter().enumerate().map(|(index, item)| resolver_public_key(py, index, item)).collect()
 }
@@ -29,7 +34,8 @@ fn is_path_like(value: &Bound<'_, PyAny>) -> PyResult<bool> {
 }
 
 fn resolver_public_key(py: Python<'_>, index: usize, item: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
-    let invalid = |reason: String| hush_error(py, ErrorKind::ConfigInvalid, format!("resolver_public_keys[{index}]: {reason}"));
+    let invalid =
+        |reason: String| hush_error(py, ErrorKind::ConfigInvalid, format!("resolver_public_keys[{index}]: {reason}"));
     if let Ok(bytes) = item.cast::<PyBytes>() {
         let bytes = bytes.as_bytes();
         if let Ok(key) = <[u8; 32]>::try_from(bytes) {
@@ -67,4 +73,3 @@ fn from_text(text: &str) -> Option<[u8; 32]> {
 pub(crate) fn client_key(py: Python<'_>, path: PathBuf) -> PyResult<ClientKeyPair> {
     ClientKeyPair::load(&path).map_err(|e| hush_error(py, ErrorKind::ConfigInvalid, format!("client_key: {e}")))
 }
-

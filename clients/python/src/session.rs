@@ -100,9 +100,8 @@ fn item_request(item: &Bound<'_, PyAny>) -> PyResult<SecretRequest> {
             }
         }
         let get = |key: &str| dict.get_item(key).map(|v| v.filter(|v| !v.is_none()));
-        let name: String = get("name")?
-            .ok_or_else(|| PyTypeError::new_err("a secrets() dict needs a \"name\""))?
-            .extract()?;
+        let name: String =
+            get("name")?.ok_or_else(|| PyTypeError::new_err("a secrets() dict needs a \"name\""))?.extract()?;
         let path: Option<String> = get("path")?.map(|v| v.extract()).transpose()?;
         let version: Option<Version> = get("version")?.map(|v| v.extract()).transpose()?;
         return Ok(request(name, path, version));
