@@ -6,6 +6,7 @@ Talks to the test on stdin/stdout, one line each way:
   OK            <-  every assert held (any failure exits non-zero with a traceback)
 """
 
+import _thread
 import base64
 import json
 import os
@@ -150,6 +151,18 @@ counter.join()
 assert "1" in timed_out.message and timed_out.temporary, timed_out
 assert 0.9 < waited < 5, waited
 assert counted_meanwhile > 10000, f"other threads ran only {counted_meanwhile} loops during the wait: is the GIL held?"
+
+# Ctrl-C interrupts a call waiting on the network.
+slow = hush.Client(env["HUSH_IDLE_NATS_URL"], resolver_path, request_timeout=30)
+timer = threading.Timer(0.3, _thread.interrupt_main)
+started = time.monotonic()
+timer.start()
+try:
+    slow.session(grants["silent"]).secret("PLAIN")
+    raise AssertionError("a silent resolver answered")
+except KeyboardInterrupt:
+    pass
+assert time.monotonic() - started < 2, "KeyboardInterrupt came late"
 
 client.close()
 raises("unavailable", session.secret, "PLAIN")
