@@ -7,6 +7,7 @@ mod grants;
 mod hierarchy;
 mod outage;
 mod permissions;
+mod python;
 mod replicas;
 mod rotation;
 mod tidy;
