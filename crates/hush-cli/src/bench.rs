@@ -301,7 +301,13 @@ where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = hush_core::Result<()>>,
 {
-    futures::stream::iter(0..n).map(call).buffer_unordered(concurrency.max(1)).collect::<Vec<_>>().await.into_iter().collect()
+    futures::stream::iter(0..n)
+        .map(call)
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
 }
 
 async fn wait_for_echo(nats: &async_nats::Client, subject: &str) -> anyhow::Result<()> {
@@ -374,7 +380,10 @@ impl Report {
             None => "backend unknown to this config".to_owned(),
         };
         let own = if self.target.own_namespace { ", the bench's own namespace, removed after" } else { "" };
-        println!("config {}: tenant {}, namespace {}{own}, {backend}", self.config, self.target.tenant, self.target.namespace);
+        println!(
+            "config {}: tenant {}, namespace {}{own}, {backend}",
+            self.config, self.target.tenant, self.target.namespace
+        );
         println!("{} requests each, {} in flight", args.requests, args.concurrency);
         let cpu = |f: Figures| f.cpu_us_per_request.map_or("—".to_owned(), |c| format!("{c:.1}"));
         println!("{:<22} {:>10} {:>10} {:>12} {:>16}", "", "p50 (µs)", "p99 (µs)", "requests/s", "CPU µs/request");

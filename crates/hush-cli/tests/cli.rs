@@ -564,7 +564,8 @@ async fn bench_measures_in_a_namespace_of_its_own_and_removes_what_it_wrote() {
     assert_eq!((report["backend"].as_str(), report["backend_kind"].as_str()), (Some("local"), Some("sql")));
     let namespace = report["namespace"].as_str().unwrap().to_owned();
     assert!(namespace.starts_with("hush_bench_"), "{namespace}");
-    for positive in ["echo_rps", "secret_rps", "batch_items_per_second", "hushd_cpu_us_per_request", "hushd_rss_bytes"] {
+    for positive in ["echo_rps", "secret_rps", "batch_items_per_second", "hushd_cpu_us_per_request", "hushd_rss_bytes"]
+    {
         assert!(report[positive].as_f64().is_some_and(|v| v > 0.0), "{positive}: {report}");
     }
     assert!(report["fill_rss_after_bytes"].as_u64().is_some_and(|after| after > 0), "{report}");
