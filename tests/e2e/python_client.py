@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import pickle
+import signal
 import sys
 import threading
 import time
@@ -152,8 +153,11 @@ assert "1" in timed_out.message and timed_out.temporary, timed_out
 assert 0.9 < waited < 5, waited
 assert counted_meanwhile > 10000, f"other threads ran only {counted_meanwhile} loops during the wait: is the GIL held?"
 
-# Ctrl-C interrupts a call waiting on the network.
-slow = hush.Client(env["HUSH_IDLE_NATS_URL"], resolver_path, request_timeout=30)
+# Ctrl-C interrupts a call waiting on the network. A process started in the background by a
+# non-interactive shell (CI) inherits SIGINT ignored, and then Python installs no handler and
+# interrupt_main() does nothing: install Python's own handler, as an interactive run has it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+slow = hush.Client(env["HUSH_IDLE_NATS_URL"], resolver_path, request_timeout=10)
 timer = threading.Timer(0.3, _thread.interrupt_main)
 started = time.monotonic()
 timer.start()

@@ -1,6 +1,5 @@
 //! `hush-gateway`: hush over HTTPS for the External Secrets Operator and other HTTP callers.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use hush_config::HushConfig;
 use hush_gateway::{Gateway, TenantClientCas, server_tls};
+use hush_service::LogFormat;
 
 /// The hush HTTPS gateway: `GET/POST/DELETE /v1/secrets/{tenant}/{namespace}/{name}` with
 /// `Authorization: Bearer <grant>`, forwarded to hushd over NATS with the gateway's own client
@@ -34,26 +34,9 @@ struct Args {
     log_format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HUSH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match args.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    hush_service::init_logs(args.log_format, "info");
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -103,29 +86,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         client_certificate_tenants = gateway_config.client_ca.len(),
         "hush-gateway serving"
     );
-    hush_gateway::serve(gateway.router(), listener, tls, shutdown_signal()).await?;
+    hush_gateway::serve(gateway.router(), listener, tls, hush_service::shutdown_signal()).await?;
     tracing::info!("hush-gateway stopped");
     Ok(())
-}
-
-/// SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }

@@ -1,10 +1,10 @@
 //! `hushd`: the hush resolver service.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use hush_service::LogFormat;
 
 /// The hush resolver: answers `secret()` requests from workers over NATS.
 ///
@@ -23,30 +23,12 @@ struct Args {
     log_format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     hush_backends::install_tls_provider();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HUSH_LOG").unwrap_or_else(
-        |_| // vaultrs and rustify log every Vault error answer (404s are routine in the namespace walk)
-        // at ERROR; hush reports failures itself.
-        tracing_subscriber::EnvFilter::new("info,vaultrs=off,rustify=off"),
-    );
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match args.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    // vaultrs and rustify log every Vault error answer (404s are routine in the namespace walk)
+    // at ERROR; hush reports failures itself.
+    hush_service::init_logs(args.log_format, "info,vaultrs=off,rustify=off");
     // The config is read before the runtime exists: it says how many threads to start.
     let config = match hush_config::HushConfig::load(&args.config) {
         Ok(config) => config,
@@ -66,7 +48,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(hushd::run(config, hushd::shutdown_signal())) {
+    match runtime.block_on(hushd::run(config, hush_service::shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hushd: {e:#}");
