@@ -369,7 +369,8 @@ impl TransportKey {
     /// (responses are capped at 1 MiB).
     pub fn seal(&self, aad: &SealAad<'_>, value: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
-        OsRng.fill_bytes(&mut nonce);
+        // A per-thread CSPRNG, not a system call per value (ARCHITECTURE.md, "Keys of one exchange").
+        rand::thread_rng().fill_bytes(&mut nonce);
         // One buffer sized for everything: no reallocation leaves a plaintext copy behind.
         let mut out = Vec::with_capacity(NONCE_LEN + value.len() + TAG_LEN);
         out.extend_from_slice(&nonce);
@@ -398,10 +399,10 @@ impl TransportKey {
     }
 }
 
-/// 16 random bytes for a request envelope's `request_id`.
+/// 16 random bytes for a request envelope's `request_id` (a per-thread CSPRNG).
 pub fn random_request_id() -> [u8; 16] {
     let mut id = [0u8; 16];
-    OsRng.fill_bytes(&mut id);
+    rand::thread_rng().fill_bytes(&mut id);
     id
 }
 
@@ -410,6 +411,17 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn per_thread_generators_do_not_repeat_each_other() {
+        let ids: Vec<[u8; 16]> = std::thread::scope(|scope| {
+            let workers: Vec<_> =
+                (0..4).map(|_| scope.spawn(|| (0..25_000).map(|_| random_request_id()).collect::<Vec<_>>())).collect();
+            workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        });
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), 100_000, "request ids repeated across threads");
+    }
 
     const SUBJECT: &str = "hush.v1.get.acme.company.team";
 
