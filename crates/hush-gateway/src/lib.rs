@@ -51,9 +51,10 @@ pub struct Gateway {
 
 impl Gateway {
     /// Connects to NATS as a hush client with the gateway's persistent key
-    /// (`gateway.client_key`, else `keys.client_key`), pinning `keys.resolver_public_key`,
-    /// and loads the per-tenant client CAs (`gateway.client_ca`).
-    pub async fn connect(config: &HushConfig) -> Result<Gateway, GatewayError> {
+    /// (`gateway.client_key`, else `keys.client_key`), pinning `keys.resolver_public_key`;
+    /// `tenant_cas` are the per-tenant client CAs (`TenantClientCas::load` of
+    /// `gateway.client_ca`, loaded once for this and for [`server_tls`]).
+    pub async fn connect(config: &HushConfig, tenant_cas: TenantClientCas) -> Result<Gateway, GatewayError> {
         let key_path = config.gateway.client_key.as_ref().or(config.keys.client_key.as_ref()).ok_or_else(|| {
             GatewayError::Config(
                 "gateway.client_key is not set: make a key with `hush keys client keys/gateway`, set \
@@ -68,7 +69,6 @@ impl Gateway {
             .map_err(|e| GatewayError::Config(e.to_string()))?
             .with_client_key(key);
         let client = HushClient::connect(options).await.map_err(|e| GatewayError::Nats(e.to_string()))?;
-        let tenant_cas = TenantClientCas::load(&config.gateway.client_ca)?;
         Ok(Gateway::new(client, tenant_cas, config.gateway.max_body_bytes))
     }
 

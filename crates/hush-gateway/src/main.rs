@@ -62,6 +62,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let gateway_config = &config.gateway;
     let address: SocketAddr = gateway_config.listen.parse().context("gateway.listen")?;
+    let tenant_cas = TenantClientCas::load(&gateway_config.client_ca)?;
     let tls = match (&gateway_config.tls, args.plain_http) {
         (Some(_), true) => bail!("--plain-http and gateway.tls are both set: choose one"),
         (None, false) => bail!(
@@ -72,12 +73,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             bail!("--plain-http serves only a loopback address, and gateway.listen is {address}")
         }
         (None, true) => None,
-        (Some(tls), false) => {
-            let cas = TenantClientCas::load(&gateway_config.client_ca)?;
-            Some(tokio_rustls::TlsAcceptor::from(Arc::new(server_tls(tls, &cas)?)))
-        }
+        (Some(tls), false) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(server_tls(tls, &tenant_cas)?))),
     };
-    let gateway = Gateway::connect(&config).await?;
+    let gateway = Gateway::connect(&config, tenant_cas).await?;
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
     tracing::info!(
