@@ -30,6 +30,7 @@ pub struct RequestEnvelope {
     /// The grant token (`hush1.<claims>.<sig>`) sealed to the resolver with the transport key
     /// (AAD: to the resolver, the request id, the subject, `:grant`): nobody on NATS reads it,
     /// and it cannot be moved to another request.
+    #[serde(with = "serde_bytes")]
     pub sealed_grant: Vec<u8>,
     /// When the client sent it, unix milliseconds: admin requests outside the resolver's
     /// replay window are refused.
@@ -101,6 +102,7 @@ pub struct PutRequest {
     /// Its name.
     pub name: String,
     /// The value, sealed client → resolver.
+    #[serde(with = "serde_bytes")]
     pub sealed_value: Vec<u8>,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
@@ -156,6 +158,7 @@ pub struct ResolvedSecret {
     /// The version read, if the backend has versions.
     pub version: Option<String>,
     /// The value (or the path's part of it), sealed.
+    #[serde(with = "serde_bytes")]
     pub sealed_value: Vec<u8>,
     /// Served from cache after the backend failed (`stale_if_error`).
     pub stale: bool,
@@ -381,6 +384,63 @@ mod tests {
     fn request_round_trips() {
         let bytes = sample().encode().unwrap();
         assert_eq!(RequestEnvelope::decode(&bytes).unwrap(), sample());
+    }
+
+    /// Byte strings are `serde_bytes`: one length-prefixed block, decoded with one copy. In
+    /// bincode that is the very encoding of the `Vec<u8>` sequence it replaced, so clients and
+    /// resolvers from before the change still understand each other.
+    #[test]
+    fn byte_strings_encode_as_the_sequences_of_u8_they_replaced() {
+        #[derive(Serialize)]
+        struct AsSequence {
+            version: u16,
+            request_id: [u8; 16],
+            client_key: [u8; 32],
+            resolver_key_id: [u8; 8],
+            sealed_grant: Vec<u8>,
+            sent_at_ms: i64,
+            body: RequestBody,
+            mac: [u8; 32],
+        }
+        let mut envelope = sample();
+        envelope.sealed_grant = (0..=255).collect();
+        let as_sequence = AsSequence {
+            version: envelope.version,
+            request_id: envelope.request_id,
+            client_key: envelope.client_key,
+            resolver_key_id: envelope.resolver_key_id,
+            sealed_grant: envelope.sealed_grant.clone(),
+            sent_at_ms: envelope.sent_at_ms,
+            body: envelope.body.clone(),
+            mac: envelope.mac,
+        };
+        let bytes = envelope.encode().unwrap();
+        assert_eq!(bytes, crate::codec::encode(&as_sequence, MAX_REQUEST_BYTES).unwrap());
+        assert_eq!(RequestEnvelope::decode(&bytes).unwrap(), envelope);
+
+        #[derive(Serialize)]
+        struct SecretAsSequence {
+            namespace: String,
+            version: Option<String>,
+            sealed_value: Vec<u8>,
+            stale: bool,
+        }
+        let resolved = ResolvedSecret {
+            namespace: "company".into(),
+            version: Some("3".into()),
+            sealed_value: vec![9; 300],
+            stale: false,
+        };
+        let old = SecretAsSequence {
+            namespace: resolved.namespace.clone(),
+            version: resolved.version.clone(),
+            sealed_value: resolved.sealed_value.clone(),
+            stale: resolved.stale,
+        };
+        assert_eq!(
+            crate::codec::encode(&resolved, MAX_RESPONSE_BYTES).unwrap(),
+            crate::codec::encode(&old, MAX_RESPONSE_BYTES).unwrap()
+        );
     }
 
     #[test]

@@ -13,10 +13,6 @@ pub(crate) struct AuditRecord {
     pub items: Vec<AuditItem>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl AuditRecord {
     pub(crate) fn new(target: &RequestSubject, operation: &str, request_id: [u8; 16], instance: &str) -> Self {
         AuditRecord {
@@ -28,7 +24,7 @@ impl AuditRecord {
                 operation: operation.into(),
                 outcome: String::new(),
                 execution_id: None,
-                request_id: hex(&request_id),
+                request_id: hex::encode(request_id),
                 resolver: instance.into(),
                 items: Vec::new(),
             },

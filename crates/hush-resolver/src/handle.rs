@@ -1,5 +1,6 @@
 //! The request path: decode, authorize, resolve through the hierarchy and cache, seal, encode.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hush_cache::{CacheKey, Freshness};
@@ -40,7 +41,8 @@ struct Checked<'a> {
     grant: &'a str,
     /// The resolver key the client sealed to: the reply names it.
     resolver_key_id: [u8; 8],
-    transport: TransportKey,
+    /// Shared with the derived-key cache: cloning it would copy (and then wipe) AES round keys.
+    transport: Arc<TransportKey>,
 }
 
 fn unix_now() -> i64 {
@@ -252,8 +254,14 @@ impl Resolver {
             )));
         }
         self.inner.metrics.items.fetch_add(items.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let lookups = items.iter().enumerate().map(|(index, item)| self.get_item(checked, index, item));
-        let results = futures::future::join_all(lookups).await;
+        let results = match items.as_slice() {
+            // Most requests name one secret: no join machinery for them.
+            [item] => vec![self.get_item(checked, 0, item).await],
+            _ => {
+                let lookups = items.iter().enumerate().map(|(index, item)| self.get_item(checked, index, item));
+                futures::future::join_all(lookups).await
+            }
+        };
         let mut replies = Vec::with_capacity(results.len());
         for (item, result) in items.iter().zip(results) {
             match result {

@@ -3,6 +3,7 @@
 //! one it sealed to, and the reply uses the same one.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hush_core::{Error, ErrorKind};
@@ -11,7 +12,7 @@ use hush_crypto::{ChangeEventKey, ResolverKeyPair, TransportKey};
 pub(crate) struct TransportKeys {
     /// The live keys with their ids; the first is the primary.
     keys: Vec<([u8; 8], ResolverKeyPair)>,
-    derived: moka::sync::Cache<([u8; 8], [u8; 32]), TransportKey>,
+    derived: moka::sync::Cache<([u8; 8], [u8; 32]), Arc<TransportKey>>,
 }
 
 impl TransportKeys {
@@ -37,7 +38,7 @@ impl TransportKeys {
     }
 
     /// The key shared with `client_key`, when the client sealed to one of the live keys.
-    pub(crate) fn key_for(&self, resolver_key_id: &[u8; 8], client_key: &[u8; 32]) -> Result<TransportKey, Error> {
+    pub(crate) fn key_for(&self, resolver_key_id: &[u8; 8], client_key: &[u8; 32]) -> Result<Arc<TransportKey>, Error> {
         if let Some(key) = self.derived.get(&(*resolver_key_id, *client_key)) {
             return Ok(key);
         }
@@ -49,6 +50,7 @@ impl TransportKeys {
         };
         let key = pair
             .transport_key(client_key)
+            .map(Arc::new)
             .map_err(|_| Error::new(ErrorKind::Unauthorized, "the client key is not a usable X25519 public key"))?;
         self.derived.insert((*resolver_key_id, *client_key), key.clone());
         Ok(key)
