@@ -102,10 +102,31 @@ pub struct BaoServer {
 impl BaoServer {
     /// Starts one, or says why not.
     pub fn start() -> Result<BaoServer, String> {
+        Self::start_command(
+            "bao server -dev -dev-root-token-id=root -dev-no-store-token -dev-listen-address=127.0.0.1:\"$PORT\"",
+        )
+    }
+
+    /// Starts one whose file audit device logs every request it serves, one JSON object a
+    /// line, to [`audit_log`](Self::audit_log). OpenBao enables audit devices only from its
+    /// configuration file, not through the API.
+    pub fn start_with_audit_log() -> Result<BaoServer, String> {
+        Self::start_command(
+            "printf 'audit \"file\" \"requests\" {\\n  options {\\n    file_path = \"%s/audit.log\"\\n  }\\n}\\n' \"$DIR\" >\"$DIR/audit.hcl\" && \
+             bao server -dev -dev-root-token-id=root -dev-no-store-token -dev-listen-address=127.0.0.1:\"$PORT\" -config=\"$DIR/audit.hcl\"",
+        )
+    }
+
+    /// The file audit device's log of a server from [`start_with_audit_log`](Self::start_with_audit_log).
+    pub fn audit_log(&self) -> PathBuf {
+        self.server.dir().join("audit.log")
+    }
+
+    fn start_command(command: &'static str) -> Result<BaoServer, String> {
         program_on_path("bao").ok_or("bao not found on PATH (run scripts/services.sh)")?;
         let spec = ServerSpec {
             name: "bao",
-            command: "bao server -dev -dev-root-token-id=root -dev-no-store-token -dev-listen-address=127.0.0.1:\"$PORT\"",
+            command,
             // The dev server also listens on the next port (its cluster address).
             port_pair: true,
             ready_within: Duration::from_secs(30),

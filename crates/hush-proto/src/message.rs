@@ -237,6 +237,30 @@ pub struct AuditEvent {
     pub items: Vec<AuditItem>,
 }
 
+/// An [`AuditEvent`] as the resolver writes it, borrowing what it already holds: the same
+/// JSON, without copying each field into a `String` first.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct AuditEventRef<'a> {
+    /// [`AuditEvent::time_ms`].
+    pub time_ms: i64,
+    /// [`AuditEvent::tenant`].
+    pub tenant: &'a str,
+    /// [`AuditEvent::namespace`].
+    pub namespace: &'a str,
+    /// [`AuditEvent::operation`].
+    pub operation: &'a str,
+    /// [`AuditEvent::outcome`].
+    pub outcome: &'a str,
+    /// [`AuditEvent::execution_id`].
+    pub execution_id: Option<&'a str>,
+    /// [`AuditEvent::request_id`].
+    pub request_id: &'a str,
+    /// [`AuditEvent::resolver`].
+    pub resolver: &'a str,
+    /// [`AuditEvent::items`].
+    pub items: &'a [AuditItem],
+}
+
 /// What happened to one secret of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditItem {
@@ -441,6 +465,43 @@ mod tests {
             crate::codec::encode(&resolved, MAX_RESPONSE_BYTES).unwrap(),
             crate::codec::encode(&old, MAX_RESPONSE_BYTES).unwrap()
         );
+    }
+
+    #[test]
+    fn the_borrowed_audit_event_writes_the_same_json() {
+        let event = AuditEvent {
+            time_ms: 1_700_000_000_123,
+            tenant: "acme".into(),
+            namespace: "company.team".into(),
+            operation: "get".into(),
+            outcome: "ok".into(),
+            execution_id: Some("exec-1".into()),
+            request_id: "00ab".into(),
+            resolver: "hushd-1".into(),
+            items: vec![AuditItem {
+                name: "DB".into(),
+                outcome: "ok".into(),
+                found_in: Some("company".into()),
+                version: Some("3".into()),
+                source: Some("cache".into()),
+                backend: None,
+                error: None,
+            }],
+        };
+        let borrowed = AuditEventRef {
+            time_ms: event.time_ms,
+            tenant: &event.tenant,
+            namespace: &event.namespace,
+            operation: &event.operation,
+            outcome: &event.outcome,
+            execution_id: event.execution_id.as_deref(),
+            request_id: &event.request_id,
+            resolver: &event.resolver,
+            items: &event.items,
+        };
+        let json = serde_json::to_string(&borrowed).unwrap();
+        assert_eq!(json, serde_json::to_string(&event).unwrap());
+        assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), event);
     }
 
     #[test]

@@ -1,36 +1,29 @@
 //! Audit events: who read or wrote what, when, with what result. Never a value.
 
 use hush_core::SecretName;
-use hush_proto::message::{AuditEvent, AuditItem};
+use hush_proto::message::{AuditEventRef, AuditItem};
 use hush_proto::subject::{self, RequestSubject};
 
-/// An audit event being filled in while a request is handled.
+/// An audit event being filled in while a request is handled. It borrows the request's
+/// subject and the resolver's instance name, and is written as JSON once, at the end.
 #[derive(Debug)]
-pub(crate) struct AuditRecord {
-    subject: String,
-    event: AuditEvent,
+pub(crate) struct AuditRecord<'a> {
+    target: &'a RequestSubject,
+    operation: &'static str,
+    request_id: [u8; 16],
+    instance: &'a str,
     pub execution_id: Option<String>,
     pub items: Vec<AuditItem>,
 }
 
-impl AuditRecord {
-    pub(crate) fn new(target: &RequestSubject, operation: &str, request_id: [u8; 16], instance: &str) -> Self {
-        AuditRecord {
-            subject: subject::audit(target.tenant()),
-            event: AuditEvent {
-                time_ms: 0,
-                tenant: target.tenant().to_string(),
-                namespace: target.namespace().to_string(),
-                operation: operation.into(),
-                outcome: String::new(),
-                execution_id: None,
-                request_id: hex::encode(request_id),
-                resolver: instance.into(),
-                items: Vec::new(),
-            },
-            execution_id: None,
-            items: Vec::new(),
-        }
+impl<'a> AuditRecord<'a> {
+    pub(crate) fn new(
+        target: &'a RequestSubject,
+        operation: &'static str,
+        request_id: [u8; 16],
+        instance: &'a str,
+    ) -> Self {
+        AuditRecord { target, operation, request_id, instance, execution_id: None, items: Vec::new() }
     }
 
     /// Records the one secret a write names.
@@ -63,9 +56,6 @@ impl AuditRecord {
 
     /// The subject and JSON payload of the finished event.
     pub(crate) fn finish(mut self, outcome: &str, time_ms: i64) -> (String, Vec<u8>) {
-        self.event.time_ms = time_ms;
-        self.event.outcome = outcome.into();
-        self.event.execution_id = self.execution_id;
         if outcome != "ok" {
             for item in &mut self.items {
                 if item.outcome == "ok" && item.found_in.is_none() {
@@ -73,9 +63,23 @@ impl AuditRecord {
                 }
             }
         }
-        self.event.items = self.items;
+        let mut request_id = [0u8; 32];
+        // 16 bytes always fit 32 hex digits.
+        let _ = hex::encode_to_slice(self.request_id, &mut request_id);
+        let event = AuditEventRef {
+            time_ms,
+            tenant: self.target.tenant().as_str(),
+            namespace: self.target.namespace().as_str(),
+            operation: self.operation,
+            outcome,
+            execution_id: self.execution_id.as_deref(),
+            request_id: std::str::from_utf8(&request_id).unwrap_or_default(),
+            resolver: self.instance,
+            items: &self.items,
+        };
+        let mut payload = Vec::with_capacity(256);
         // Serialising plain strings and numbers to JSON cannot fail.
-        let payload = serde_json::to_vec(&self.event).unwrap_or_default();
-        (self.subject, payload)
+        let _ = serde_json::to_writer(&mut payload, &event);
+        (subject::audit(self.target.tenant()), payload)
     }
 }

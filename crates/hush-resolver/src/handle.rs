@@ -60,7 +60,15 @@ impl Resolver {
     /// configured request timeout.
     pub async fn handle(&self, subject: &str, payload: &[u8]) -> Handled {
         let timeout = self.inner.settings.request_timeout;
-        match tokio::time::timeout(timeout, self.handle_unbounded(subject, payload)).await {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut handling = std::pin::pin!(self.handle_unbounded(subject, payload));
+        // A cached read completes in its first poll: it needs no timer. Anything that has to
+        // wait (a backend, the replay ledger, another request's load) gets one, counted from
+        // the start.
+        if let std::task::Poll::Ready(handled) = futures::poll!(handling.as_mut()) {
+            return handled;
+        }
+        match tokio::time::timeout_at(deadline, handling).await {
             Ok(handled) => handled,
             Err(_) => {
                 Counters::bump(&self.inner.metrics.failed_requests);
@@ -220,7 +228,7 @@ impl Resolver {
         ResponseEnvelope::error(request_id, resolver_key_id, error).encode().unwrap_or_default()
     }
 
-    fn refuse(&self, request_id: [u8; 16], error: &Error, audit: Option<AuditRecord>) -> Handled {
+    fn refuse(&self, request_id: [u8; 16], error: &Error, audit: Option<AuditRecord<'_>>) -> Handled {
         Counters::bump(&self.inner.metrics.failed_requests);
         match error.kind() {
             ErrorKind::Internal | ErrorKind::Unavailable => tracing::warn!(%error, "request failed"),
@@ -230,7 +238,7 @@ impl Resolver {
         Handled { reply: self.error_reply(request_id, self.key_id(), error), audit, change: None }
     }
 
-    fn audit_event(&self, record: AuditRecord, outcome: &str) -> Option<(String, Vec<u8>)> {
+    fn audit_event(&self, record: AuditRecord<'_>, outcome: &str) -> Option<(String, Vec<u8>)> {
         self.inner.settings.audit.then(|| record.finish(outcome, unix_now_ms()))
     }
 
@@ -245,7 +253,7 @@ impl Resolver {
         &self,
         checked: &Checked<'_>,
         items: Vec<GetItem>,
-        audit: &mut AuditRecord,
+        audit: &mut AuditRecord<'_>,
     ) -> Result<ResponseBody, Error> {
         if items.is_empty() || items.len() > MAX_ITEMS_PER_REQUEST {
             return Err(Error::invalid_input(format!(
@@ -316,8 +324,8 @@ impl Resolver {
                 name: name.clone(),
                 version: version.clone(),
             };
-            let scope = Scope::new(checked.tenant.clone(), level.clone());
             let load = || {
+                let scope = Scope::new(checked.tenant.clone(), level.clone());
                 let charged = inner.budgets.charge(checked.grant);
                 if charged.is_ok() {
                     Counters::bump(&inner.metrics.backend_reads);
@@ -381,7 +389,7 @@ impl Resolver {
         &self,
         checked: &Checked<'_>,
         put: PutRequest,
-        audit: &mut AuditRecord,
+        audit: &mut AuditRecord<'_>,
     ) -> Result<(ResponseBody, Option<(String, Vec<u8>)>), Error> {
         let name = SecretName::new(put.name)?;
         audit.push_item(&name);
@@ -413,7 +421,7 @@ impl Resolver {
         &self,
         checked: &Checked<'_>,
         delete: DeleteRequest,
-        audit: &mut AuditRecord,
+        audit: &mut AuditRecord<'_>,
     ) -> Result<(ResponseBody, Option<(String, Vec<u8>)>), Error> {
         let name = SecretName::new(delete.name)?;
         audit.push_item(&name);
