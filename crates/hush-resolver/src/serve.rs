@@ -1,12 +1,11 @@
 //! The service loop: NATS in, [`Resolver::handle`] and [`Resolver::apply_change`], NATS out.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use async_nats::service::ServiceExt;
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use hush_proto::subject::{self, AdminOp};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::Resolver;
@@ -61,7 +60,11 @@ pub async fn serve(
     let mut requests = futures::stream::select_all(endpoints);
     let (audit, audit_events) = tokio::sync::mpsc::unbounded_channel();
     let audit_publisher = tokio::spawn(publish_audit(client.clone(), audit_events));
-    let in_flight = Arc::new(Semaphore::new(settings.max_in_flight.max(1)));
+    let max_in_flight = settings.max_in_flight.max(1);
+    // On hushd's default single-threaded runtime a task per request buys nothing: the loop
+    // itself polls the requests in flight. With several runtime threads, each is a task.
+    let spawn = tokio::runtime::Handle::current().runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread;
+    let mut local = FuturesUnordered::new();
     let mut tasks = JoinSet::new();
     tracing::info!(service = %settings.service_name, queue_group = %settings.queue_group, "resolver serving");
 
@@ -69,7 +72,8 @@ pub async fn serve(
     loop {
         tokio::select! {
             // Change events first: a write acknowledged to a client must be seen by this replica
-            // before a later read from that client, and NATS delivers the event first.
+            // before a later read from that client, and NATS delivers the event first. Then the
+            // requests in flight, so a new request never waits behind a burst of arrivals.
             biased;
             _ = &mut shutdown => break,
             Some(message) = changes.next() => {
@@ -78,28 +82,31 @@ pub async fn serve(
                     tracing::debug!(%error, subject = %message.subject, "dropped a change event");
                 }
             }
-            Some(request) = requests.next() => {
+            Some(()) = local.next(), if !local.is_empty() => {}
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            Some(request) = requests.next(), if local.len() + tasks.len() < max_in_flight => {
                 if !resolver.may_reply_to(request.message.reply.as_deref()) {
                     continue;
                 }
-                let Ok(permit) = in_flight.clone().acquire_owned().await else { break };
-                let (resolver, client, audit) = (resolver.clone(), client.clone(), audit.clone());
-                tasks.spawn(async move {
-                    answer(&resolver, &client, &audit, request).await;
-                    drop(permit);
-                });
+                if spawn {
+                    let (resolver, client, audit) = (resolver.clone(), client.clone(), audit.clone());
+                    tasks.spawn(async move { answer(&resolver, &client, &audit, request).await });
+                } else {
+                    local.push(answer(&resolver, &client, &audit, request));
+                }
             }
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             else => break,
         }
     }
 
-    tracing::info!(in_flight = tasks.len(), "resolver stopping: finishing requests in flight");
+    tracing::info!(in_flight = local.len() + tasks.len(), "resolver stopping: finishing requests in flight");
     drop(requests);
     if let Err(error) = service.stop().await {
         tracing::warn!(%error, "could not stop the NATS service cleanly");
     }
+    while local.next().await.is_some() {}
     while tasks.join_next().await.is_some() {}
+    drop(local);
     drop(audit);
     if audit_publisher.await.is_err() {
         tracing::warn!("the audit publisher stopped abnormally");
