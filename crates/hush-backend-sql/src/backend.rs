@@ -35,7 +35,7 @@ pub struct SqlBackend {
     pub(crate) info: BackendInfo,
     pub(crate) pool: AnyPool,
     pub(crate) dialect: Dialect,
-    pub(crate) queries: Queries,
+    pub(crate) queries: Arc<Queries>,
     pub(crate) cipher: Arc<dyn AtRestCipher>,
     max_versions: i64,
     shown_url: String,
@@ -115,7 +115,7 @@ impl SqlBackend {
             info: BackendInfo { kind: KIND, name: name.to_owned(), capabilities: Capabilities::full() },
             pool,
             dialect,
-            queries: Queries::new(dialect, &config.table_prefix),
+            queries: Arc::new(Queries::new(dialect, &config.table_prefix)),
             cipher,
             max_versions: i64::from(config.max_versions),
             shown_url,
@@ -128,14 +128,15 @@ impl SqlBackend {
         self.pool.close().await;
     }
 
-    /// A query bound to (tenant, namespace, name), the key of a secret.
-    pub(crate) fn key_query<'q>(
-        &self,
-        sql: &'q str,
-        scope: &'q Scope,
-        name: &'q SecretName,
-    ) -> Query<'q, Any, AnyArguments<'q>> {
-        sqlx::query(sql).bind(scope.tenant.as_str()).bind(scope.namespace.as_str()).bind(name.as_str())
+    /// What a write needs, owned, for the task it runs in.
+    fn writer(&self) -> Writer {
+        Writer {
+            pool: self.pool.clone(),
+            dialect: self.dialect,
+            queries: Arc::clone(&self.queries),
+            cipher: Arc::clone(&self.cipher),
+            max_versions: self.max_versions,
+        }
     }
 
     /// The hush error of a failed write.
@@ -151,6 +152,37 @@ impl SqlBackend {
         parse_error(err).with_context("backend", &self.info.name).with_context("operation", operation)
     }
 
+    fn meta_from_row(&self, row: &AnyRow) -> Result<SecretMeta, sqlx::Error> {
+        let namespace = Namespace::new(text_column(row, 0)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let name = SecretName::new(text_column(row, 1)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let version: i64 = row.try_get(2)?;
+        let updated_at: i64 = row.try_get(3)?;
+        let tags = parse_tags(&text_column(row, 4)?)?;
+        let version = VersionId::new(version.to_string()).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(SecretMeta { namespace, name, version: Some(version), tags, updated_at: Some(updated_at) })
+    }
+}
+
+/// A query bound to (tenant, namespace, name), the key of a secret.
+pub(crate) fn key_query<'q>(sql: &'q str, scope: &'q Scope, name: &'q SecretName) -> Query<'q, Any, AnyArguments<'q>> {
+    sqlx::query(sql).bind(scope.tenant.as_str()).bind(scope.namespace.as_str()).bind(name.as_str())
+}
+
+/// What a write needs, owned: each write runs in a task of its own, so a caller that gives up
+/// (hush's timeout layer, a request timeout) cannot cancel it between `BEGIN` and `COMMIT`.
+/// sqlx 0.8 leaves a connection whose transaction future was dropped at some of its awaits
+/// inside that transaction (transact-rs/sqlx#3932 for SQLite, #4385 for PostgreSQL); the
+/// pool hands it out again and every later write on it fails. A write its caller gave up on
+/// still commits or rolls back, like one whose answer was lost.
+struct Writer {
+    pool: AnyPool,
+    dialect: Dialect,
+    queries: Arc<Queries>,
+    cipher: Arc<dyn AtRestCipher>,
+    max_versions: i64,
+}
+
+impl Writer {
     /// Writes the next version of a secret in one transaction: the head row is created or
     /// bumped first (its lock orders concurrent writers of one name), then the version row.
     /// One attempt: a lost race (deadlock, serialization failure, busy) is a temporary
@@ -166,8 +198,8 @@ impl SqlBackend {
     ) -> Result<i64, Attempt> {
         let q = &self.queries;
         let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
-        self.key_query(&q.upsert_head, scope, name).bind(now).execute(&mut *tx).await?;
-        let version: i64 = self.key_query(&q.read_head, scope, name).fetch_one(&mut *tx).await?.try_get(0)?;
+        key_query(&q.upsert_head, scope, name).bind(now).execute(&mut *tx).await?;
+        let version: i64 = key_query(&q.read_head, scope, name).fetch_one(&mut *tx).await?.try_get(0)?;
         let version_text = version.to_string();
         let sealed = self.cipher.seal(aad(scope, name, &version_text, tags), value).map_err(Attempt::Fail)?;
         sqlx::query(&q.insert_version)
@@ -184,7 +216,7 @@ impl SqlBackend {
             .execute(&mut *tx)
             .await?;
         if version > self.max_versions {
-            self.key_query(&q.prune, scope, name).bind(version - self.max_versions).execute(&mut *tx).await?;
+            key_query(&q.prune, scope, name).bind(version - self.max_versions).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(version)
@@ -192,25 +224,24 @@ impl SqlBackend {
 
     async fn delete_rows(&self, scope: &Scope, name: &SecretName) -> Result<bool, Attempt> {
         let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
-        let heads = self.key_query(&self.queries.delete_head, scope, name).execute(&mut *tx).await?.rows_affected();
+        let heads = key_query(&self.queries.delete_head, scope, name).execute(&mut *tx).await?.rows_affected();
         if heads == 0 {
             tx.rollback().await?;
             return Ok(false);
         }
-        self.key_query(&self.queries.delete_versions, scope, name).execute(&mut *tx).await?;
+        key_query(&self.queries.delete_versions, scope, name).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
     }
+}
 
-    fn meta_from_row(&self, row: &AnyRow) -> Result<SecretMeta, sqlx::Error> {
-        let namespace = Namespace::new(text_column(row, 0)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        let name = SecretName::new(text_column(row, 1)?).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        let version: i64 = row.try_get(2)?;
-        let updated_at: i64 = row.try_get(3)?;
-        let tags = parse_tags(&text_column(row, 4)?)?;
-        let version = VersionId::new(version.to_string()).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        Ok(SecretMeta { namespace, name, version: Some(version), tags, updated_at: Some(updated_at) })
-    }
+/// Runs a write in its own task (see [`Writer`]).
+async fn detached<T: Send + 'static>(
+    write: impl std::future::Future<Output = Result<T, Attempt>> + Send + 'static,
+) -> Result<T, Attempt> {
+    tokio::spawn(write).await.unwrap_or_else(|e| {
+        Err(Attempt::Fail(Error::new(ErrorKind::Internal, format!("the write's task ended abnormally: {e}"))))
+    })
 }
 
 /// What a sealed value of (scope, name, version) with `tags` is bound to.
@@ -285,10 +316,10 @@ impl SecretBackend for SqlBackend {
     async fn get(&self, scope: &Scope, name: &SecretName, version: Option<&VersionId>) -> Result<Secret> {
         let missing = || Error::secret_not_found(scope, name, version);
         let row = match version {
-            None => self.key_query(&self.queries.get_latest, scope, name).fetch_optional(&self.pool).await,
+            None => key_query(&self.queries.get_latest, scope, name).fetch_optional(&self.pool).await,
             Some(v) => {
                 let Some(number) = v.number().and_then(|n| i64::try_from(n).ok()) else { return Err(missing()) };
-                self.key_query(&self.queries.get_version, scope, name).bind(number).fetch_optional(&self.pool).await
+                key_query(&self.queries.get_version, scope, name).bind(number).fetch_optional(&self.pool).await
             }
         }
         .map_err(|e| self.db_error(&e, "get"))?;
@@ -349,8 +380,12 @@ impl SecretBackend for SqlBackend {
         let tags_json = serde_json::to_string(&tags)
             .map_err(|e| Error::new(ErrorKind::Internal, format!("tags of {name} do not serialise: {e}")))?;
         let now = unix_now();
-        let version =
-            self.write_version(scope, name, &value, &tags, &tags_json, now).await.map_err(|e| self.failed(e, "put"))?;
+        let (writer, owned) = (self.writer(), (scope.clone(), name.clone(), tags.clone()));
+        let write = async move {
+            let (scope, name, tags) = owned;
+            writer.write_version(&scope, &name, &value, &tags, &tags_json, now).await
+        };
+        let version = detached(write).await.map_err(|e| self.failed(e, "put"))?;
         Ok(SecretMeta {
             namespace: scope.namespace.clone(),
             name: name.clone(),
@@ -361,7 +396,9 @@ impl SecretBackend for SqlBackend {
     }
 
     async fn delete(&self, scope: &Scope, name: &SecretName) -> Result<()> {
-        if self.delete_rows(scope, name).await.map_err(|e| self.failed(e, "delete"))? {
+        let (writer, scope_owned, name_owned) = (self.writer(), scope.clone(), name.clone());
+        let delete = async move { writer.delete_rows(&scope_owned, &name_owned).await };
+        if detached(delete).await.map_err(|e| self.failed(e, "delete"))? {
             Ok(())
         } else {
             Err(Error::not_found(format!("secret {name} not found in {scope}")))

@@ -20,6 +20,7 @@ on_every_engine!(
     reconnects_and_concurrent_starts_share_the_schema,
     table_prefixes_keep_stores_apart,
     concurrent_first_writes_get_every_version_once,
+    writes_cancelled_at_any_point_leave_no_connection_in_a_transaction,
 );
 
 async fn behaviour_suite(db: Arc<TestDb>) {
@@ -394,4 +395,39 @@ async fn sqlite_memory_database_works() {
     backend.close().await;
     let err = backend.check().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
+}
+
+async fn writes_cancelled_at_any_point_leave_no_connection_in_a_transaction(db: Arc<TestDb>) {
+    // A write whose caller gives up (hush's timeout layer, a request timeout) is dropped at
+    // whatever await it reached: inside BEGIN, between BEGIN and the first statement, before
+    // COMMIT. None of that may leave a pooled connection inside a transaction: every later
+    // write on every connection must work.
+    let backend = Arc::new(db.backend(TestCipher::new(1)).await);
+    let s = scope("acme", "cancelled");
+    for round in 0..40u64 {
+        let writers = (0..8u64).map(|i| {
+            let (backend, s) = (Arc::clone(&backend), s.clone());
+            async move {
+                let give_up_after = std::time::Duration::from_micros((round * 37 + i * 101) % 1500);
+                let n = name(&format!("W{i}"));
+                let put = backend.put(&s, &n, SecretValue::from("v"), Tags::new());
+                let _ = tokio::time::timeout(give_up_after, put).await;
+            }
+        });
+        futures_join(writers).await;
+    }
+    // Enough writes, concurrent and sequential, to go through every pooled connection.
+    let writers = (0..16).map(|i| {
+        let (backend, s) = (Arc::clone(&backend), s.clone());
+        async move { backend.put(&s, &name(&format!("AFTER{i}")), SecretValue::from("after"), Tags::new()).await }
+    });
+    for (i, written) in futures_join(writers).await.into_iter().enumerate() {
+        written.unwrap_or_else(|e| panic!("write {i} after the cancelled ones failed: {e}"));
+    }
+    for i in 0..16 {
+        backend
+            .put(&s, &name(&format!("AFTER{i}")), SecretValue::from("again"), Tags::new())
+            .await
+            .unwrap_or_else(|e| panic!("sequential write {i} after the cancelled ones failed: {e}"));
+    }
 }
