@@ -38,6 +38,8 @@ pub struct SqlBackend {
     pub(crate) queries: Arc<Queries>,
     pub(crate) cipher: Arc<dyn AtRestCipher>,
     max_versions: i64,
+    /// SQLite's writers in this process, one at a time (see [`Writer`]); `None` elsewhere.
+    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
     shown_url: String,
     table_prefix: String,
 }
@@ -118,6 +120,7 @@ impl SqlBackend {
             queries: Arc::new(Queries::new(dialect, &config.table_prefix)),
             cipher,
             max_versions: i64::from(config.max_versions),
+            sqlite_writer: (dialect == Dialect::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(()))),
             shown_url,
             table_prefix: config.table_prefix,
         })
@@ -136,6 +139,7 @@ impl SqlBackend {
             queries: Arc::clone(&self.queries),
             cipher: Arc::clone(&self.cipher),
             max_versions: self.max_versions,
+            sqlite_writer: self.sqlite_writer.clone(),
         }
     }
 
@@ -174,15 +178,28 @@ pub(crate) fn key_query<'q>(sql: &'q str, scope: &'q Scope, name: &'q SecretName
 /// inside that transaction (transact-rs/sqlx#3932 for SQLite, #4385 for PostgreSQL); the
 /// pool hands it out again and every later write on it fails. A write its caller gave up on
 /// still commits or rolls back, like one whose answer was lost.
+///
+/// SQLite has one writer at a time: writers of this process queue on `sqlite_writer` before
+/// `BEGIN IMMEDIATE` rather than in SQLite's busy handler, whose sleeps (up to 100 ms each)
+/// made 64 concurrent deletes miss a 2 s timeout although each takes about a millisecond.
 struct Writer {
     pool: AnyPool,
     dialect: Dialect,
     queries: Arc<Queries>,
     cipher: Arc<dyn AtRestCipher>,
     max_versions: i64,
+    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Writer {
+    /// Waits for this process's other SQLite writers; nothing for the other databases.
+    async fn one_writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.sqlite_writer {
+            Some(lock) => Some(Arc::clone(lock).lock_owned().await),
+            None => None,
+        }
+    }
+
     /// Writes the next version of a secret in one transaction: the head row is created or
     /// bumped first (its lock orders concurrent writers of one name), then the version row.
     /// One attempt: a lost race (deadlock, serialization failure, busy) is a temporary
@@ -197,6 +214,7 @@ impl Writer {
         now: i64,
     ) -> Result<i64, Attempt> {
         let q = &self.queries;
+        let _one_writer = self.one_writer().await;
         let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
         key_query(&q.upsert_head, scope, name).bind(now).execute(&mut *tx).await?;
         let version: i64 = key_query(&q.read_head, scope, name).fetch_one(&mut *tx).await?.try_get(0)?;
@@ -223,6 +241,7 @@ impl Writer {
     }
 
     async fn delete_rows(&self, scope: &Scope, name: &SecretName) -> Result<bool, Attempt> {
+        let _one_writer = self.one_writer().await;
         let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
         let heads = key_query(&self.queries.delete_head, scope, name).execute(&mut *tx).await?.rows_affected();
         if heads == 0 {

@@ -234,7 +234,15 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
     };
     let _ = echo.kill().await;
     let fill = match args.fill {
-        Some(n) if scope == GrantScope::Admin => Some(fill(&session, n, args.concurrency, hushd_pid).await?),
+        Some(n) if scope == GrantScope::Admin => {
+            let location = target.location();
+            let location = &location;
+            let reader = |chunk: usize| {
+                let execution_id = format!("hush-bench-fill-{chunk}");
+                async move { setup::minted_session(config_path, location, GrantScope::Read, &execution_id).await }
+            };
+            Some(fill(&session, reader, n, args.concurrency, hushd_pid).await?)
+        }
         Some(_) => return Err(crate::exit::Usage("--fill writes secrets: run it without --grant".into()).into()),
         None => None,
     };
@@ -268,7 +276,22 @@ struct Fill {
 
 /// Writes `n` secrets of 100 bytes, reads each once so hushd caches them, reads hushd's RSS,
 /// and deletes them.
-async fn fill(session: &Session, n: usize, concurrency: usize, hushd: Option<u32>) -> anyhow::Result<Fill> {
+/// Grants hushd charges with at most this many cache misses each (a grant of its own, with its
+/// own execution id, per chunk): below its default `resolver.max_backend_reads_per_grant`
+/// (10 000 a minute), so `--fill` reads every secret once without running into that budget.
+const FILL_READS_PER_GRANT: usize = 5_000;
+
+async fn fill<R, RFut>(
+    session: &Session,
+    reader: R,
+    n: usize,
+    concurrency: usize,
+    hushd: Option<u32>,
+) -> anyhow::Result<Fill>
+where
+    R: Fn(usize) -> RFut,
+    RFut: std::future::Future<Output = anyhow::Result<Session>>,
+{
     let rss_before = hushd.and_then(process_rss_bytes);
     let name = |i: usize| format!("HUSH_FILL_{i}");
     let value = SecretValue::new(vec![b'v'; 100]);
@@ -280,16 +303,25 @@ async fn fill(session: &Session, n: usize, concurrency: usize, hushd: Option<u32
     .await
     .context("--fill: writing")?;
     let write_seconds = started.elapsed().as_secs_f64();
-    run_all(n, concurrency, |i| {
-        let (session, name) = (session.clone(), name(i));
-        async move { session.secret(&name).await.map(|_| ()) }
-    })
-    .await
-    .context("--fill: reading")?;
+    for first in (0..n).step_by(FILL_READS_PER_GRANT) {
+        let session = reader(first / FILL_READS_PER_GRANT).await.context("--fill: a grant for reading")?;
+        run_all(FILL_READS_PER_GRANT.min(n - first), concurrency, |i| {
+            let (session, name) = (session.clone(), name(first + i));
+            async move { session.secret(&name).await.map(|_| ()) }
+        })
+        .await
+        .context("--fill: reading")?;
+    }
     let rss_after = hushd.and_then(process_rss_bytes);
     run_all(n, concurrency, |i| {
         let (session, name) = (session.clone(), name(i));
-        async move { session.delete(&name).await }
+        async move {
+            match session.delete(&name).await {
+                // A delete retried after its first attempt timed out finds the secret gone.
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+                deleted => deleted,
+            }
+        }
     })
     .await
     .context("--fill: deleting what it wrote")?;

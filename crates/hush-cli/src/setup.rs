@@ -56,10 +56,9 @@ pub async fn session(
     location: &Location,
     scope: GrantScope,
 ) -> anyhow::Result<Session> {
-    let config = load_config(config_path)?;
-    let client = client(&config).await?;
     let session = match grant {
         Some(token) => {
+            let client = client(&load_config(config_path)?).await?;
             let session = client.session(token)?;
             if let Some(t) = location.tenant.as_deref().filter(|t| *t != session.tenant().as_str()) {
                 let message = format!("--tenant {t} differs from the grant's tenant {}", session.tenant());
@@ -71,22 +70,34 @@ pub async fn session(
             }
             session
         }
-        None => {
-            let (tenant, namespace) = self::location(location)?;
-            let token = issuer(&config)?
-                .issue(&GrantRequest {
-                    tenant,
-                    namespace,
-                    scope,
-                    ttl: OWN_GRANT_TTL,
-                    execution_id: Some("hush-cli".into()),
-                    cnf: Some(client.public_key()),
-                    now: now(),
-                })
-                .map_err(Error::from)
-                .context("cannot mint a grant")?;
-            client.session(token)?
-        }
+        None => return minted_session(config_path, location, scope, "hush-cli").await,
     };
     Ok(session)
+}
+
+/// A session with a 5-minute grant minted from the issuer key, bound to this client's key,
+/// carrying `execution_id` (hushd's audit events show it; grants minted in the same second
+/// differ only by it).
+pub async fn minted_session(
+    config_path: &Path,
+    location: &Location,
+    scope: GrantScope,
+    execution_id: &str,
+) -> anyhow::Result<Session> {
+    let config = load_config(config_path)?;
+    let client = client(&config).await?;
+    let (tenant, namespace) = self::location(location)?;
+    let token = issuer(&config)?
+        .issue(&GrantRequest {
+            tenant,
+            namespace,
+            scope,
+            ttl: OWN_GRANT_TTL,
+            execution_id: Some(execution_id.into()),
+            cnf: Some(client.public_key()),
+            now: now(),
+        })
+        .map_err(Error::from)
+        .context("cannot mint a grant")?;
+    Ok(client.session(token)?)
 }
