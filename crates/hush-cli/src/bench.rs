@@ -1,6 +1,7 @@
 //! `hush bench`: a bare NATS request/reply echo and a cached `secret()` through hushd,
 //! measured in one run on the same machine, with the same number of requests in flight; then
-//! `secrets()` of 64 names per request, and optionally the memory of N cached secrets.
+//! `secrets()` of 64 names per request, and optionally the memory of N cached secrets, and
+//! with `--backend NAME` the cold path of that backend (see [`cold`]).
 //!
 //! The echo responder runs in a child process (`hush bench-echo`), as hushd does, so both
 //! measurements cross the same process boundaries: client → nats-server → responder → back.
@@ -10,6 +11,10 @@
 //! CPU figures come from `/proc/<pid>/task/*/schedstat` (nanoseconds on CPU per thread) of
 //! hushd and of the echo responder, read before and after each measurement; hushd's memory
 //! from `/proc/<pid>/status` (`VmRSS`).
+//!
+//! What the bench writes it deletes at the end, also when a measurement failed.
+
+mod cold;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -20,7 +25,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use hush_client::{SecretRequest, Session};
 use hush_config::HushConfig;
-use hush_core::{Error, ErrorKind, GrantScope, SecretValue, Tags};
+use hush_core::{Error, ErrorKind, GrantScope, SecretName, SecretValue, Tags};
 
 use crate::cli::{BenchArgs, BenchEchoArgs, Location};
 use crate::setup;
@@ -40,16 +45,17 @@ struct Figures {
     cpu_us_per_request: Option<f64>,
 }
 
+/// Makes `requests` calls, `call(i)` for i in `0..requests`, `concurrency` at a time.
 async fn measure<F, Fut>(requests: usize, concurrency: usize, cpu_of: Option<u32>, call: F) -> anyhow::Result<Figures>
 where
-    F: Fn() -> Fut,
+    F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     let cpu_before = cpu_of.and_then(process_cpu_ns);
     let started = Instant::now();
     let mut latencies: Vec<Duration> = futures::stream::iter(0..requests)
-        .map(|_| {
-            let call = call();
+        .map(|i| {
+            let call = call(i);
             async move {
                 let t = Instant::now();
                 call.await.map(|()| t.elapsed())
@@ -113,6 +119,7 @@ fn find_hushd() -> Result<u32, String> {
 }
 
 /// Where the benchmark reads and writes, and what serves it.
+#[derive(Debug, Clone)]
 struct Target {
     tenant: String,
     namespace: String,
@@ -120,6 +127,9 @@ struct Target {
     backend: Option<(String, String)>,
     /// The namespace is the bench's own: everything in it was written by this run.
     own_namespace: bool,
+    /// What every write carries: the serving binding's `filter_tags` (a filtered binding
+    /// refuses a write without them, and hides what lacks them).
+    tags: Tags,
 }
 
 impl Target {
@@ -147,12 +157,24 @@ impl Target {
             let kind = config.backends.get(name).map(|b| b.kind.clone()).unwrap_or_default();
             (name.to_owned(), kind)
         });
-        Ok(Target { tenant, namespace, backend, own_namespace })
+        let tags = binding_tags(config, &tenant, &namespace)?;
+        Ok(Target { tenant, namespace, backend, own_namespace, tags })
     }
 
     fn location(&self) -> Location {
         Location { tenant: Some(self.tenant.clone()), namespace: Some(self.namespace.clone()) }
     }
+}
+
+/// The `filter_tags` of the binding that serves `namespace` of `tenant`, found as
+/// [`HushConfig::binding_for`] finds it: the override of the longest configured namespace equal
+/// to or above it, else the tenant's default.
+fn binding_tags(config: &HushConfig, tenant: &str, namespace: &str) -> anyhow::Result<Tags> {
+    let Some(tenant) = config.tenants.get(tenant) else { return Ok(Tags::new()) };
+    let covers = |key: &str| namespace == key || namespace.strip_prefix(key).is_some_and(|r| r.starts_with('.'));
+    let nearest = tenant.namespaces.iter().filter(|(key, _)| covers(key)).max_by_key(|(key, _)| key.len());
+    let filter = nearest.map_or(&tenant.filter_tags, |(_, binding)| &binding.filter_tags);
+    Ok(Tags::try_from(filter.clone()).map_err(Error::from)?)
 }
 
 /// Runs the benchmark against the hushd of the config.
@@ -161,6 +183,9 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
         return Err(crate::exit::Usage("--requests must be at least 1".into()).into());
     }
     let config = setup::load_config(config_path)?;
+    if args.backend.is_some() {
+        check_cold_flags(&config, grant, &args)?;
+    }
     let scope = if grant.is_some() { GrantScope::Read } else { GrantScope::Admin };
     let (session, target) = match grant {
         Some(_) => {
@@ -172,21 +197,80 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
             (session, Target::choose(&config, &location)?)
         }
         None => {
-            let target = Target::choose(&config, &args.location)?;
+            let target = match &args.backend {
+                Some(name) => cold::target(&config, config_path, &args.location, name)?,
+                None => Target::choose(&config, &args.location)?,
+            };
             (setup::session(config_path, None, &target.location(), scope).await?, target)
         }
     };
+    // Built before anything is written: a backend this process cannot build leaves nothing behind.
+    let direct = match &args.backend {
+        Some(name) => Some(cold::open_direct(&config, &target, name).await?),
+        None => None,
+    };
+    let measured = measure_all(config_path, &config, &session, scope, &target, direct.as_ref(), &args).await;
+    let removed = match scope {
+        GrantScope::Admin => {
+            let names = std::iter::once(BENCH_SECRET.to_owned()).chain(batch_names());
+            let names = names.map(SecretName::new).collect::<Result<Vec<_>, _>>().map_err(Error::from)?;
+            remove(&session, &names, args.concurrency, &target).await
+        }
+        GrantScope::Read => Ok(()),
+    };
+    let report = settle(measured, removed)?;
+    report.print(&args);
+    Ok(())
+}
+
+/// The names `secrets()` reads, `BATCH` of them.
+fn batch_names() -> Vec<String> {
+    (0..BATCH).map(|i| format!("{BENCH_SECRET}_{i}")).collect()
+}
+
+/// Refuses `--backend` flags it cannot honour, before anything is contacted.
+fn check_cold_flags(config: &HushConfig, grant: Option<&str>, args: &BenchArgs) -> anyhow::Result<()> {
+    if grant.is_some() {
+        return Err(crate::exit::Usage("--backend writes the secrets it reads: run it without --grant".into()).into());
+    }
+    if args.cold_requests == 0 {
+        return Err(crate::exit::Usage("--cold-requests must be at least 1".into()).into());
+    }
+    let budget = config.resolver.max_backend_reads_per_grant;
+    if args.cold_requests as u64 > budget {
+        return Err(crate::exit::Usage(format!(
+            "--cold-requests {} is more than resolver.max_backend_reads_per_grant ({budget}): every cold read is a \
+             backend read charged to the bench's grant",
+            args.cold_requests
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Everything the bench measures, in order: echo and cached `secret()`, `secrets()`, the cold
+/// path with `--backend`, and `--fill`. The caller deletes the benchmark secrets whatever this
+/// returns; the cold path and `--fill` delete their own.
+async fn measure_all(
+    config_path: &Path,
+    config: &HushConfig,
+    session: &Session,
+    scope: GrantScope,
+    target: &Target,
+    direct: Option<&hush_core::SharedBackend>,
+    args: &BenchArgs,
+) -> anyhow::Result<Report> {
     let hushd = match args.hushd_pid {
         Some(pid) => Ok(pid),
         None => find_hushd(),
     };
     let hushd_pid = hushd.as_ref().ok().copied();
-    let batch_names: Vec<String> = (0..BATCH).map(|i| format!("{BENCH_SECRET}_{i}")).collect();
+    let batch_names = batch_names();
     if scope == GrantScope::Admin {
         let value = SecretValue::from("benchmark-value-0123456789");
-        session.put(BENCH_SECRET, &value, &Tags::new()).await?;
+        session.put(BENCH_SECRET, &value, &target.tags).await?;
         for name in &batch_names {
-            session.put(name, &value, &Tags::new()).await?;
+            session.put(name, &value, &target.tags).await?;
         }
     }
     session.secret(BENCH_SECRET).await.context("the benchmark secret HUSH_BENCH cannot be read")?;
@@ -209,16 +293,16 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
 
     // A payload the size of an encoded one-secret request, so both carry the same bytes.
     let payload = Bytes::from(vec![0x5a; 420]);
-    let echo_call = || {
+    let echo_call = |_| {
         let (nats, subject, payload) = (nats.clone(), subject.clone(), payload.clone());
         async move { nats.request(subject, payload).await.map(|_| ()).map_err(|e| Error::unavailable(e.to_string()).into()) }
     };
-    let secret_call = || {
+    let secret_call = |_| {
         let session = session.clone();
         async move { session.secret(BENCH_SECRET).await.map(|_| ()).map_err(anyhow::Error::from) }
     };
     let batch: Vec<SecretRequest> = batch_names.iter().map(|n| SecretRequest::new(n.as_str())).collect();
-    let batch_call = || {
+    let batch_call = |_| {
         let (session, batch) = (session.clone(), batch.clone());
         async move { session.secrets(batch).await.map(|_| ()).map_err(anyhow::Error::from) }
     };
@@ -233,6 +317,12 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
         GrantScope::Read => None,
     };
     let _ = echo.kill().await;
+    let cold = match direct {
+        Some(direct) => {
+            Some(cold::run(config_path, target, direct, args.cold_requests, args.concurrency, hushd_pid).await?)
+        }
+        None => None,
+    };
     let fill = match args.fill {
         Some(n) if scope == GrantScope::Admin => {
             let location = target.location();
@@ -241,29 +331,62 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
                 let execution_id = format!("hush-bench-fill-{chunk}");
                 async move { setup::minted_session(config_path, location, GrantScope::Read, &execution_id).await }
             };
-            Some(fill(&session, reader, n, args.concurrency, hushd_pid).await?)
+            Some(fill(session, reader, n, args.concurrency, hushd_pid, target).await?)
         }
         Some(_) => return Err(crate::exit::Usage("--fill writes secrets: run it without --grant".into()).into()),
         None => None,
     };
-    if scope == GrantScope::Admin {
-        session.delete(BENCH_SECRET).await?;
-        for name in &batch_names {
-            session.delete(name).await?;
-        }
-    }
-    let report = Report {
+    Ok(Report {
         config: config_path.display().to_string(),
-        target,
-        hushd_pid: hushd,
+        target: target.clone(),
         hushd_rss_bytes: hushd_pid.and_then(process_rss_bytes),
+        hushd_pid: hushd,
         echo: echo_figures,
         secret: secret_figures,
         batch: batch_figures,
+        cold,
         fill,
-    };
-    report.print(&args);
-    Ok(())
+    })
+}
+
+/// Deletes `names` through `session`, `concurrency` at a time; a name already gone counts as
+/// deleted. On failure, says how many are left and where, with the first error.
+async fn remove(session: &Session, names: &[SecretName], concurrency: usize, target: &Target) -> anyhow::Result<()> {
+    let failures: Vec<Error> = futures::stream::iter(names)
+        .map(|name| async move {
+            match session.delete(name.as_str()).await {
+                Err(e) if e.kind() != ErrorKind::NotFound => Some(e),
+                _ => None,
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .filter_map(std::future::ready)
+        .collect()
+        .await;
+    let left = failures.len();
+    match failures.into_iter().next() {
+        None => Ok(()),
+        Some(first) => Err(anyhow::Error::new(first).context(format!(
+            "cannot delete {left} of the {} secret(s) the bench wrote in {}/{}",
+            names.len(),
+            target.tenant,
+            target.namespace
+        ))),
+    }
+}
+
+/// The outcome of a step followed by the deletion of what it wrote: the step's error first
+/// (the deletion's, if it failed too, is printed as a warning), else the deletion's.
+fn settle<T>(measured: anyhow::Result<T>, removed: anyhow::Result<()>) -> anyhow::Result<T> {
+    match (measured, removed) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(removal)) => Err(removal),
+        (Err(failure), Ok(())) => Err(failure),
+        (Err(failure), Err(removal)) => {
+            eprintln!("hush: warning: {}", crate::exit::one_line(&removal));
+            Err(failure)
+        }
+    }
 }
 
 /// What `--fill N` measured.
@@ -274,58 +397,55 @@ struct Fill {
     write_seconds: f64,
 }
 
-/// Writes `n` secrets of 100 bytes, reads each once so hushd caches them, reads hushd's RSS,
-/// and deletes them.
 /// Grants hushd charges with at most this many cache misses each (a grant of its own, with its
 /// own execution id, per chunk): below its default `resolver.max_backend_reads_per_grant`
 /// (10 000 a minute), so `--fill` reads every secret once without running into that budget.
 const FILL_READS_PER_GRANT: usize = 5_000;
 
+/// Writes `n` secrets of 100 bytes, reads each once so hushd caches them, reads hushd's RSS,
+/// and deletes them (also when writing or reading failed).
 async fn fill<R, RFut>(
     session: &Session,
     reader: R,
     n: usize,
     concurrency: usize,
     hushd: Option<u32>,
+    target: &Target,
 ) -> anyhow::Result<Fill>
 where
     R: Fn(usize) -> RFut,
     RFut: std::future::Future<Output = anyhow::Result<Session>>,
 {
+    let names = (0..n)
+        .map(|i| SecretName::new(format!("HUSH_FILL_{i}")))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::from)?;
     let rss_before = hushd.and_then(process_rss_bytes);
-    let name = |i: usize| format!("HUSH_FILL_{i}");
     let value = SecretValue::new(vec![b'v'; 100]);
     let started = Instant::now();
-    run_all(n, concurrency, |i| {
-        let (session, value, name) = (session.clone(), value.clone(), name(i));
-        async move { session.put(&name, &value, &Tags::new()).await.map(|_| ()) }
-    })
-    .await
-    .context("--fill: writing")?;
-    let write_seconds = started.elapsed().as_secs_f64();
-    for first in (0..n).step_by(FILL_READS_PER_GRANT) {
-        let session = reader(first / FILL_READS_PER_GRANT).await.context("--fill: a grant for reading")?;
-        run_all(FILL_READS_PER_GRANT.min(n - first), concurrency, |i| {
-            let (session, name) = (session.clone(), name(first + i));
-            async move { session.secret(&name).await.map(|_| ()) }
+    let measured = async {
+        run_all(n, concurrency, |i| {
+            let (names, value) = (&names, &value);
+            async move { session.put(names[i].as_str(), value, &target.tags).await.map(|_| ()) }
         })
         .await
-        .context("--fill: reading")?;
-    }
-    let rss_after = hushd.and_then(process_rss_bytes);
-    run_all(n, concurrency, |i| {
-        let (session, name) = (session.clone(), name(i));
-        async move {
-            match session.delete(&name).await {
-                // A delete retried after its first attempt timed out finds the secret gone.
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-                deleted => deleted,
-            }
+        .context("--fill: writing")?;
+        let write_seconds = started.elapsed().as_secs_f64();
+        for first in (0..n).step_by(FILL_READS_PER_GRANT) {
+            let reader = reader(first / FILL_READS_PER_GRANT).await.context("--fill: a grant for reading")?;
+            run_all(FILL_READS_PER_GRANT.min(n - first), concurrency, |i| {
+                let (reader, names) = (&reader, &names);
+                async move { reader.secret(names[first + i].as_str()).await.map(|_| ()) }
+            })
+            .await
+            .context("--fill: reading")?;
         }
-    })
-    .await
-    .context("--fill: deleting what it wrote")?;
-    Ok(Fill { secrets: n, rss_before, rss_after, write_seconds })
+        let rss_after = hushd.and_then(process_rss_bytes);
+        Ok(Fill { secrets: n, rss_before, rss_after, write_seconds })
+    }
+    .await;
+    let removed = remove(session, &names, concurrency, target).await.context("--fill");
+    settle(measured, removed)
 }
 
 async fn run_all<F, Fut>(n: usize, concurrency: usize, call: F) -> hush_core::Result<()>
@@ -362,6 +482,7 @@ struct Report {
     echo: Figures,
     secret: Figures,
     batch: Option<Figures>,
+    cold: Option<cold::Cold>,
     fill: Option<Fill>,
 }
 
@@ -372,7 +493,7 @@ impl Report {
         let (echo, secret) = (self.echo, self.secret);
         let batch_items = self.batch.map(|b| b.rps * BATCH as f64);
         if args.json {
-            let json = serde_json::json!({
+            let mut json = serde_json::json!({
                 "config": self.config,
                 "tenant": self.target.tenant,
                 "namespace": self.target.namespace,
@@ -404,6 +525,22 @@ impl Report {
                 "fill_rss_after_bytes": self.fill.as_ref().and_then(|f| f.rss_after),
                 "fill_write_seconds": self.fill.as_ref().map(|f| f.write_seconds),
             });
+            // Only with --backend: without it the object is what it always was.
+            if let (Some(cold), Some(fields)) = (&self.cold, json.as_object_mut()) {
+                let more = serde_json::json!({
+                    "cold_requests": cold.secrets,
+                    "cold_p50_us": cold.cold.p50_us,
+                    "cold_p99_us": cold.cold.p99_us,
+                    "cold_rps": cold.cold.rps,
+                    "hushd_cpu_us_per_cold_request": cold.cold.cpu_us_per_request,
+                    "direct_p50_us": cold.direct.p50_us,
+                    "direct_p99_us": cold.direct.p99_us,
+                    "direct_rps": cold.direct.rps,
+                    "cold_ratio": cold.ratio(&echo),
+                    "cold_ratio_target": cold::COLD_TARGET,
+                });
+                fields.extend(more.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
+            }
             println!("{json}");
             return;
         }
@@ -445,12 +582,36 @@ impl Report {
                 cpu(batch)
             );
         }
+        if let Some(cold) = &self.cold {
+            for (label, figures) in [("direct get()", cold.direct), ("uncached secret()", cold.cold)] {
+                println!(
+                    "{:<22} {:>10.0} {:>10.0} {:>12.0} {:>16}",
+                    label,
+                    figures.p50_us,
+                    figures.p99_us,
+                    figures.rps,
+                    cpu(figures)
+                );
+            }
+        }
         println!(
             "secret()/echo: p50 {:.2} (target ≤ 1.30), p99 {:.2} (≤ 1.50), throughput {:.2} (≥ 0.75)",
             secret.p50_us / echo.p50_us,
             secret.p99_us / echo.p99_us,
             secret.rps / echo.rps
         );
+        if let Some(cold) = &self.cold {
+            println!(
+                "cold path ({} secrets of the backend, each read once directly in this process, then once through \
+                 hushd as a cache miss): p50 {:.0} / (echo {:.0} + direct {:.0}) = {:.2} (target ≤ {:.2})",
+                cold.secrets,
+                cold.cold.p50_us,
+                echo.p50_us,
+                cold.direct.p50_us,
+                cold.ratio(&echo),
+                cold::COLD_TARGET
+            );
+        }
         if let Some(items) = batch_items {
             println!(
                 "secrets({BATCH}): {items:.0} items/s = {:.1}× single secret() requests/s (target ≥ 20)",

@@ -72,6 +72,11 @@ pub enum Command {
     /// its own under the first tenant with a writable default backend and removes them after.
     /// It prints latency, throughput, the ratios to the echo, secrets() of 64 names, and
     /// hushd's CPU per request and memory (read from /proc, Linux).
+    ///
+    /// With --backend NAME, it also measures the cold path of that backend: uncached secret()
+    /// reads through hushd, and direct reads of the same secrets through the same backend
+    /// built in this process as hushd builds it; the target is cold p50 ≤ 1.2 × (echo p50 +
+    /// direct p50).
     #[command(after_help = EXIT_CODES)]
     Bench(BenchArgs),
     /// Answer echo requests (used by `hush bench` as its reference; not for humans).
@@ -266,6 +271,20 @@ pub struct BenchArgs {
     /// resident memory, and delete them.
     #[arg(long, value_name = "N")]
     pub fill: Option<usize>,
+    /// Also measure the cold path of configured backend NAME: write --cold-requests secrets of
+    /// 100 bytes through hushd, read each once directly through NAME built in this process
+    /// (hush's backend factory and layers, as hushd builds it), then once through hushd with
+    /// secret() (a cache miss each: a write drops the name from hushd's cache), and delete
+    /// them. Without --tenant/--namespace it writes under a namespace of its own below the
+    /// first writable binding of NAME (a tenant default, else a namespace override); with
+    /// them, NAME must serve that location through a writable binding. Not with --grant.
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+    /// Secrets --backend writes and reads once each way. At most
+    /// resolver.max_backend_reads_per_grant: every cold read is a backend read charged to the
+    /// bench's grant.
+    #[arg(long, value_name = "N", default_value_t = 2_000, requires = "backend")]
+    pub cold_requests: usize,
 }
 
 /// `hush bench-echo`

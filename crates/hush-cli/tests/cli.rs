@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use hush_e2e::Stack;
+use hush_e2e::{BaoServer, Stack, skip};
 
 const CONFIG: &str = r#"
 [backends.local]
@@ -342,6 +342,10 @@ async fn every_command_has_help_with_exit_codes() {
         assert_eq!(code(&output), 0, "{command:?}");
         assert!(stdout(&output).contains("Usage:"), "{command:?}: {}", stdout(&output));
     }
+    let bench = hush(unused, &["bench", "--help"], None, &[]).await;
+    for flag in ["--backend <NAME>", "--cold-requests <N>", "1.2 × (echo p50 + direct p50)"] {
+        assert!(stdout(&bench).contains(flag), "{flag}: {}", stdout(&bench));
+    }
     let top = hush(unused, &["--help"], None, &[]).await;
     assert!(stdout(&top).contains("6  backend unavailable"), "{}", stdout(&top));
     let retire = hush(unused, &["keys", "retire-at-rest", "--help"], None, &[]).await;
@@ -578,4 +582,187 @@ async fn bench_measures_in_a_namespace_of_its_own_and_removes_what_it_wrote() {
     let half = hush(&config, &["bench", "-t", "acme"], None, &[]).await;
     assert_eq!(code(&half), 2, "{}", stderr(&half));
     assert!(stderr(&half).contains("pass both --tenant and --namespace, or neither"), "{}", stderr(&half));
+}
+
+/// A SQLite tenant default and, for `company.team` and below, an override on an OpenBao dev
+/// server that shows only secrets tagged `team=payments` (so every write must carry the tag).
+fn vault_override_config(address: &str) -> String {
+    format!(
+        "[backends.local]\nkind = \"sql\"\nurl = \"sqlite://{{dir}}/local.db\"\n\n\
+         [backends.vault-main]\nkind = \"vault\"\naddress = \"{address}\"\n\
+         auth = {{ method = \"token\", token = \"root\" }}\n\n\
+         [tenants.acme]\nbackend = \"local\"\n\n[tenants.acme.namespaces.\"company.team\"]\nbackend = \"vault-main\"\n\
+         filter_tags = {{ team = \"payments\" }}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_backend_measures_cold_and_direct_reads_of_a_vault_override_and_removes_what_it_wrote() {
+    use futures::StreamExt as _;
+
+    let bao = match BaoServer::start() {
+        Ok(bao) => bao,
+        Err(reason) => return skip(&reason),
+    };
+    let Some(stack) = Stack::start_or_skip(&vault_override_config(&bao.address)) else { return };
+    let replica = stack.replica().await;
+    let config = stack.config_path.clone();
+    // Someone else's secrets, in the Vault namespace and in the SQLite default: left alone.
+    bao.cli(&["kv", "put", "secret/acme/company/team/KEEP", "value=theirs"]).expect("bao kv put");
+    let sql = stack.session("acme", "company", hush_core::GrantScope::Admin).await;
+    sql.put("SHARED", &hush_core::SecretValue::from("theirs"), &hush_core::Tags::new()).await.unwrap();
+    let reads_before = replica.resolver.metrics().backend_reads;
+    // Audit events say where each read was served from (cache or backend).
+    let nats = async_nats::connect(&stack.nats.url).await.unwrap();
+    let mut audit = nats.subscribe("hush.v1.audit.acme").await.unwrap();
+    nats.flush().await.unwrap();
+
+    // The replica runs in this test process: its CPU is this process's.
+    let pid = std::process::id().to_string();
+    let args = [
+        "bench",
+        "--backend",
+        "vault-main",
+        "--requests",
+        "200",
+        "--cold-requests",
+        "50",
+        "--concurrency",
+        "4",
+        "--json",
+        "--hushd-pid",
+        &pid,
+    ];
+    let output = hush(&config, &args, None, &[]).await;
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).expect("one JSON object");
+    assert_eq!((report["backend"].as_str(), report["backend_kind"].as_str()), (Some("vault-main"), Some("vault")));
+    assert_eq!((report["tenant"].as_str(), report["own_namespace"].as_bool()), (Some("acme"), Some(true)));
+    let namespace = report["namespace"].as_str().unwrap().to_owned();
+    let own = namespace.strip_prefix("company.team.").expect("below the override").to_owned();
+    assert!(own.starts_with("hush_bench_"), "{namespace}");
+    assert_eq!(report["cold_requests"], 50);
+    let figure = |key: &str| {
+        report[key].as_f64().filter(|v| v.is_finite() && *v > 0.0).unwrap_or_else(|| panic!("{key}: {report}"))
+    };
+    for (p50, p99) in [("cold_p50_us", "cold_p99_us"), ("direct_p50_us", "direct_p99_us")] {
+        assert!(figure(p99) >= figure(p50), "{p99} < {p50}: {report}");
+    }
+    for positive in ["cold_rps", "direct_rps", "hushd_cpu_us_per_cold_request", "secret_rps"] {
+        figure(positive);
+    }
+    let expected = figure("cold_p50_us") / (figure("echo_p50_us") + figure("direct_p50_us"));
+    assert!((figure("cold_ratio") - expected).abs() <= 1e-9 * expected, "{report}");
+    assert_eq!(report["cold_ratio_target"], 1.2);
+
+    // The bench checks every value it reads against what it wrote, so its direct reads (Vault
+    // only) prove hushd wrote them into OpenBao. Each cold secret was read through hushd once,
+    // and that read was a cache miss served by the backend.
+    let mut cold_reads = Vec::new();
+    loop {
+        // Until the 50 are in, then until a second passes without any more.
+        let wait = std::time::Duration::from_secs(if cold_reads.len() < 50 { 5 } else { 1 });
+        let Ok(Some(message)) = tokio::time::timeout(wait, audit.next()).await else { break };
+        // One event per line: the resolver publishes them in batches.
+        for event in serde_json::Deserializer::from_slice(&message.payload).into_iter::<serde_json::Value>() {
+            let event = event.unwrap();
+            let items = event["items"].as_array().filter(|_| event["operation"] == "get").cloned().unwrap_or_default();
+            for item in items.iter().filter(|i| i["name"].as_str().is_some_and(|n| n.starts_with("HUSH_COLD_"))) {
+                let source = item["source"].as_str().map(str::to_owned);
+                cold_reads.push((item["name"].as_str().unwrap().to_owned(), source));
+            }
+        }
+    }
+    let names: std::collections::BTreeSet<&String> = cold_reads.iter().map(|(name, _)| name).collect();
+    assert_eq!((names.len(), cold_reads.len()), (50, 50), "each name read once through hushd: {cold_reads:?}");
+    assert!(cold_reads.iter().all(|(_, source)| source.as_deref() == Some("backend")), "{cold_reads:?}");
+    let reads = replica.resolver.metrics().backend_reads - reads_before;
+    assert!(reads >= 50 + 1 + 64, "{reads} backend reads: 50 cold, HUSH_BENCH's first, secrets() of 64 names");
+    // Nothing it wrote is left in OpenBao; what was there stays.
+    let listed = bao.cli(&["kv", "list", "secret/acme/company/team"]).expect("bao kv list");
+    assert!(listed.contains("KEEP") && !listed.contains("hush_bench_"), "{listed}");
+    assert!(bao.cli(&["kv", "list", &format!("secret/acme/company/team/{own}")]).is_err(), "{own} is empty");
+    // The SQLite default got nothing: its one row is SHARED.
+    let config_now = stack.config();
+    let context = hush_backends::BackendContext::from_config(&config_now).unwrap();
+    let usage = hush_backends::key_usage_all(&config_now, &context).await;
+    let rows: Vec<(String, u64)> =
+        usage.into_iter().map(|(name, counts)| (name, counts.unwrap().values().sum())).collect();
+    assert_eq!(rows, [("local".to_owned(), 1)]);
+
+    // A measurement that fails still deletes what the bench wrote: a replica whose read budget
+    // per grant (100) runs out during the 150 cold reads (the bench checked --cold-requests
+    // against the config file's 10 000).
+    replica.stop().await;
+    let mut tight = stack.config();
+    tight.resolver.max_backend_reads_per_grant = 100;
+    let _tight = stack.replica_with(tight).await;
+    let args = ["bench", "--backend", "vault-main", "--requests", "100", "--cold-requests", "150", "--json"];
+    let failed = hush(&config, &args, None, &[]).await;
+    assert_eq!(code(&failed), 6, "{}", stderr(&failed));
+    assert!(stderr(&failed).contains("--backend: uncached reads through hushd"), "{}", stderr(&failed));
+    assert!(stderr(&failed).contains("max_backend_reads_per_grant"), "{}", stderr(&failed));
+    assert!(stdout(&failed).is_empty(), "no report: {}", stdout(&failed));
+    let listed = bao.cli(&["kv", "list", "secret/acme/company/team"]).expect("bao kv list");
+    assert!(listed.contains("KEEP") && !listed.contains("hush_bench_"), "{listed}");
+}
+
+#[tokio::test]
+async fn bench_backend_refuses_what_it_cannot_measure_with_precise_messages() {
+    // Nothing is contacted: every refusal comes before the bench connects.
+    let (_dir, config, _ring) = ring_setup(
+        "\n[tenants.acme.namespaces.\"company.locked\"]\nbackend = \"local\"\nread_only = true\n\n\
+         [tenants.acme.namespaces.old]\nbackend = \"archive\"\nread_only = true\n\n\
+         [backends.archive]\nkind = \"vault\"\naddress = \"http://127.0.0.1:1\"\n\
+         auth = { method = \"token\", token = \"unused\" }\n\n\
+         [backends.unbound]\nkind = \"vault\"\naddress = \"http://127.0.0.1:1\"\n\
+         auth = { method = \"token\", token = \"unused\" }\n",
+    );
+    let c = config.as_path();
+    for (args, wanted_code, text) in [
+        (vec!["bench", "--backend", "nosuch"], 2, "--backend nosuch: "),
+        (vec!["bench", "--backend", "nosuch"], 2, "configured: archive (vault), local (sql), unbound (vault)"),
+        (vec!["bench", "--backend", "unbound"], 2, "backend unbound serves no binding"),
+        (
+            vec!["bench", "--backend", "archive"],
+            5,
+            "every binding of backend archive is read_only (tenants.acme.namespaces.\"old\")",
+        ),
+        (
+            vec!["bench", "--backend", "archive", "-t", "acme", "-n", "company"],
+            2,
+            "acme/company is served by backend local, not archive",
+        ),
+        (
+            vec!["bench", "--backend", "local", "-t", "acme", "-n", "company.locked.etl"],
+            5,
+            "acme/company.locked.etl is bound read_only to backend local",
+        ),
+        (vec!["bench", "--backend", "local", "-t", "nobody", "-n", "company"], 2, "--tenant nobody: "),
+        (vec!["bench", "--backend", "local", "-t", "acme"], 2, "pass both --tenant and --namespace, or neither"),
+        (
+            vec!["bench", "--backend", "local", "--grant", "hush1.a.b"],
+            2,
+            "--backend writes the secrets it reads: run it without --grant",
+        ),
+        (vec!["bench", "--backend", "local", "--cold-requests", "0"], 2, "--cold-requests must be at least 1"),
+        (
+            vec!["bench", "--backend", "local", "--cold-requests", "10001"],
+            2,
+            "--cold-requests 10001 is more than resolver.max_backend_reads_per_grant (10000)",
+        ),
+    ] {
+        let output = hush(c, &args, None, &[]).await;
+        assert_eq!(code(&output), wanted_code, "{args:?}: {}", stderr(&output));
+        assert_eq!(stderr(&output).trim_end().lines().count(), 1, "{args:?}: one line: {}", stderr(&output));
+        assert!(
+            stderr(&output).starts_with("hush: ") && stderr(&output).contains(text),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    // --cold-requests belongs to --backend.
+    let alone = hush(c, &["bench", "--cold-requests", "10"], None, &[]).await;
+    assert_eq!(code(&alone), 2, "{}", stderr(&alone));
+    assert!(stderr(&alone).contains("--backend <NAME>"), "{}", stderr(&alone));
 }
