@@ -327,11 +327,10 @@ async fn measure_all(
         Some(n) if scope == GrantScope::Admin => {
             let location = target.location();
             let location = &location;
-            let reader = |chunk: usize| {
-                let execution_id = format!("hush-bench-fill-{chunk}");
-                async move { setup::minted_session(config_path, location, GrantScope::Read, &execution_id).await }
+            let minted = |scope: GrantScope, step: String| async move {
+                setup::minted_session(config_path, location, scope, &format!("hush-bench-fill-{step}")).await
             };
-            Some(fill(session, reader, n, args.concurrency, hushd_pid, target).await?)
+            Some(fill(minted, n, args.concurrency, hushd_pid, target).await?)
         }
         Some(_) => return Err(crate::exit::Usage("--fill writes secrets: run it without --grant".into()).into()),
         None => None,
@@ -397,24 +396,25 @@ struct Fill {
     write_seconds: f64,
 }
 
-/// Grants hushd charges with at most this many cache misses each (a grant of its own, with its
-/// own execution id, per chunk): below its default `resolver.max_backend_reads_per_grant`
-/// (10 000 a minute), so `--fill` reads every secret once without running into that budget.
-const FILL_READS_PER_GRANT: usize = 5_000;
+/// Secrets per grant in `--fill`: each chunk of writes, reads and deletes gets a grant of its
+/// own (with its own execution id), so no grant outlives its 5 minutes during a long fill and
+/// none spends more than hushd's default `resolver.max_backend_reads_per_grant` (10 000 cache
+/// misses a minute).
+const FILL_CHUNK: usize = 5_000;
 
 /// Writes `n` secrets of 100 bytes, reads each once so hushd caches them, reads hushd's RSS,
-/// and deletes them (also when writing or reading failed).
-async fn fill<R, RFut>(
-    session: &Session,
-    reader: R,
+/// and deletes them (also when writing or reading failed). `minted(scope, step)` is a session
+/// with a fresh grant.
+async fn fill<M, MFut>(
+    minted: M,
     n: usize,
     concurrency: usize,
     hushd: Option<u32>,
     target: &Target,
 ) -> anyhow::Result<Fill>
 where
-    R: Fn(usize) -> RFut,
-    RFut: std::future::Future<Output = anyhow::Result<Session>>,
+    M: Fn(GrantScope, String) -> MFut,
+    MFut: std::future::Future<Output = anyhow::Result<Session>>,
 {
     let names = (0..n)
         .map(|i| SecretName::new(format!("HUSH_FILL_{i}")))
@@ -424,18 +424,21 @@ where
     let value = SecretValue::new(vec![b'v'; 100]);
     let started = Instant::now();
     let measured = async {
-        run_all(n, concurrency, |i| {
-            let (names, value) = (&names, &value);
-            async move { session.put(names[i].as_str(), value, &target.tags).await.map(|_| ()) }
-        })
-        .await
-        .context("--fill: writing")?;
+        for (chunk, names) in names.chunks(FILL_CHUNK).enumerate() {
+            let writer = minted(GrantScope::Admin, format!("write-{chunk}")).await.context("--fill: a grant")?;
+            run_all(names.len(), concurrency, |i| {
+                let (writer, names, value) = (&writer, names, &value);
+                async move { writer.put(names[i].as_str(), value, &target.tags).await.map(|_| ()) }
+            })
+            .await
+            .context("--fill: writing")?;
+        }
         let write_seconds = started.elapsed().as_secs_f64();
-        for first in (0..n).step_by(FILL_READS_PER_GRANT) {
-            let reader = reader(first / FILL_READS_PER_GRANT).await.context("--fill: a grant for reading")?;
-            run_all(FILL_READS_PER_GRANT.min(n - first), concurrency, |i| {
-                let (reader, names) = (&reader, &names);
-                async move { reader.secret(names[first + i].as_str()).await.map(|_| ()) }
+        for (chunk, names) in names.chunks(FILL_CHUNK).enumerate() {
+            let reader = minted(GrantScope::Read, format!("read-{chunk}")).await.context("--fill: a grant")?;
+            run_all(names.len(), concurrency, |i| {
+                let (reader, names) = (&reader, names);
+                async move { reader.secret(names[i].as_str()).await.map(|_| ()) }
             })
             .await
             .context("--fill: reading")?;
@@ -444,7 +447,16 @@ where
         Ok(Fill { secrets: n, rss_before, rss_after, write_seconds })
     }
     .await;
-    let removed = remove(session, &names, concurrency, target).await.context("--fill");
+    let mut removed = Ok(());
+    for (chunk, names) in names.chunks(FILL_CHUNK).enumerate() {
+        removed = match minted(GrantScope::Admin, format!("delete-{chunk}")).await {
+            Ok(deleter) => remove(&deleter, names, concurrency, target).await.context("--fill"),
+            Err(e) => Err(e.context("--fill: a grant")),
+        };
+        if removed.is_err() {
+            break;
+        }
+    }
     settle(measured, removed)
 }
 
