@@ -6,31 +6,21 @@
 //!
 //! The reply comes from a real `Resolver::handle` over the in-memory backend, built once.
 
+mod fixture;
+
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hush_backend_behavior::MemoryBackend;
-use hush_cache::{CacheSettings, SecretCache};
+use fixture::{admin_grant, memory_resolver, now_ms, store};
 use hush_client::Masker;
-use hush_core::{BindingTree, GrantScope, Namespace, SharedBackend, TenantBindings, TenantId};
+use hush_core::{Namespace, TenantId};
 use hush_crypto::{
-    ClientKeyPair, Direction, GrantIssuer, GrantRequest, GrantVerifier, ResolverKeyPair, SealAad, TransportKey,
-    random_request_id, resolver_key_id,
+    ClientKeyPair, Direction, GrantIssuer, ResolverKeyPair, SealAad, TransportKey, random_request_id, resolver_key_id,
 };
 use hush_proto::message::{
-    GetItem, GetRequest, PutRequest, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope, sealed_item_label,
+    GetItem, GetRequest, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope, sealed_item_label,
 };
-use hush_resolver::{MemoryLedger, Resolver, ResolverSettings};
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
 
 /// What a worker holds: its key pair, the transport key, the resolver key id, a grant.
 struct Worker {
@@ -76,61 +66,28 @@ fn benches(c: &mut Criterion) {
     let resolver_key = ResolverKeyPair::generate();
     let resolver_public = resolver_key.public();
     let issuer = GrantIssuer::generate();
-    let backend: SharedBackend = Arc::new(MemoryBackend::new("local"));
-    let mut bindings = BindingTree::new();
-    bindings
-        .insert_tenant(TenantId::new("acme").unwrap(), TenantBindings { default: Some(backend), ..Default::default() });
-    let verifier = GrantVerifier::new(&[issuer.public()], Duration::from_secs(86_400)).unwrap();
-    let settings = ResolverSettings::default();
-    let ledger = Arc::new(MemoryLedger::new(settings.replay_window));
-    let resolver = Resolver::new(
-        bindings,
-        SecretCache::new(CacheSettings::default()),
-        verifier,
-        vec![resolver_key],
-        ledger,
-        settings,
-    );
-
+    let resolver = memory_resolver(resolver_key, &issuer);
     let keys = ClientKeyPair::generate();
     let (tenant, namespace) = (TenantId::new("acme").unwrap(), Namespace::new("company.team.etl").unwrap());
-    let grant = issuer
-        .issue(&GrantRequest {
-            tenant: tenant.clone(),
-            namespace: namespace.clone(),
-            scope: GrantScope::Admin,
-            ttl: Duration::from_secs(3600),
-            execution_id: Some("bench".into()),
-            cnf: Some(keys.public()),
-            now: now(),
-        })
-        .unwrap();
     let worker = Worker {
         transport: keys.transport_key(&resolver_public).unwrap(),
         resolver_key_id: resolver_key_id(&resolver_public),
+        grant: admin_grant(&issuer, &keys, &tenant, &namespace),
         keys,
-        grant,
     };
-
     // Store the secret through the resolver, then take one real reply to a read of it.
-    let put_subject = hush_proto::subject::admin(hush_proto::subject::AdminOp::Put, &tenant, &namespace);
-    let put_id = random_request_id();
-    let aad = SealAad {
-        direction: Direction::ToResolver,
-        request_id: &put_id,
-        subject: &put_subject,
-        name: "DB",
-        version: "",
-    };
-    let body = RequestBody::Put(PutRequest {
-        name: "DB".into(),
-        sealed_value: worker.transport.seal(&aad, b"correct horse battery staple"),
-        tags: Default::default(),
-    });
-    let mut put = RequestEnvelope::new(put_id, worker.keys.public(), worker.resolver_key_id, now_ms(), body);
-    worker.transport.authenticate(&mut put, &put_subject, &worker.grant).unwrap();
-    let stored = runtime.block_on(resolver.handle(&put_subject, &put.encode().unwrap()));
-    assert!(ResponseEnvelope::decode(&stored.reply).unwrap().body.is_ok());
+    let location = (&tenant, &namespace);
+    let (transport, grant) = (&worker.transport, &worker.grant);
+    runtime.block_on(store(
+        &resolver,
+        &worker.keys,
+        transport,
+        &resolver_public,
+        grant,
+        location,
+        "DB",
+        b"correct horse battery staple",
+    ));
     let subject = hush_proto::subject::get(&tenant, &namespace);
     let (request_id, payload) = worker.request(&subject, "DB");
     let reply = runtime.block_on(resolver.handle(&subject, &payload)).reply;

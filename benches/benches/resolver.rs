@@ -8,28 +8,20 @@
 //! (`hush_backend_behavior::MemoryBackend`) with the configuration's defaults: a cached read
 //! never reaches a backend, so the bench needs neither SQL nor hushd's config and factory.
 
+mod fixture;
+
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hush_backend_behavior::MemoryBackend;
-use hush_cache::{CacheSettings, SecretCache};
-use hush_core::{BindingTree, GrantScope, Namespace, SecretValue, SharedBackend, TenantBindings, TenantId};
+use fixture::{admin_grant, memory_resolver, now, now_ms, store};
+use hush_core::{GrantScope, Namespace, SecretValue, TenantId};
 use hush_crypto::{
     ClientKeyPair, Direction, GrantIssuer, GrantRequest, GrantVerifier, ResolverKeyPair, SealAad, TransportKey,
     random_request_id, resolver_key_id,
 };
 use hush_proto::message::{GetItem, GetRequest, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
-use hush_resolver::{MemoryLedger, Resolver, ResolverSettings};
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
+use hush_resolver::Resolver;
 
 /// An envelope as `hush-client` builds it: sent now, MAC under the client's transport key.
 fn envelope(
@@ -47,19 +39,6 @@ fn envelope(
     envelope
 }
 
-/// A resolver whose tenant `acme` is served by one in-memory backend, with the
-/// configuration's defaults (audit on, cache 60 s, bound grants required).
-fn memory_resolver(resolver_key: ResolverKeyPair, issuer: &GrantIssuer) -> Resolver {
-    let backend: SharedBackend = Arc::new(MemoryBackend::new("local"));
-    let mut bindings = BindingTree::new();
-    bindings
-        .insert_tenant(TenantId::new("acme").unwrap(), TenantBindings { default: Some(backend), ..Default::default() });
-    let verifier = GrantVerifier::new(&[issuer.public()], Duration::from_secs(86_400)).unwrap();
-    let settings = ResolverSettings::default();
-    let ledger = Arc::new(MemoryLedger::new(settings.replay_window));
-    Resolver::new(bindings, SecretCache::new(CacheSettings::default()), verifier, vec![resolver_key], ledger, settings)
-}
-
 fn fixture(runtime: &tokio::runtime::Runtime) -> (Resolver, String, Vec<u8>, TransportKey) {
     let resolver_key = ResolverKeyPair::generate();
     let resolver_public = resolver_key.public();
@@ -69,36 +48,19 @@ fn fixture(runtime: &tokio::runtime::Runtime) -> (Resolver, String, Vec<u8>, Tra
     let client = ClientKeyPair::generate();
     let tenant = TenantId::new("acme").unwrap();
     let namespace = Namespace::new("company.team.etl").unwrap();
-    let grant = issuer
-        .issue(&GrantRequest {
-            tenant: tenant.clone(),
-            namespace: namespace.clone(),
-            scope: GrantScope::Admin,
-            ttl: Duration::from_secs(3600),
-            execution_id: Some("bench".into()),
-            cnf: Some(client.public()),
-            now: now(),
-        })
-        .unwrap();
-    // Store the secret through the resolver itself, sealed as a client would.
-    let put_subject = hush_proto::subject::admin(hush_proto::subject::AdminOp::Put, &tenant, &namespace);
-    let request_id = random_request_id();
+    let grant = admin_grant(&issuer, &client, &tenant, &namespace);
     let transport = client.transport_key(&resolver_public).unwrap();
-    let aad = SealAad {
-        direction: Direction::ToResolver,
-        request_id: &request_id,
-        subject: &put_subject,
-        name: "DB_PASSWORD",
-        version: "",
-    };
-    let body = RequestBody::Put(hush_proto::message::PutRequest {
-        name: "DB_PASSWORD".into(),
-        sealed_value: transport.seal(&aad, b"correct horse battery staple"),
-        tags: Default::default(),
-    });
-    let put = envelope(&transport, &client, &resolver_public, &put_subject, &grant, request_id, body);
-    let handled = runtime.block_on(resolver.handle(&put_subject, &put.encode().unwrap()));
-    assert!(ResponseEnvelope::decode(&handled.reply).unwrap().body.is_ok());
+    let location = (&tenant, &namespace);
+    runtime.block_on(store(
+        &resolver,
+        &client,
+        &transport,
+        &resolver_public,
+        &grant,
+        location,
+        "DB_PASSWORD",
+        b"correct horse battery staple",
+    ));
 
     let subject = hush_proto::subject::get(&tenant, &namespace);
     let body =

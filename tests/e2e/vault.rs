@@ -7,18 +7,22 @@ use hush_e2e::{BaoServer, Stack, skip};
 
 use crate::put;
 
+/// Tenant `acme` on SQLite, its namespace `company.team` (and below) on OpenBao at `address`.
+fn sqlite_default_with_vault_override(address: &str) -> String {
+    format!(
+        "[backends.local]\nkind = \"sql\"\nurl = \"sqlite://{{dir}}/local.db\"\n\n\
+         [backends.vault-main]\nkind = \"vault\"\naddress = \"{address}\"\nauth = {{ method = \"token\", token = \"root\" }}\n\n\
+         [tenants.acme]\nbackend = \"local\"\n\n[tenants.acme.namespaces.\"company.team\"]\nbackend = \"vault-main\"\n"
+    )
+}
+
 #[tokio::test]
 async fn a_worker_reads_a_secret_written_with_bao_kv_put() {
     let bao = match BaoServer::start() {
         Ok(bao) => bao,
         Err(reason) => return skip(&reason),
     };
-    let config = format!(
-        "[backends.local]\nkind = \"sql\"\nurl = \"sqlite://{{dir}}/local.db\"\n\n\
-         [backends.vault-main]\nkind = \"vault\"\naddress = \"{}\"\nauth = {{ method = \"token\", token = \"root\" }}\n\n\
-         [tenants.acme]\nbackend = \"local\"\n\n[tenants.acme.namespaces.\"company.team\"]\nbackend = \"vault-main\"\n",
-        bao.address
-    );
+    let config = sqlite_default_with_vault_override(&bao.address);
     let Some(stack) = Stack::start_or_skip(&config) else { return };
     let _replica = stack.replica().await;
     // Written by another tool, at the documented path: <mount>/<tenant>/<namespace parts>/<NAME>.
@@ -48,12 +52,7 @@ async fn a_thousand_concurrent_cold_reads_make_one_openbao_read() {
         Ok(bao) => bao,
         Err(reason) => return skip(&reason),
     };
-    let config = format!(
-        "[backends.local]\nkind = \"sql\"\nurl = \"sqlite://{{dir}}/local.db\"\n\n\
-         [backends.vault-main]\nkind = \"vault\"\naddress = \"{}\"\nauth = {{ method = \"token\", token = \"root\" }}\n\n\
-         [tenants.acme]\nbackend = \"local\"\n\n[tenants.acme.namespaces.\"company.team\"]\nbackend = \"vault-main\"\n",
-        bao.address
-    );
+    let config = sqlite_default_with_vault_override(&bao.address);
     let Some(stack) = Stack::start_or_skip(&config) else { return };
     let replica = stack.replica().await;
     let audit_log = bao.audit_log();
