@@ -166,15 +166,11 @@ impl Target {
     }
 }
 
-/// The `filter_tags` of the binding that serves `namespace` of `tenant`, found as
-/// [`HushConfig::binding_for`] finds it: the override of the longest configured namespace equal
-/// to or above it, else the tenant's default.
+/// The tags a write through the binding that serves `namespace` of `tenant` must carry: its
+/// `filter_tags` ([`HushConfig::filter_tags_for`]).
 fn binding_tags(config: &HushConfig, tenant: &str, namespace: &str) -> anyhow::Result<Tags> {
-    let Some(tenant) = config.tenants.get(tenant) else { return Ok(Tags::new()) };
-    let covers = |key: &str| namespace == key || namespace.strip_prefix(key).is_some_and(|r| r.starts_with('.'));
-    let nearest = tenant.namespaces.iter().filter(|(key, _)| covers(key)).max_by_key(|(key, _)| key.len());
-    let filter = nearest.map_or(&tenant.filter_tags, |(_, binding)| &binding.filter_tags);
-    Ok(Tags::try_from(filter.clone()).map_err(Error::from)?)
+    let filter = config.filter_tags_for(tenant, namespace).cloned().unwrap_or_default();
+    Ok(Tags::try_from(filter).map_err(Error::from)?)
 }
 
 /// Runs the benchmark against the hushd of the config.

@@ -6,11 +6,17 @@ use std::time::Duration;
 
 use hush_core::{Namespace, Tags, TenantId};
 
-use crate::model::{HushConfig, NatsConfig};
+use crate::model::{BindingConfig, HushConfig, NatsConfig, TenantConfig};
 use crate::problem::ConfigProblem;
 
 /// Longest grant lifetime a configuration may allow.
 pub const MAX_GRANT_LIFETIME_LIMIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The override of `config` for the longest configured namespace equal to or above `namespace`.
+fn nearest_override<'a>(config: &'a TenantConfig, namespace: &str) -> Option<&'a BindingConfig> {
+    let covers = |key: &str| namespace == key || namespace.strip_prefix(key).is_some_and(|r| r.starts_with('.'));
+    config.namespaces.iter().filter(|(key, _)| covers(key)).max_by_key(|(key, _)| key.len()).map(|(_, binding)| binding)
+}
 
 /// NATS URL schemes hush connects with.
 const NATS_SCHEMES: [&str; 4] = ["nats", "tls", "ws", "wss"];
@@ -30,12 +36,18 @@ impl HushConfig {
     /// the namespace.
     pub fn binding_for(&self, tenant: &str, namespace: &str) -> Option<(&str, bool)> {
         let config = self.tenants.get(tenant)?;
-        let covers = |key: &str| namespace == key || namespace.strip_prefix(key).is_some_and(|r| r.starts_with('.'));
-        let nearest = config.namespaces.iter().filter(|(key, _)| covers(key)).max_by_key(|(key, _)| key.len());
-        match nearest {
-            Some((_, binding)) => Some((binding.backend.as_str(), binding.read_only)),
+        match nearest_override(config, namespace) {
+            Some(binding) => Some((binding.backend.as_str(), binding.read_only)),
             None => config.backend.as_deref().map(|backend| (backend, config.read_only)),
         }
+    }
+
+    /// The tag filter of the binding that serves `namespace` of `tenant` as written in this
+    /// file (the same binding as [`binding_for`](Self::binding_for)): the nearest override's,
+    /// else the tenant's own; `None` when the tenant is not configured.
+    pub fn filter_tags_for(&self, tenant: &str, namespace: &str) -> Option<&BTreeMap<String, String>> {
+        let config = self.tenants.get(tenant)?;
+        Some(nearest_override(config, namespace).map_or(&config.filter_tags, |binding| &binding.filter_tags))
     }
 
     /// Every problem of this configuration, each with its key path: those met while

@@ -529,13 +529,20 @@ kind = "sql"
 kind = "sql"
 [tenants.acme]
 backend = "local"
+filter_tags = { env = "prod" }
 [tenants.acme.namespaces."company.team"]
 backend = "team"
 read_only = true
+filter_tags = { team = "payments" }
 [tenants.only-overrides.namespaces.a]
 backend = "team"
 "#,
     );
+    let tags = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    assert_eq!(config.filter_tags_for("acme", "company"), Some(&tags(&[("env", "prod")])));
+    assert_eq!(config.filter_tags_for("acme", "company.team.etl"), Some(&tags(&[("team", "payments")])));
+    assert_eq!(config.filter_tags_for("only-overrides", "b"), Some(&tags(&[])), "the tenant's own, empty");
+    assert_eq!(config.filter_tags_for("nobody", "a"), None);
     assert_eq!(config.binding_for("acme", "company"), Some(("local", false)));
     assert_eq!(config.binding_for("acme", "company.team"), Some(("team", true)));
     assert_eq!(config.binding_for("acme", "company.team.etl"), Some(("team", true)));

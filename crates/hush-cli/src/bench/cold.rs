@@ -212,7 +212,7 @@ pub(super) async fn run(
 ) -> anyhow::Result<Cold> {
     // A grant of its own: every cold read is a backend read charged to its grant
     // (resolver.max_backend_reads_per_grant), apart from what the cached measurements spent.
-    let session = setup::session(config_path, None, &target.location(), GrantScope::Admin).await?;
+    let session = setup::minted_session(config_path, &target.location(), GrantScope::Admin, "hush-bench-cold").await?;
     let pid = std::process::id();
     let names = (0..secrets)
         .map(|i| SecretName::new(format!("HUSH_COLD_{pid}_{i}")))
