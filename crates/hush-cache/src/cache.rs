@@ -1,5 +1,6 @@
 //! [`SecretCache`]: moka with single flight, negative entries and stale-if-error.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use hush_core::{Error, ErrorKind, Namespace, Result, Secret, SecretName, TenantId, VersionId};
 use moka::future::Cache;
-use moka::ops::compute::Op;
+use moka::ops::compute::{CompResult, Op};
 use tokio::time::Instant;
 
 /// How often, at most, a miss sweeps out the entries past their lifetime.
@@ -160,7 +161,14 @@ struct Inner {
     generation: AtomicU64,
     /// When entries past their lifetime were last swept out.
     last_sweep: Mutex<Instant>,
+    /// The pinned versions loaded per secret, so that invalidating a secret finds its keys
+    /// without scanning the cache. It may name versions the cache no longer holds (evicted,
+    /// or a load that was not kept); sweeps drop those.
+    pinned: Mutex<HashMap<SecretKey, Vec<VersionId>>>,
 }
+
+/// One secret, whatever its version: what [`SecretCache::invalidate`] drops.
+type SecretKey = (TenantId, Namespace, SecretName);
 
 /// The resolver's cache of secrets. Cheap to clone: clones share one cache.
 #[derive(Clone)]
@@ -192,6 +200,7 @@ impl SecretCache {
                 counters: Counters::default(),
                 generation: AtomicU64::new(0),
                 last_sweep: Mutex::new(Instant::now()),
+                pinned: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -246,6 +255,10 @@ impl SecretCache {
         // first loads and those that waited find its fresh entry.
         let mut outcome = None;
         let slot = &mut outcome;
+        let mut load_generation = None;
+        let generation_slot = &mut load_generation;
+        let pinned =
+            key.version.clone().map(|version| ((key.tenant.clone(), key.namespace.clone(), key.name.clone()), version));
         let computed = inner
             .cache
             .entry(key)
@@ -255,7 +268,13 @@ impl SecretCache {
                     *slot = Some(answer(entry, Freshness::Cached));
                     return Ok(Op::Nop);
                 }
+                // Recorded before the generation is read: an invalidation that this load does
+                // not see as a new generation finds this version in the index.
+                if let Some((secret, version)) = pinned {
+                    inner.record_pinned(secret, version);
+                }
                 let generation = inner.generation.load(Ordering::Acquire);
+                *generation_slot = Some(generation);
                 counters.loads.fetch_add(1, Ordering::Relaxed);
                 let loaded = load().await;
                 let invalidated = inner.generation.load(Ordering::Acquire) != generation;
@@ -284,31 +303,41 @@ impl SecretCache {
                 }
             })
             .await;
+        // An invalidation between the check above and moka storing the entry removed nothing:
+        // the generation it bumped says so, and the entry goes now.
+        if let (Ok(CompResult::Inserted(entry) | CompResult::ReplacedWith(entry)), Some(generation)) =
+            (&computed, load_generation)
+            && inner.generation.load(Ordering::Acquire) != generation
+        {
+            inner.cache.invalidate(entry.key()).await;
+        }
         computed?;
         outcome.unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "cache computed no answer")))
     }
 
     /// Drops every cached version of one secret, and keeps a load already running for it
-    /// from caching what it read.
+    /// from caching what it read. Its cost does not grow with the cache: the latest version's
+    /// key is known, the pinned ones are indexed.
     pub async fn invalidate(&self, tenant: &TenantId, namespace: &Namespace, name: &SecretName) {
         let inner = &self.inner;
+        // The generation first: a load that has not checked it yet keeps nothing, and one that
+        // checked it before and put its value finds it changed afterwards and removes it.
         inner.generation.fetch_add(1, Ordering::AcqRel);
-        let matching: Vec<CacheKey> = inner
-            .cache
-            .iter()
-            .map(|(key, _)| key)
-            .filter(|key| &key.tenant == tenant && &key.namespace == namespace && &key.name == name)
-            .map(|key| (*key).clone())
-            .collect();
-        for key in matching {
-            inner.cache.invalidate(&key).await;
+        let secret = (tenant.clone(), namespace.clone(), name.clone());
+        let versions = inner.lock_pinned().remove(&secret).unwrap_or_default();
+        let (tenant, namespace, name) = secret;
+        let latest = CacheKey::new(tenant, namespace, name, None);
+        for version in versions {
+            inner.cache.invalidate(&CacheKey { version: Some(version), ..latest.clone() }).await;
         }
+        inner.cache.invalidate(&latest).await;
     }
 
     /// Drops everything.
     pub fn invalidate_all(&self) {
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
         self.inner.cache.invalidate_all();
+        self.inner.lock_pinned().clear();
     }
 
     /// The counters so far.
@@ -375,9 +404,10 @@ impl Inner {
         due
     }
 
-    /// Drops every entry past its lifetime, so its value is wiped once no request holds it.
-    /// An entry replaced by a fresh load between the scan and its removal is dropped too: the
-    /// next call loads it again.
+    /// Drops every entry past its lifetime, so its value is wiped once no request holds it,
+    /// and the pinned versions the cache no longer holds from the index. An entry replaced by
+    /// a fresh load between the scan and its removal is dropped too: the next call loads it
+    /// again.
     async fn sweep(&self) {
         let now = Instant::now();
         let expired: Vec<Arc<CacheKey>> =
@@ -385,6 +415,25 @@ impl Inner {
         for key in expired {
             self.cache.invalidate(&*key).await;
         }
+        self.lock_pinned().retain(|(tenant, namespace, name), versions| {
+            versions.retain(|version| {
+                let key = CacheKey::new(tenant.clone(), namespace.clone(), name.clone(), Some(version.clone()));
+                self.cache.contains_key(&key)
+            });
+            !versions.is_empty()
+        });
+    }
+
+    fn record_pinned(&self, secret: SecretKey, version: VersionId) {
+        let mut pinned = self.lock_pinned();
+        let versions = pinned.entry(secret).or_default();
+        if !versions.contains(&version) {
+            versions.push(version);
+        }
+    }
+
+    fn lock_pinned(&self) -> std::sync::MutexGuard<'_, HashMap<SecretKey, Vec<VersionId>>> {
+        self.pinned.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -4,6 +4,9 @@
 //! in its raw form and in its URL-encoded, base64 and JSON-escaped forms. The mask has a fixed
 //! length, so it does not reveal the value's length.
 
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -24,6 +27,10 @@ const MIN_MASKED_LEN: usize = 3;
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Replaces known secret values in text. Cheap to clone; clones share what they learned.
+///
+/// Learning a value costs its encodings and a few hash lookups; the matcher over every form is
+/// rebuilt by the first [`Masker::mask`] after new values were learned, so a session that
+/// reads thousands of distinct secrets does not rebuild it once per secret.
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
     inner: Arc<RwLock<State>>,
@@ -31,13 +38,54 @@ pub struct Masker {
 
 #[derive(Default)]
 struct State {
-    patterns: Vec<Zeroizing<String>>,
+    /// Every form learned, each once.
+    patterns: HashSet<Pattern>,
+    /// The matcher over `patterns`; `None` when it must be rebuilt (or nothing is learned).
     matcher: Option<AhoCorasick>,
+}
+
+/// One learned form. Its bytes are wiped when it is dropped; a set resizing moves the
+/// `String` header, never its heap buffer, so no copy of the bytes is left behind.
+struct Pattern(Zeroizing<String>);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Pattern {}
+
+impl Hash for Pattern {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_str().hash(state);
+    }
+}
+
+impl Borrow<str> for Pattern {
+    fn borrow(&self) -> &str {
+        self.0.as_str()
+    }
 }
 
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("State").field("patterns", &self.patterns.len()).finish()
+    }
+}
+
+impl State {
+    /// Builds the matcher if values were learned since it was last built.
+    fn matcher(&mut self) -> Option<&AhoCorasick> {
+        if self.matcher.is_none() && !self.patterns.is_empty() {
+            // Leftmost-longest: the URL-encoded form wins over a raw prefix of it. Patterns
+            // are unique, so their order cannot change which one wins.
+            self.matcher = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(self.patterns.iter().map(|p| p.0.as_bytes()))
+                .ok();
+        }
+        self.matcher.as_ref()
     }
 }
 
@@ -78,43 +126,54 @@ impl Masker {
         }
         // A task reads the same secrets again and again: skip values already learned, under
         // the read lock, before computing any encoding.
-        let known = |state: &State| state.patterns.iter().any(|p| p.as_str() == text.as_str());
-        if known(&self.inner.read().unwrap_or_else(|poisoned| poisoned.into_inner())) {
+        if self.read().patterns.contains(text.as_str()) {
             return;
         }
-        let mut state = self.inner.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let before = state.patterns.len();
+        let mut state = self.write();
         for form in forms(&text) {
-            if form.len() >= MIN_MASKED_LEN && !state.patterns.iter().any(|p| **p == form) {
-                state.patterns.push(Zeroizing::new(form));
+            let form = Zeroizing::new(form);
+            if form.len() >= MIN_MASKED_LEN && !state.patterns.contains(form.as_str()) {
+                state.patterns.insert(Pattern(form));
+                state.matcher = None;
             }
-        }
-        if state.patterns.len() != before {
-            // Leftmost-longest: the URL-encoded form wins over a raw prefix of it.
-            state.matcher = AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(state.patterns.iter().map(|p| p.as_bytes()))
-                .ok();
         }
     }
 
     /// `text` with every known value replaced by [`MASK`].
     pub fn mask(&self, text: &str) -> String {
-        let state = self.inner.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match &state.matcher {
-            Some(matcher) => matcher.replace_all(text, &vec![MASK; state.patterns.len()]),
+        {
+            let state = self.read();
+            match &state.matcher {
+                Some(matcher) => return matcher.replace_all(text, &vec![MASK; state.patterns.len()]),
+                None if state.patterns.is_empty() => return text.to_owned(),
+                None => {}
+            }
+        }
+        // Values were learned since the matcher was built.
+        let mut state = self.write();
+        let count = state.patterns.len();
+        match state.matcher() {
+            Some(matcher) => matcher.replace_all(text, &vec![MASK; count]),
             None => text.to_owned(),
         }
     }
 
     /// How many forms are masked (for tests and diagnostics).
     pub fn len(&self) -> usize {
-        self.inner.read().map(|s| s.patterns.len()).unwrap_or(0)
+        self.read().patterns.len()
     }
 
     /// Whether no value was learned yet.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.inner.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.inner.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -161,5 +220,21 @@ mod tests {
         let clone = masker.clone();
         masker.add(&SecretValue::from("hunter2"));
         assert_eq!(clone.mask("pw hunter2"), "pw ******");
+    }
+
+    #[test]
+    fn values_learned_after_a_mask_are_masked_by_the_next_one() {
+        let masker = Masker::new();
+        masker.add(&SecretValue::from("first-secret"));
+        assert_eq!(masker.mask("first-secret second-secret"), "****** second-secret");
+        for i in 0..2_000 {
+            masker.add(&SecretValue::from(format!("value-{i:05}").as_str()));
+        }
+        masker.add(&SecretValue::from("second-secret"));
+        let learned = masker.len();
+        masker.add(&SecretValue::from("second-secret"));
+        assert_eq!(masker.len(), learned, "a value learned again adds no form");
+        assert_eq!(masker.mask("first-secret second-secret value-01999"), "****** ****** ******");
+        assert_eq!(masker.clone().mask("value-00000"), MASK);
     }
 }

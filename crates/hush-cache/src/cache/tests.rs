@@ -186,6 +186,34 @@ async fn invalidate_drops_every_version_of_one_secret_only() {
     assert_eq!(freshness, Freshness::Fresh);
 }
 
+/// The pinned versions the index names for secret `name`.
+fn indexed_versions(cache: &SecretCache, name: &str) -> Vec<String> {
+    let k = key(name, None);
+    let pinned = cache.inner.lock_pinned();
+    let versions = pinned.get(&(k.tenant, k.namespace, k.name)).cloned().unwrap_or_default();
+    versions.iter().map(|v| v.as_str().to_owned()).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_index_of_pinned_versions_follows_the_cache() {
+    let cache = SecretCache::new(settings());
+    let loads = AtomicU32::new(0);
+    for k in [key("DB", Some("1")), key("DB", Some("2")), key("DB", Some("1")), key("DB", None)] {
+        load_with(&cache, k, &loads, || Ok(secret("v"))).await.unwrap();
+    }
+    assert_eq!(indexed_versions(&cache, "DB"), ["1", "2"], "each pinned version once, the latest not at all");
+    let k = key("DB", None);
+    cache.invalidate(&k.tenant, &k.namespace, &k.name).await;
+    assert!(indexed_versions(&cache, "DB").is_empty());
+
+    // A version the cache let go of (here: past its lifetime) leaves the index at the next sweep.
+    load_with(&cache, key("DB", Some("3")), &loads, || Ok(secret("v"))).await.unwrap();
+    advance(Duration::from_secs(61)).await;
+    cache.run_pending_tasks().await;
+    assert!(!holds(&cache, &key("DB", Some("3"))));
+    assert!(indexed_versions(&cache, "DB").is_empty());
+}
+
 #[tokio::test]
 async fn a_load_overlapping_an_invalidation_is_answered_but_not_kept() {
     let cache = SecretCache::new(settings());
