@@ -23,8 +23,9 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// times `max_entries / max_bytes`, rounded up), against a capacity of `max_entries`. The
 /// sum of weights within the capacity keeps the count within `max_entries` and the bytes
 /// within `max_bytes`; with values of mixed sizes eviction can come earlier than either
-/// bound alone would require. An entry's size is its value, tags, key and a fixed overhead
-/// of 64 bytes. Eviction is approximate in time, as moka's is: it runs as the cache is used.
+/// bound alone would require. An entry's size is its value, tags, key and a fixed overhead of
+/// [`ENTRY_OVERHEAD`] bytes: what an entry really costs (`tests/entry_cost.rs` measures it).
+/// Eviction is approximate in time, as moka's is: it runs as the cache is used.
 ///
 /// # Time
 /// Every duration here is measured on tokio's clock (see the crate documentation).
@@ -59,23 +60,42 @@ impl Default for CacheSettings {
     }
 }
 
-/// What a cached answer is for: one version (or the latest, `None`) of one secret.
-#[derive(Clone, Hash, Eq, PartialEq, Debug)]
-pub struct CacheKey {
-    /// The tenant.
-    pub tenant: TenantId,
-    /// The namespace the secret was read from.
-    pub namespace: Namespace,
-    /// The secret's name.
-    pub name: SecretName,
-    /// The pinned version, or `None` for the latest.
-    pub version: Option<VersionId>,
-}
+/// What a cached answer is for: one version (or the latest) of one secret in one tenant's
+/// namespace.
+///
+/// One string, `tenant/namespace/name` for the latest version and `tenant/namespace/name/version`
+/// for a pinned one: one allocation per key (the ids cannot hold a `/`, so it is unambiguous).
+#[derive(Clone, Hash, Eq, PartialEq)]
+pub struct CacheKey(Box<str>);
 
 impl CacheKey {
-    /// A key from its parts.
-    pub fn new(tenant: TenantId, namespace: Namespace, name: SecretName, version: Option<VersionId>) -> Self {
-        Self { tenant, namespace, name, version }
+    /// The key of `version` of secret `name` in `tenant`'s `namespace` (`None`: the latest).
+    pub fn new(tenant: &TenantId, namespace: &Namespace, name: &SecretName, version: Option<&VersionId>) -> Self {
+        let parts = [tenant.as_str(), namespace.as_str(), name.as_str(), version.map_or("", VersionId::as_str)];
+        let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+        for part in parts.iter().filter(|p| !p.is_empty()) {
+            if !key.is_empty() {
+                key.push('/');
+            }
+            key.push_str(part);
+        }
+        Self(key.into_boxed_str())
+    }
+
+    /// For a pinned version's key, the key of the same secret's latest version.
+    fn latest(&self) -> Option<Self> {
+        self.0.match_indices('/').nth(2).map(|(at, _)| Self(self.0[..at].into()))
+    }
+
+    /// The size of its text.
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CacheKey({})", self.0)
     }
 }
 
@@ -124,13 +144,21 @@ enum Answer {
     Missing(Arc<(String, Vec<(&'static str, String)>)>),
 }
 
+/// What an entry costs beyond the bytes of its key, value, version and tags: moka's
+/// bookkeeping (about seven allocations: the shared key, the entry, its node in the access
+/// order, its bucket), the shared secret, and allocator rounding. Measured by
+/// `tests/entry_cost.rs`, which fails when an entry costs more than it is counted as.
+pub const ENTRY_OVERHEAD: u64 = 448;
+
+/// The bytes a cached value is counted as against `max_bytes`: what its entry costs in memory
+/// (`tests/entry_cost.rs` measures it).
+pub fn entry_size(key: &CacheKey, secret: &Secret) -> u64 {
+    Entry { loaded_at: Instant::now(), answer: Answer::Found(Arc::new(secret.clone())) }.size(key)
+}
+
 impl Entry {
     fn size(&self, key: &CacheKey) -> u64 {
-        const OVERHEAD: usize = 64;
-        let key_len = key.tenant.as_str().len()
-            + key.namespace.as_str().len()
-            + key.name.as_str().len()
-            + key.version.as_ref().map_or(0, |v| v.as_str().len());
+        let key_len = key.len();
         let answer_len = match &self.answer {
             Answer::Found(secret) => {
                 secret.value.len()
@@ -139,7 +167,7 @@ impl Entry {
             }
             Answer::Missing(missing) => missing.0.len(),
         };
-        (OVERHEAD + key_len + answer_len) as u64
+        (ENTRY_OVERHEAD as usize + key_len + answer_len) as u64
     }
 }
 
@@ -161,14 +189,11 @@ struct Inner {
     generation: AtomicU64,
     /// When entries past their lifetime were last swept out.
     last_sweep: Mutex<Instant>,
-    /// The pinned versions loaded per secret, so that invalidating a secret finds its keys
-    /// without scanning the cache. It may name versions the cache no longer holds (evicted,
-    /// or a load that was not kept); sweeps drop those.
-    pinned: Mutex<HashMap<SecretKey, Vec<VersionId>>>,
+    /// The keys of pinned versions loaded, by the key of their secret's latest version, so
+    /// that invalidating a secret finds them without scanning the cache. It may name keys the
+    /// cache no longer holds (evicted, or a load that was not kept); sweeps drop those.
+    pinned: Mutex<HashMap<CacheKey, Vec<CacheKey>>>,
 }
-
-/// One secret, whatever its version: what [`SecretCache::invalidate`] drops.
-type SecretKey = (TenantId, Namespace, SecretName);
 
 /// The resolver's cache of secrets. Cheap to clone: clones share one cache.
 #[derive(Clone)]
@@ -257,8 +282,7 @@ impl SecretCache {
         let slot = &mut outcome;
         let mut load_generation = None;
         let generation_slot = &mut load_generation;
-        let pinned =
-            key.version.clone().map(|version| ((key.tenant.clone(), key.namespace.clone(), key.name.clone()), version));
+        let pinned = key.latest().map(|latest| (latest, key.clone()));
         let computed = inner
             .cache
             .entry(key)
@@ -270,8 +294,8 @@ impl SecretCache {
                 }
                 // Recorded before the generation is read: an invalidation that this load does
                 // not see as a new generation finds this version in the index.
-                if let Some((secret, version)) = pinned {
-                    inner.record_pinned(secret, version);
+                if let Some((latest, key)) = pinned {
+                    inner.record_pinned(latest, key);
                 }
                 let generation = inner.generation.load(Ordering::Acquire);
                 *generation_slot = Some(generation);
@@ -323,14 +347,11 @@ impl SecretCache {
         // The generation first: a load that has not checked it yet keeps nothing, and one that
         // checked it before and put its value finds it changed afterwards and removes it.
         inner.generation.fetch_add(1, Ordering::AcqRel);
-        let secret = (tenant.clone(), namespace.clone(), name.clone());
-        let versions = inner.lock_pinned().remove(&secret).unwrap_or_default();
-        let (tenant, namespace, name) = secret;
         let latest = CacheKey::new(tenant, namespace, name, None);
-        for version in versions {
-            inner.cache.invalidate(&CacheKey { version: Some(version), ..latest.clone() }).await;
+        let pinned = inner.lock_pinned().remove(&latest).unwrap_or_default();
+        for key in pinned.iter().chain([&latest]) {
+            inner.cache.invalidate(key).await;
         }
-        inner.cache.invalidate(&latest).await;
     }
 
     /// Drops everything.
@@ -415,24 +436,21 @@ impl Inner {
         for key in expired {
             self.cache.invalidate(&*key).await;
         }
-        self.lock_pinned().retain(|(tenant, namespace, name), versions| {
-            versions.retain(|version| {
-                let key = CacheKey::new(tenant.clone(), namespace.clone(), name.clone(), Some(version.clone()));
-                self.cache.contains_key(&key)
-            });
-            !versions.is_empty()
+        self.lock_pinned().retain(|_, pinned| {
+            pinned.retain(|key| self.cache.contains_key(key));
+            !pinned.is_empty()
         });
     }
 
-    fn record_pinned(&self, secret: SecretKey, version: VersionId) {
-        let mut pinned = self.lock_pinned();
-        let versions = pinned.entry(secret).or_default();
-        if !versions.contains(&version) {
-            versions.push(version);
+    fn record_pinned(&self, latest: CacheKey, key: CacheKey) {
+        let mut index = self.lock_pinned();
+        let pinned = index.entry(latest).or_default();
+        if !pinned.contains(&key) {
+            pinned.push(key);
         }
     }
 
-    fn lock_pinned(&self) -> std::sync::MutexGuard<'_, HashMap<SecretKey, Vec<VersionId>>> {
+    fn lock_pinned(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, Vec<CacheKey>>> {
         self.pinned.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -31,4 +31,4 @@
 
 mod cache;
 
-pub use cache::{CacheKey, CacheSettings, CacheStats, Freshness, SecretCache};
+pub use cache::{CacheKey, CacheSettings, CacheStats, ENTRY_OVERHEAD, Freshness, SecretCache, entry_size};

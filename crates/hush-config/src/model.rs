@@ -196,7 +196,8 @@ pub struct CacheConfig {
     pub enabled: bool,
     /// Most entries. Default 10 000.
     pub max_entries: u64,
-    /// Most bytes of values (and keys) held. Default 64 MiB.
+    /// Most bytes the cache holds: each entry counts its key, value and tags plus a fixed
+    /// bookkeeping cost (`hush_cache::ENTRY_OVERHEAD`). Default 64 MiB.
     pub max_bytes: u64,
     /// How long a value is served from cache after it was read. Default 60 s.
     #[serde(with = "humantime_serde")]

@@ -318,12 +318,7 @@ impl Resolver {
         let inner = &self.inner;
         for level in checked.namespace.lineage() {
             let Some(backend) = inner.bindings.effective(&checked.tenant, &level) else { continue };
-            let key = CacheKey {
-                tenant: checked.tenant.clone(),
-                namespace: level.clone(),
-                name: name.clone(),
-                version: version.clone(),
-            };
+            let key = CacheKey::new(&checked.tenant, &level, &name, version.as_ref());
             let load = || {
                 let scope = Scope::new(checked.tenant.clone(), level.clone());
                 let charged = inner.budgets.charge(checked.grant);
@@ -341,9 +336,13 @@ impl Resolver {
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.with_context("namespace", &level)),
             };
+            let extracted;
             let value = match &path {
-                Some(path) => path.extract(&secret.value)?,
-                None => secret.value.clone(),
+                Some(path) => {
+                    extracted = path.extract(&secret.value)?;
+                    &extracted
+                }
+                None => &secret.value,
             };
             let version = secret.version.as_ref().map(|v| v.as_str().to_owned());
             let label = sealed_item_label(index, name.as_str());

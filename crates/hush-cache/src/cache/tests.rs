@@ -11,13 +11,22 @@ use hush_core::{Error, ErrorKind, Namespace, Secret, SecretName, Tags, TenantId,
 
 use super::{CacheKey, CacheSettings, Freshness, SecretCache, weight};
 
+fn tenant() -> TenantId {
+    TenantId::new("acme").unwrap()
+}
+
+fn namespace() -> Namespace {
+    Namespace::new("company.team").unwrap()
+}
+
 fn key(name: &str, version: Option<&str>) -> CacheKey {
-    CacheKey::new(
-        TenantId::new("acme").unwrap(),
-        Namespace::new("company.team").unwrap(),
-        SecretName::new(name).unwrap(),
-        version.map(|v| VersionId::new(v).unwrap()),
-    )
+    let version = version.map(|v| VersionId::new(v).unwrap());
+    CacheKey::new(&tenant(), &namespace(), &SecretName::new(name).unwrap(), version.as_ref())
+}
+
+/// Invalidates secret `name` in acme's `company.team`.
+async fn invalidate(cache: &SecretCache, name: &str) {
+    cache.invalidate(&tenant(), &namespace(), &SecretName::new(name).unwrap()).await;
 }
 
 fn secret(value: &str) -> Secret {
@@ -171,8 +180,7 @@ async fn invalidate_drops_every_version_of_one_secret_only() {
         load_with(&cache, k, &loads, || Ok(secret("old"))).await.unwrap();
     }
     assert_eq!(loads.load(Ordering::SeqCst), 4);
-    let k = key("DB", None);
-    cache.invalidate(&k.tenant, &k.namespace, &k.name).await;
+    invalidate(&cache, "DB").await;
     for k in [key("DB", None), key("DB", Some("1")), key("DB", Some("2"))] {
         let (_, freshness) = load_with(&cache, k, &loads, || Ok(secret("new"))).await.unwrap();
         assert_eq!(freshness, Freshness::Fresh);
@@ -186,12 +194,9 @@ async fn invalidate_drops_every_version_of_one_secret_only() {
     assert_eq!(freshness, Freshness::Fresh);
 }
 
-/// The pinned versions the index names for secret `name`.
-fn indexed_versions(cache: &SecretCache, name: &str) -> Vec<String> {
-    let k = key(name, None);
-    let pinned = cache.inner.lock_pinned();
-    let versions = pinned.get(&(k.tenant, k.namespace, k.name)).cloned().unwrap_or_default();
-    versions.iter().map(|v| v.as_str().to_owned()).collect()
+/// The keys of pinned versions the index names for secret `name`.
+fn indexed_versions(cache: &SecretCache, name: &str) -> Vec<CacheKey> {
+    cache.inner.lock_pinned().get(&key(name, None)).cloned().unwrap_or_default()
 }
 
 #[tokio::test(start_paused = true)]
@@ -201,9 +206,12 @@ async fn the_index_of_pinned_versions_follows_the_cache() {
     for k in [key("DB", Some("1")), key("DB", Some("2")), key("DB", Some("1")), key("DB", None)] {
         load_with(&cache, k, &loads, || Ok(secret("v"))).await.unwrap();
     }
-    assert_eq!(indexed_versions(&cache, "DB"), ["1", "2"], "each pinned version once, the latest not at all");
-    let k = key("DB", None);
-    cache.invalidate(&k.tenant, &k.namespace, &k.name).await;
+    assert_eq!(
+        indexed_versions(&cache, "DB"),
+        [key("DB", Some("1")), key("DB", Some("2"))],
+        "each pinned version once, the latest not at all"
+    );
+    invalidate(&cache, "DB").await;
     assert!(indexed_versions(&cache, "DB").is_empty());
 
     // A version the cache let go of (here: past its lifetime) leaves the index at the next sweep.
@@ -234,8 +242,7 @@ async fn a_load_overlapping_an_invalidation_is_answered_but_not_kept() {
         })
     };
     started_rx.await.unwrap();
-    let k = key("DB", None);
-    cache.invalidate(&k.tenant, &k.namespace, &k.name).await;
+    invalidate(&cache, "DB").await;
     finish_tx.send(()).unwrap();
     let (value, _) = slow.await.unwrap().unwrap();
     assert_eq!(value.value.expose(), b"read before the write");
@@ -412,6 +419,14 @@ async fn entries_are_bounded_by_bytes_and_by_count() {
 }
 
 #[test]
+fn keys_are_one_string_and_know_their_latest_version() {
+    assert_eq!(format!("{:?}", key("DB", None)), "CacheKey(acme/company.team/DB)");
+    assert_eq!(format!("{:?}", key("DB", Some("1.2"))), "CacheKey(acme/company.team/DB/1.2)");
+    assert_eq!(key("DB", Some("1.2")).latest(), Some(key("DB", None)));
+    assert_eq!(key("DB", None).latest(), None);
+}
+
+#[test]
 fn weight_is_the_larger_share() {
     assert_eq!(weight(100, 10_000, 64 << 20), 1);
     assert_eq!(weight(1 << 20, 10_000, 64 << 20), 157);
@@ -425,8 +440,7 @@ async fn invalidation_drops_the_cache_hold_on_a_value() {
     let loads = AtomicU32::new(0);
     let (value, _) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v"))).await.unwrap();
     assert!(Arc::strong_count(&value) >= 2, "the cache holds it");
-    let k = key("DB", None);
-    cache.invalidate(&k.tenant, &k.namespace, &k.name).await;
+    invalidate(&cache, "DB").await;
     cache.run_pending_tasks().await;
     assert_eq!(released(&cache, &value).await, 1, "only this caller holds it: dropping it wipes the bytes");
 }
