@@ -89,7 +89,11 @@ impl SqlBackend {
 
         let memory = dialect.is_memory(&config.url);
         let mut pool_options = AnyPoolOptions::new()
-            .max_connections(if memory { 1 } else { config.max_connections })
+            .max_connections(match (memory, dialect) {
+                (true, _) => 1,
+                (false, Dialect::Sqlite) => config.max_connections.unwrap_or(4),
+                (false, _) => config.max_connections.unwrap_or(10),
+            })
             .acquire_timeout(connect_timeout);
         if memory {
             // One connection that never closes: it is the database.

@@ -16,7 +16,7 @@ pub const MAX_TABLE_PREFIX_LEN: usize = 32;
 /// [backends.local]
 /// kind = "sql"
 /// url = "sqlite://hush.db"        # or postgres://user:pass@host/db, mysql://user:pass@host/db
-/// max_connections = 10
+/// max_connections = 4             # default: 4 for a SQLite file, 10 for a server
 /// connect_timeout = "2s"        # default: the backend's timeout
 /// table_prefix = "hush_"
 /// max_versions = 10
@@ -31,8 +31,10 @@ pub struct SqlConfig {
     /// `sqlite::memory:`, `postgres://...` or `mysql://...` (MariaDB too).
     /// Default `sqlite://hush.db`.
     pub url: String,
-    /// Most connections the pool opens. Default 10 (1 for `sqlite::memory:`).
-    pub max_connections: u32,
+    /// Most connections the pool opens. Default 10 for PostgreSQL and MySQL, 4 for a SQLite
+    /// file (one writer at a time, and each connection is a thread with its own page cache of
+    /// up to 2 MiB), 1 for `sqlite::memory:` (always).
+    pub max_connections: Option<u32>,
     /// How long opening a connection, or waiting for a free pooled one, may take, e.g.
     /// `"2s"`. Default: the backend's `timeout` (the timeout layer's bound), and never longer.
     #[serde(with = "humantime_serde")]
@@ -51,7 +53,7 @@ impl Default for SqlConfig {
     fn default() -> Self {
         Self {
             url: "sqlite://hush.db".to_owned(),
-            max_connections: 10,
+            max_connections: None,
             connect_timeout: None,
             table_prefix: "hush_".to_owned(),
             max_versions: 10,
@@ -75,7 +77,7 @@ impl KindConfig for SqlConfig {
         if self.prefix.is_some() {
             add("prefix", "the sql store keeps tenants apart by column and has no key prefix; use table_prefix".into());
         }
-        if self.max_connections == 0 {
+        if self.max_connections == Some(0) {
             add("max_connections", "must be at least 1".to_owned());
         }
         if self.max_versions == 0 {
@@ -254,7 +256,7 @@ mod tests {
         assert!(c.problems().is_empty());
         let c = SqlConfig {
             max_versions: 0,
-            max_connections: 0,
+            max_connections: Some(0),
             connect_timeout: Some(Duration::ZERO),
             prefix: Some("hush/".into()),
             ..SqlConfig::default()
