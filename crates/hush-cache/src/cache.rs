@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,6 +12,9 @@ use hush_core::{Error, ErrorKind, Namespace, Result, Secret, SecretName, TenantI
 use moka::future::Cache;
 use moka::ops::compute::{CompResult, Op};
 use tokio::time::Instant;
+
+/// Stripes of generations (see `Inner::generations`).
+const GENERATION_STRIPES: usize = 256;
 
 /// How often, at most, a miss sweeps out the entries past their lifetime.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
@@ -84,7 +88,17 @@ impl CacheKey {
 
     /// For a pinned version's key, the key of the same secret's latest version.
     fn latest(&self) -> Option<Self> {
-        self.0.match_indices('/').nth(2).map(|(at, _)| Self(self.0[..at].into()))
+        self.pinned_at().map(|at| Self(self.0[..at].into()))
+    }
+
+    /// `tenant/namespace/name`: the secret, whatever the version.
+    fn secret(&self) -> &str {
+        self.pinned_at().map_or(&self.0, |at| &self.0[..at])
+    }
+
+    /// Where the `/` before a pinned version is.
+    fn pinned_at(&self) -> Option<usize> {
+        self.0.match_indices('/').nth(2).map(|(at, _)| at)
     }
 
     /// The size of its text.
@@ -184,9 +198,13 @@ struct Inner {
     settings: CacheSettings,
     cache: Cache<CacheKey, Entry>,
     counters: Counters,
-    /// Bumped by every invalidation: a load that overlapped one is answered but not kept,
-    /// so a value read before a write cannot land in the cache after its invalidation.
-    generation: AtomicU64,
+    /// Generations, one per stripe of secrets (by hash), each bumped by an invalidation of a
+    /// secret of its stripe: a load that overlapped one is answered but not kept, so a value
+    /// read before a write cannot land in the cache after its invalidation. Striped so that
+    /// writes to other secrets rarely cost a load its entry.
+    generations: Box<[AtomicU64]>,
+    /// Picks a secret's stripe.
+    stripes: RandomState,
     /// When entries past their lifetime were last swept out.
     last_sweep: Mutex<Instant>,
     /// The keys of pinned versions loaded, by the key of their secret's latest version, so
@@ -223,7 +241,8 @@ impl SecretCache {
                 settings,
                 cache,
                 counters: Counters::default(),
-                generation: AtomicU64::new(0),
+                generations: (0..GENERATION_STRIPES).map(|_| AtomicU64::new(0)).collect(),
+                stripes: RandomState::new(),
                 last_sweep: Mutex::new(Instant::now()),
                 pinned: Mutex::new(HashMap::new()),
             }),
@@ -282,6 +301,7 @@ impl SecretCache {
         let slot = &mut outcome;
         let mut load_generation = None;
         let generation_slot = &mut load_generation;
+        let generation_of_key = inner.generation(&key);
         let pinned = key.latest().map(|latest| (latest, key.clone()));
         let computed = inner
             .cache
@@ -297,11 +317,11 @@ impl SecretCache {
                 if let Some((latest, key)) = pinned {
                     inner.record_pinned(latest, key);
                 }
-                let generation = inner.generation.load(Ordering::Acquire);
+                let generation = generation_of_key.load(Ordering::Acquire);
                 *generation_slot = Some(generation);
                 counters.loads.fetch_add(1, Ordering::Relaxed);
                 let loaded = load().await;
-                let invalidated = inner.generation.load(Ordering::Acquire) != generation;
+                let invalidated = generation_of_key.load(Ordering::Acquire) != generation;
                 let keep = |entry: Entry| {
                     if invalidated || inner.lifetime(&entry).is_zero() { Op::Remove } else { Op::Put(entry) }
                 };
@@ -331,7 +351,7 @@ impl SecretCache {
         // the generation it bumped says so, and the entry goes now.
         if let (Ok(CompResult::Inserted(entry) | CompResult::ReplacedWith(entry)), Some(generation)) =
             (&computed, load_generation)
-            && inner.generation.load(Ordering::Acquire) != generation
+            && generation_of_key.load(Ordering::Acquire) != generation
         {
             inner.cache.invalidate(entry.key()).await;
         }
@@ -346,8 +366,8 @@ impl SecretCache {
         let inner = &self.inner;
         // The generation first: a load that has not checked it yet keeps nothing, and one that
         // checked it before and put its value finds it changed afterwards and removes it.
-        inner.generation.fetch_add(1, Ordering::AcqRel);
         let latest = CacheKey::new(tenant, namespace, name, None);
+        inner.generation(&latest).fetch_add(1, Ordering::AcqRel);
         let pinned = inner.lock_pinned().remove(&latest).unwrap_or_default();
         for key in pinned.iter().chain([&latest]) {
             inner.cache.invalidate(key).await;
@@ -356,7 +376,9 @@ impl SecretCache {
 
     /// Drops everything.
     pub fn invalidate_all(&self) {
-        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        for generation in &self.inner.generations {
+            generation.fetch_add(1, Ordering::AcqRel);
+        }
         self.inner.cache.invalidate_all();
         self.inner.lock_pinned().clear();
     }
@@ -383,6 +405,12 @@ impl SecretCache {
 }
 
 impl Inner {
+    /// The generation of `key`'s stripe.
+    fn generation(&self, key: &CacheKey) -> &AtomicU64 {
+        let stripe = self.stripes.hash_one(key.secret()) as usize % self.generations.len();
+        &self.generations[stripe]
+    }
+
     /// Whether an entry may be answered without loading: younger than `ttl` (values) or
     /// `negative_ttl` ("not found").
     fn is_fresh(&self, entry: &Entry) -> bool {

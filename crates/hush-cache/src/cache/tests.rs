@@ -252,6 +252,27 @@ async fn a_load_overlapping_an_invalidation_is_answered_but_not_kept() {
 }
 
 #[tokio::test]
+async fn a_load_overlapping_an_invalidation_of_another_secret_is_kept() {
+    let cache = SecretCache::new(settings());
+    // A secret whose generation stripe is not DB's (stripes are picked by a random hash).
+    let same_stripe =
+        |name: &str| std::ptr::eq(cache.inner.generation(&key(name, None)), cache.inner.generation(&key("DB", None)));
+    let other = (0..).map(|i| format!("OTHER_{i}")).find(|name| !same_stripe(name)).unwrap();
+    let loads = AtomicU32::new(0);
+    let (value, _) = cache
+        .get_or_load(key("DB", None), || async {
+            loads.fetch_add(1, Ordering::SeqCst);
+            invalidate(&cache, &other).await;
+            Ok(secret("v"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(value.value.expose(), b"v");
+    let (_, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v2"))).await.unwrap();
+    assert_eq!((freshness, loads.load(Ordering::SeqCst)), (Freshness::Cached, 1));
+}
+
+#[tokio::test]
 async fn errors_are_not_cached() {
     let cache = SecretCache::new(settings());
     let loads = AtomicU32::new(0);
