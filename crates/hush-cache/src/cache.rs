@@ -1,4 +1,4 @@
-//! [`SecretCache`]: moka with single flight, negative entries and stale-if-error.
+//! [`SecretCache`]: quick_cache with single flight, negative entries and stale-if-error.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,12 +9,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hush_core::{Error, ErrorKind, Namespace, Result, Secret, SecretName, TenantId, VersionId};
-use moka::future::Cache;
-use moka::ops::compute::{CompResult, Op};
+use quick_cache::Weighter;
+use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use tokio::time::Instant;
 
 /// Stripes of generations (see `Inner::generations`).
 const GENERATION_STRIPES: usize = 256;
+
+/// The most entries the cache's table is sized for at first; it grows past that as needed.
+const INITIAL_ENTRIES: u64 = 16_384;
 
 /// How often, at most, a miss sweeps out the entries past their lifetime.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
@@ -29,7 +32,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// within `max_bytes`; with values of mixed sizes eviction can come earlier than either
 /// bound alone would require. An entry's size is its value, tags, key and a fixed overhead of
 /// [`ENTRY_OVERHEAD`] bytes: what an entry really costs (`tests/entry_cost.rs` measures it).
-/// Eviction is approximate in time, as moka's is: it runs as the cache is used.
+/// Eviction runs as entries are inserted (quick_cache's CLOCK-Pro, by weight).
 ///
 /// # Time
 /// Every duration here is measured on tokio's clock (see the crate documentation).
@@ -139,8 +142,7 @@ pub struct CacheStats {
     pub stale_served: u64,
     /// Calls answered `NotFound` from a cached negative entry found on arrival.
     pub negative_hits: u64,
-    /// Entries held (moka's count, which lags behind by the pending maintenance work, and
-    /// includes entries past their lifetime that no sweep has dropped yet).
+    /// Entries held, including entries past their lifetime that no sweep has dropped yet.
     pub entries: u64,
 }
 
@@ -158,11 +160,11 @@ enum Answer {
     Missing(Arc<(String, Vec<(&'static str, String)>)>),
 }
 
-/// What an entry costs beyond the bytes of its key, value, version and tags: moka's
-/// bookkeeping (about seven allocations: the shared key, the entry, its node in the access
-/// order, its bucket), the shared secret, and allocator rounding. Measured by
-/// `tests/entry_cost.rs`, which fails when an entry costs more than it is counted as.
-pub const ENTRY_OVERHEAD: u64 = 448;
+/// What an entry costs beyond the bytes of its key, value, version and tags: its slot in the
+/// cache's table (key, entry, eviction state, hash index), the shared secret and allocator
+/// rounding. Measured by `tests/entry_cost.rs`, which fails when an entry costs more than it
+/// is counted as.
+pub const ENTRY_OVERHEAD: u64 = 288;
 
 /// The bytes a cached value is counted as against `max_bytes`: what its entry costs in memory
 /// (`tests/entry_cost.rs` measures it).
@@ -196,7 +198,7 @@ struct Counters {
 
 struct Inner {
     settings: CacheSettings,
-    cache: Cache<CacheKey, Entry>,
+    cache: Cache<CacheKey, Entry, EntryWeight>,
     counters: Counters,
     /// Generations, one per stripe of secrets (by hash), each bumped by an invalidation of a
     /// secret of its stripe: a load that overlapped one is answered but not kept, so a value
@@ -230,12 +232,11 @@ impl SecretCache {
     pub fn new(settings: CacheSettings) -> Self {
         let max_entries = settings.max_entries.max(1);
         let max_bytes = settings.max_bytes.max(1);
-        // No time-based expiry in moka: its clock cannot be set, so it would expire entries by
-        // the wall clock while tokio's says they are fresh. Lifetimes are this crate's (sweep).
-        let cache = Cache::builder()
-            .max_capacity(max_entries)
-            .weigher(move |key: &CacheKey, entry: &Entry| weight(entry.size(key), max_entries, max_bytes))
-            .build();
+        // Weights are bytes, and no entry weighs less than its share of the entry bound, so
+        // both bounds hold. The table starts at most this big and grows as entries come.
+        let weigher = EntryWeight { floor: max_bytes.div_ceil(max_entries) };
+        let estimated_entries = usize::try_from(max_entries.min(INITIAL_ENTRIES)).unwrap_or(1);
+        let cache = Cache::with_weighter(estimated_entries, max_bytes, weigher);
         Self {
             inner: Arc::new(Inner {
                 settings,
@@ -282,7 +283,7 @@ impl SecretCache {
             counters.loads.fetch_add(1, Ordering::Relaxed);
             return load().await.map(|secret| (Arc::new(secret), Freshness::Fresh));
         }
-        if let Some(entry) = inner.cache.get(&key).await
+        if let Some(entry) = inner.cache.get(&key)
             && inner.is_fresh(&entry)
         {
             let counter =
@@ -292,71 +293,74 @@ impl SecretCache {
         }
         counters.misses.fetch_add(1, Ordering::Relaxed);
         if inner.sweep_due() {
-            inner.sweep().await;
+            inner.sweep();
         }
 
-        // Calls on one key run this closure one at a time (moka's per-key lock), so the
-        // first loads and those that waited find its fresh entry.
-        let mut outcome = None;
-        let slot = &mut outcome;
-        let mut load_generation = None;
-        let generation_slot = &mut load_generation;
-        let generation_of_key = inner.generation(&key);
-        let pinned = key.latest().map(|latest| (latest, key.clone()));
-        let computed = inner
+        // One call per key loads at a time: the others wait for its entry (quick_cache's
+        // placeholder) and find it fresh, or take over when it kept nothing.
+        let claimed = inner
             .cache
-            .entry(key)
-            .and_try_compute_with(|current| async move {
-                let current = current.map(moka::Entry::into_value);
-                if let Some(entry) = current.as_ref().filter(|entry| inner.is_fresh(entry)) {
-                    *slot = Some(answer(entry, Freshness::Cached));
-                    return Ok(Op::Nop);
-                }
-                // Recorded before the generation is read: an invalidation that this load does
-                // not see as a new generation finds this version in the index.
-                if let Some((latest, key)) = pinned {
-                    inner.record_pinned(latest, key);
-                }
-                let generation = generation_of_key.load(Ordering::Acquire);
-                *generation_slot = Some(generation);
-                counters.loads.fetch_add(1, Ordering::Relaxed);
-                let loaded = load().await;
-                let invalidated = generation_of_key.load(Ordering::Acquire) != generation;
-                let keep = |entry: Entry| {
-                    if invalidated || inner.lifetime(&entry).is_zero() { Op::Remove } else { Op::Put(entry) }
-                };
-                match loaded {
-                    Ok(secret) => {
-                        let secret = Arc::new(secret);
-                        *slot = Some(Ok((secret.clone(), Freshness::Fresh)));
-                        Ok(keep(Entry { loaded_at: Instant::now(), answer: Answer::Found(secret) }))
-                    }
-                    Err(error) if error.kind() == ErrorKind::NotFound => {
-                        let missing = (error.message().to_owned(), error.context().to_vec());
-                        *slot = Some(Err(error));
-                        Ok(keep(Entry { loaded_at: Instant::now(), answer: Answer::Missing(Arc::new(missing)) }))
-                    }
-                    Err(error) => match current.as_ref().and_then(|entry| inner.stale_value(entry)) {
-                        Some(stale) if error.is_temporary() => {
-                            counters.stale_served.fetch_add(1, Ordering::Relaxed);
-                            *slot = Some(Ok((stale, Freshness::Stale)));
-                            Ok(Op::Nop)
-                        }
-                        _ => Err(error),
-                    },
+            .entry_async(&key, |_, entry| {
+                if inner.is_fresh(entry) {
+                    EntryAction::Retain(answer(entry, Freshness::Cached))
+                } else {
+                    EntryAction::ReplaceWithGuard
                 }
             })
             .await;
-        // An invalidation between the check above and moka storing the entry removed nothing:
-        // the generation it bumped says so, and the entry goes now.
-        if let (Ok(CompResult::Inserted(entry) | CompResult::ReplacedWith(entry)), Some(generation)) =
-            (&computed, load_generation)
+        let (guard, current) = match claimed {
+            EntryResult::Retained(found) => return found,
+            EntryResult::Replaced(guard, current) => (guard, Some(current)),
+            EntryResult::Vacant(guard) => (guard, None),
+            EntryResult::Removed(..) | EntryResult::Timeout => {
+                return Err(Error::new(ErrorKind::Internal, "cache computed no answer"));
+            }
+        };
+        // Recorded before the generation is read: an invalidation that this load does not see
+        // as a new generation finds this version in the index.
+        if let Some(latest) = key.latest() {
+            inner.record_pinned(latest, key.clone());
+        }
+        let generation_of_key = inner.generation(&key);
+        let generation = generation_of_key.load(Ordering::Acquire);
+        counters.loads.fetch_add(1, Ordering::Relaxed);
+        let loaded = load().await;
+        let (result, keep) = match loaded {
+            Ok(secret) => {
+                let secret = Arc::new(secret);
+                let entry = Entry { loaded_at: Instant::now(), answer: Answer::Found(secret.clone()) };
+                (Ok((secret, Freshness::Fresh)), Some(entry))
+            }
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                let missing = (error.message().to_owned(), error.context().to_vec());
+                let entry = Entry { loaded_at: Instant::now(), answer: Answer::Missing(Arc::new(missing)) };
+                (Err(error), Some(entry))
+            }
+            Err(error) => {
+                // The entry that was there stays while it may still be served stale.
+                let current = current.filter(|entry| inner.stale_value(entry).is_some());
+                match current.as_ref().and_then(|entry| inner.stale_value(entry)) {
+                    Some(stale) if error.is_temporary() => {
+                        counters.stale_served.fetch_add(1, Ordering::Relaxed);
+                        (Ok((stale, Freshness::Stale)), current)
+                    }
+                    _ => (Err(error), current),
+                }
+            }
+        };
+        let kept = keep.filter(|entry| {
+            generation_of_key.load(Ordering::Acquire) == generation && !inner.lifetime(entry).is_zero()
+        });
+        // Without an entry the guard is dropped: a waiting call loads itself.
+        if let Some(entry) = kept
+            && guard.insert(entry).is_ok()
             && generation_of_key.load(Ordering::Acquire) != generation
         {
-            inner.cache.invalidate(entry.key()).await;
+            // An invalidation between the check above and the insert removed nothing: the
+            // generation it bumped says so, and the entry goes now.
+            inner.cache.remove(&key);
         }
-        computed?;
-        outcome.unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "cache computed no answer")))
+        result
     }
 
     /// Drops every cached version of one secret, and keeps a load already running for it
@@ -370,7 +374,7 @@ impl SecretCache {
         inner.generation(&latest).fetch_add(1, Ordering::AcqRel);
         let pinned = inner.lock_pinned().remove(&latest).unwrap_or_default();
         for key in pinned.iter().chain([&latest]) {
-            inner.cache.invalidate(key).await;
+            inner.cache.remove(key);
         }
     }
 
@@ -379,7 +383,7 @@ impl SecretCache {
         for generation in &self.inner.generations {
             generation.fetch_add(1, Ordering::AcqRel);
         }
-        self.inner.cache.invalidate_all();
+        self.inner.cache.clear();
         self.inner.lock_pinned().clear();
     }
 
@@ -392,15 +396,13 @@ impl SecretCache {
             loads: c.loads.load(Ordering::Relaxed),
             stale_served: c.stale_served.load(Ordering::Relaxed),
             negative_hits: c.negative_hits.load(Ordering::Relaxed),
-            entries: self.inner.cache.entry_count(),
+            entries: self.inner.cache.len() as u64,
         }
     }
 
-    /// Drops the entries past their lifetime, then runs moka's pending maintenance
-    /// (evictions, counts) now.
+    /// Drops the entries past their lifetime now, as a miss does at most once a second.
     pub async fn run_pending_tasks(&self) {
-        self.inner.sweep().await;
-        self.inner.cache.run_pending_tasks().await;
+        self.inner.sweep();
     }
 }
 
@@ -457,13 +459,9 @@ impl Inner {
     /// and the pinned versions the cache no longer holds from the index. An entry replaced by
     /// a fresh load between the scan and its removal is dropped too: the next call loads it
     /// again.
-    async fn sweep(&self) {
+    fn sweep(&self) {
         let now = Instant::now();
-        let expired: Vec<Arc<CacheKey>> =
-            self.cache.iter().filter(|(_, entry)| self.is_expired(entry, now)).map(|(key, _)| key).collect();
-        for key in expired {
-            self.cache.invalidate(&*key).await;
-        }
+        self.cache.retain(|_, entry| !self.is_expired(entry, now));
         self.lock_pinned().retain(|_, pinned| {
             pinned.retain(|key| self.cache.contains_key(key));
             !pinned.is_empty()
@@ -496,9 +494,22 @@ fn answer(entry: &Entry, freshness: Freshness) -> Result<(Arc<Secret>, Freshness
 
 /// An entry's weight: the larger of its share of the entry bound and of the byte bound,
 /// in units of one entry (see [`CacheSettings`]).
-fn weight(size: u64, max_entries: u64, max_bytes: u64) -> u32 {
-    let by_bytes = (u128::from(size) * u128::from(max_entries)).div_ceil(u128::from(max_bytes));
-    u32::try_from(by_bytes.max(1)).unwrap_or(u32::MAX)
+#[derive(Clone)]
+struct EntryWeight {
+    /// The share of the byte bound one entry of the entry bound has: `max_bytes / max_entries`.
+    floor: u64,
+}
+
+impl Weighter<CacheKey, Entry> for EntryWeight {
+    fn weight(&self, key: &CacheKey, entry: &Entry) -> u64 {
+        weight(entry.size(key), self.floor)
+    }
+}
+
+/// An entry's weight in bytes: its size, or its share of the entry bound when that is larger
+/// (see [`CacheSettings`]).
+fn weight(size: u64, floor: u64) -> u64 {
+    size.max(floor).max(1)
 }
 
 #[cfg(test)]

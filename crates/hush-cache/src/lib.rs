@@ -1,6 +1,7 @@
 //! The resolver's secret cache (DESIGN.md section 5).
 //!
-//! [`SecretCache`] is a moka cache keyed by (tenant, namespace, name, version):
+//! [`SecretCache`] is a [quick_cache](https://docs.rs/quick_cache) cache keyed by one string
+//! per (tenant, namespace, name, version) ([`CacheKey`]):
 //!
 //! - **Single flight:** concurrent misses for one key make one backend call; the other
 //!   callers wait for it and are answered from its result.
@@ -16,14 +17,14 @@
 //! - **Time:** every decision (fresh, negative entry still valid, stale window open, entry past
 //!   its lifetime) reads [`tokio::time::Instant`]: the monotonic clock in production, the
 //!   paused clock of `#[tokio::test(start_paused = true)]` in tests, which `tokio::time::advance`
-//!   moves. moka is built without time-based expiry (its clock cannot be set, and would expire
-//!   by the wall clock entries tokio's clock calls fresh): it bounds capacity and gives single
-//!   flight; entries past their lifetime are swept out by the cache itself, on a miss at most
-//!   once per second and on [`SecretCache::run_pending_tasks`].
+//!   moves. quick_cache has no time-based expiry: it bounds capacity (CLOCK-Pro eviction by
+//!   weight) and gives single flight (its placeholder guards); entries past their lifetime are
+//!   swept out by the cache itself, on a miss at most once per second and on
+//!   [`SecretCache::run_pending_tasks`].
 //!
 //! The cache is memory only; a restart empties it.
 //!
-//! **Architecture invariant:** this crate depends on `hush-core`, moka and tokio's clock only.
+//! **Architecture invariant:** this crate depends on `hush-core`, quick_cache and tokio's clock only.
 //! It knows no backend, no binding, no NATS: the resolver hands it a loader closure and
 //! invalidates on write events.
 

@@ -34,7 +34,7 @@ async fn an_entry_costs_no_more_than_the_cache_counts_it() {
     let value = |i: usize| Secret { value: format!("{i:0100}").as_str().into(), version: None, tags: Tags::new() };
     let key = |name: &SecretName| CacheKey::new(&tenant, &namespace, name, None);
     let counted: u64 = names.iter().enumerate().map(|(i, name)| hush_cache::entry_size(&key(name), &value(i))).sum();
-    // A first entry builds what moka builds lazily; then its pending work is settled.
+    // A first entry builds what the cache builds lazily; then its pending work is settled.
     let warm = SecretName::new("WARM").unwrap();
     cache.get_or_load(key(&warm), || async { Ok(value(0)) }).await.unwrap();
     cache.run_pending_tasks().await;

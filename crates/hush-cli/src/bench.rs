@@ -210,7 +210,11 @@ pub async fn run(config_path: &Path, grant: Option<&str>, args: BenchArgs) -> an
         GrantScope::Admin => {
             let names = std::iter::once(BENCH_SECRET.to_owned()).chain(batch_names());
             let names = names.map(SecretName::new).collect::<Result<Vec<_>, _>>().map_err(Error::from)?;
-            remove(&session, &names, args.concurrency, &target).await
+            // A grant of its own: a long run (a --fill of 100 000) outlives the first one.
+            match setup::minted_session(config_path, &target.location(), scope, "hush-bench-remove").await {
+                Ok(remover) => remove(&remover, &names, args.concurrency, &target).await,
+                Err(e) => Err(e),
+            }
         }
         GrantScope::Read => Ok(()),
     };
