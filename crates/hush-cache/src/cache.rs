@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hush_core::{Error, ErrorKind, Namespace, Result, Secret, SecretName, TenantId, VersionId};
+use quick_cache::DefaultHashBuilder;
 use quick_cache::Weighter;
-use quick_cache::sync::{Cache, EntryAction, EntryResult};
+use quick_cache::sync::{Cache, DefaultLifecycle, EntryAction, EntryResult, PlaceholderGuard};
 use tokio::time::Instant;
 
 /// Stripes of generations (see `Inner::generations`).
@@ -323,8 +324,11 @@ impl SecretCache {
         }
         let generation_of_key = inner.generation(&key);
         let generation = generation_of_key.load(Ordering::Acquire);
+        let mut reload = Reload { inner, guard: Some(guard), current, generation_of_key, generation };
         counters.loads.fetch_add(1, Ordering::Relaxed);
         let loaded = load().await;
+        // Finished: what goes into the cache is decided below, not by `reload`'s drop.
+        let (guard, current) = (reload.guard.take(), reload.current.take());
         let (result, keep) = match loaded {
             Ok(secret) => {
                 let secret = Arc::new(secret);
@@ -352,7 +356,7 @@ impl SecretCache {
             generation_of_key.load(Ordering::Acquire) == generation && !inner.lifetime(entry).is_zero()
         });
         // Without an entry the guard is dropped: a waiting call loads itself.
-        if let Some(entry) = kept
+        if let (Some(entry), Some(guard)) = (kept, guard)
             && guard.insert(entry).is_ok()
             && generation_of_key.load(Ordering::Acquire) != generation
         {
@@ -494,6 +498,32 @@ fn answer(entry: &Entry, freshness: Freshness) -> Result<(Arc<Secret>, Freshness
 
 /// An entry's weight: the larger of its share of the entry bound and of the byte bound,
 /// in units of one entry (see [`CacheSettings`]).
+/// quick_cache's placeholder for a key being loaded.
+type Guard<'a> =
+    PlaceholderGuard<'a, CacheKey, Entry, EntryWeight, DefaultHashBuilder, DefaultLifecycle<CacheKey, Entry>>;
+
+/// A load holding its key's placeholder. Dropped unfinished (its caller was cancelled), it puts
+/// back the entry it swapped out, when no invalidation came since and it may still be served
+/// stale: as if the load had not started.
+struct Reload<'a> {
+    inner: &'a Inner,
+    guard: Option<Guard<'a>>,
+    current: Option<Entry>,
+    generation_of_key: &'a AtomicU64,
+    generation: u64,
+}
+
+impl Drop for Reload<'_> {
+    fn drop(&mut self) {
+        if let (Some(guard), Some(entry)) = (self.guard.take(), self.current.take())
+            && self.generation_of_key.load(Ordering::Acquire) == self.generation
+            && self.inner.stale_value(&entry).is_some()
+        {
+            let _ = guard.insert(entry);
+        }
+    }
+}
+
 #[derive(Clone)]
 struct EntryWeight {
     /// The share of the byte bound one entry of the entry bound has: `max_bytes / max_entries`.

@@ -313,6 +313,20 @@ async fn stale_values_are_served_on_temporary_errors_only() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_reload_cancelled_midway_leaves_the_stale_value_servable() {
+    let cache = SecretCache::new(CacheSettings { stale_if_error: Duration::from_secs(30), ..settings() });
+    let loads = AtomicU32::new(0);
+    load_with(&cache, key("DB", None), &loads, || Ok(secret("old"))).await.unwrap();
+    advance(Duration::from_secs(61)).await;
+    // A reload whose caller gives up (a request timeout) before the backend answers.
+    let hung = cache.get_or_load(key("DB", None), || std::future::pending());
+    assert!(tokio::time::timeout(Duration::from_secs(1), hung).await.is_err());
+    let (value, freshness) =
+        load_with(&cache, key("DB", None), &loads, || Err(Error::unavailable("down"))).await.unwrap();
+    assert_eq!((value.value.expose(), freshness), (&b"old"[..], Freshness::Stale));
+}
+
+#[tokio::test(start_paused = true)]
 async fn stale_values_are_served_inside_the_window_only() {
     let cache = SecretCache::new(CacheSettings { stale_if_error: Duration::from_secs(30), ..settings() });
     let loads = AtomicU32::new(0);
