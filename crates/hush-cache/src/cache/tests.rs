@@ -319,7 +319,7 @@ async fn a_reload_cancelled_midway_leaves_the_stale_value_servable() {
     load_with(&cache, key("DB", None), &loads, || Ok(secret("old"))).await.unwrap();
     advance(Duration::from_secs(61)).await;
     // A reload whose caller gives up (a request timeout) before the backend answers.
-    let hung = cache.get_or_load(key("DB", None), || std::future::pending());
+    let hung = cache.get_or_load(key("DB", None), std::future::pending);
     assert!(tokio::time::timeout(Duration::from_secs(1), hung).await.is_err());
     let (value, freshness) =
         load_with(&cache, key("DB", None), &loads, || Err(Error::unavailable("down"))).await.unwrap();
