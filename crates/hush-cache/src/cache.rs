@@ -26,12 +26,11 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// How the cache behaves; the resolver fills it from the `[cache]` table of the config.
 ///
 /// # Bounds
-/// Both `max_entries` and `max_bytes` hold. Each entry weighs the larger of its share of
-/// the entry bound (1 of `max_entries`) and its share of the byte bound (its size in bytes
-/// times `max_entries / max_bytes`, rounded up), against a capacity of `max_entries`. The
-/// sum of weights within the capacity keeps the count within `max_entries` and the bytes
-/// within `max_bytes`; with values of mixed sizes eviction can come earlier than either
-/// bound alone would require. An entry's size is its value, tags, key and a fixed overhead of
+/// Both `max_entries` and `max_bytes` hold. Each entry weighs the larger of its size in
+/// bytes and its share of the byte bound as one of `max_entries` (`max_bytes / max_entries`,
+/// rounded up), against a capacity of `max_bytes`. The sum of weights within the capacity
+/// keeps the bytes within `max_bytes` and the count within `max_entries`; with values of mixed
+/// sizes eviction can come earlier than either bound alone would require. An entry's size is its value, tags, key and a fixed overhead of
 /// [`ENTRY_OVERHEAD`] bytes: what an entry really costs (`tests/entry_cost.rs` measures it).
 /// Eviction runs as entries are inserted (quick_cache's CLOCK-Pro, by weight).
 ///
@@ -170,21 +169,23 @@ pub const ENTRY_OVERHEAD: u64 = 288;
 /// The bytes a cached value is counted as against `max_bytes`: what its entry costs in memory
 /// (`tests/entry_cost.rs` measures it).
 pub fn entry_size(key: &CacheKey, secret: &Secret) -> u64 {
-    Entry { loaded_at: Instant::now(), answer: Answer::Found(Arc::new(secret.clone())) }.size(key)
+    ENTRY_OVERHEAD + (key.len() + secret_len(secret)) as u64
+}
+
+/// The bytes of a secret's value, version and tags.
+fn secret_len(secret: &Secret) -> usize {
+    secret.value.len()
+        + secret.version.as_ref().map_or(0, |v| v.as_str().len())
+        + secret.tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
 }
 
 impl Entry {
     fn size(&self, key: &CacheKey) -> u64 {
-        let key_len = key.len();
         let answer_len = match &self.answer {
-            Answer::Found(secret) => {
-                secret.value.len()
-                    + secret.version.as_ref().map_or(0, |v| v.as_str().len())
-                    + secret.tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
-            }
+            Answer::Found(secret) => secret_len(secret),
             Answer::Missing(missing) => missing.0.len(),
         };
-        (ENTRY_OVERHEAD as usize + key_len + answer_len) as u64
+        ENTRY_OVERHEAD + (key.len() + answer_len) as u64
     }
 }
 
@@ -324,11 +325,9 @@ impl SecretCache {
         }
         let generation_of_key = inner.generation(&key);
         let generation = generation_of_key.load(Ordering::Acquire);
-        let mut reload = Reload { inner, guard: Some(guard), current, generation_of_key, generation };
+        let mut reload = Reload { inner, key: &key, guard: Some(guard), current, generation_of_key, generation };
         counters.loads.fetch_add(1, Ordering::Relaxed);
         let loaded = load().await;
-        // Finished: what goes into the cache is decided below, not by `reload`'s drop.
-        let (guard, current) = (reload.guard.take(), reload.current.take());
         let (result, keep) = match loaded {
             Ok(secret) => {
                 let secret = Arc::new(secret);
@@ -342,8 +341,8 @@ impl SecretCache {
             }
             Err(error) => {
                 // The entry that was there stays while it may still be served stale.
-                let current = current.filter(|entry| inner.stale_value(entry).is_some());
-                match current.as_ref().and_then(|entry| inner.stale_value(entry)) {
+                let (current, stale) = reload.stale();
+                match stale {
                     Some(stale) if error.is_temporary() => {
                         counters.stale_served.fetch_add(1, Ordering::Relaxed);
                         (Ok((stale, Freshness::Stale)), current)
@@ -352,25 +351,14 @@ impl SecretCache {
                 }
             }
         };
-        let kept = keep.filter(|entry| {
-            generation_of_key.load(Ordering::Acquire) == generation && !inner.lifetime(entry).is_zero()
-        });
-        // Without an entry the guard is dropped: a waiting call loads itself.
-        if let (Some(entry), Some(guard)) = (kept, guard)
-            && guard.insert(entry).is_ok()
-            && generation_of_key.load(Ordering::Acquire) != generation
-        {
-            // An invalidation between the check above and the insert removed nothing: the
-            // generation it bumped says so, and the entry goes now.
-            inner.cache.remove(&key);
-        }
+        reload.finish(keep);
         result
     }
 
     /// Drops every cached version of one secret, and keeps a load already running for it
     /// from caching what it read. Its cost does not grow with the cache: the latest version's
     /// key is known, the pinned ones are indexed.
-    pub async fn invalidate(&self, tenant: &TenantId, namespace: &Namespace, name: &SecretName) {
+    pub fn invalidate(&self, tenant: &TenantId, namespace: &Namespace, name: &SecretName) {
         let inner = &self.inner;
         // The generation first: a load that has not checked it yet keeps nothing, and one that
         // checked it before and put its value finds it changed afterwards and removes it.
@@ -405,7 +393,7 @@ impl SecretCache {
     }
 
     /// Drops the entries past their lifetime now, as a miss does at most once a second.
-    pub async fn run_pending_tasks(&self) {
+    pub fn run_pending_tasks(&self) {
         self.inner.sweep();
     }
 }
@@ -502,25 +490,49 @@ fn answer(entry: &Entry, freshness: Freshness) -> Result<(Arc<Secret>, Freshness
 type Guard<'a> =
     PlaceholderGuard<'a, CacheKey, Entry, EntryWeight, DefaultHashBuilder, DefaultLifecycle<CacheKey, Entry>>;
 
-/// A load holding its key's placeholder. Dropped unfinished (its caller was cancelled), it puts
-/// back the entry it swapped out, when no invalidation came since and it may still be served
-/// stale: as if the load had not started.
+/// A load holding its key's placeholder. Dropped unfinished (its caller was cancelled), it
+/// finishes with the entry it swapped out, while that may still be served stale: as if the
+/// load had not started.
 struct Reload<'a> {
     inner: &'a Inner,
+    key: &'a CacheKey,
     guard: Option<Guard<'a>>,
+    /// The entry the load replaced, if any.
     current: Option<Entry>,
     generation_of_key: &'a AtomicU64,
+    /// The key's generation when the load began.
     generation: u64,
+}
+
+impl Reload<'_> {
+    /// The entry the load replaced, while it may still be served stale, and that value.
+    fn stale(&mut self) -> (Option<Entry>, Option<Arc<Secret>>) {
+        let current = self.current.take();
+        let stale = current.as_ref().and_then(|entry| self.inner.stale_value(entry));
+        (current.filter(|_| stale.is_some()), stale)
+    }
+
+    /// Ends the load: `entry` goes into the cache unless an invalidation came since the load
+    /// began or it has no lifetime. Without one the placeholder is dropped, and a waiting
+    /// call loads itself.
+    fn finish(&mut self, entry: Option<Entry>) {
+        let Some(guard) = self.guard.take() else { return };
+        let unchanged = || self.generation_of_key.load(Ordering::Acquire) == self.generation;
+        if let Some(entry) = entry.filter(|entry| unchanged() && !self.inner.lifetime(entry).is_zero())
+            && guard.insert(entry).is_ok()
+            && !unchanged()
+        {
+            // An invalidation between the check above and the insert removed nothing: the
+            // generation it bumped says so, and the entry goes now.
+            self.inner.cache.remove(self.key);
+        }
+    }
 }
 
 impl Drop for Reload<'_> {
     fn drop(&mut self) {
-        if let (Some(guard), Some(entry)) = (self.guard.take(), self.current.take())
-            && self.generation_of_key.load(Ordering::Acquire) == self.generation
-            && self.inner.stale_value(&entry).is_some()
-        {
-            let _ = guard.insert(entry);
-        }
+        let (stale, _) = self.stale();
+        self.finish(stale);
     }
 }
 

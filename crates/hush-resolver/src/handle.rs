@@ -380,7 +380,7 @@ impl Resolver {
 
     async fn after_write(&self, checked: &Checked<'_>, name: &SecretName) -> Option<(String, Vec<u8>)> {
         Counters::bump(&self.inner.metrics.writes);
-        self.inner.cache.invalidate(&checked.tenant, &checked.namespace, name).await;
+        self.inner.cache.invalidate(&checked.tenant, &checked.namespace, name);
         self.change_event(checked, name)
     }
 
@@ -482,7 +482,7 @@ impl Resolver {
                 return Err(e);
             }
         };
-        self.inner.cache.invalidate(&tenant, &namespace, &name).await;
+        self.inner.cache.invalidate(&tenant, &namespace, &name);
         Ok(())
     }
 

@@ -25,8 +25,8 @@ fn key(name: &str, version: Option<&str>) -> CacheKey {
 }
 
 /// Invalidates secret `name` in acme's `company.team`.
-async fn invalidate(cache: &SecretCache, name: &str) {
-    cache.invalidate(&tenant(), &namespace(), &SecretName::new(name).unwrap()).await;
+fn invalidate(cache: &SecretCache, name: &str) {
+    cache.invalidate(&tenant(), &namespace(), &SecretName::new(name).unwrap());
 }
 
 fn secret(value: &str) -> Secret {
@@ -91,7 +91,7 @@ async fn nothing_expires_what_the_clock_calls_fresh() {
     load_with(&cache, key("DB", None), &loads, || Ok(secret("v1"))).await.unwrap();
     // Real time passes, tokio's paused clock does not: for the cache no time has passed.
     std::thread::sleep(Duration::from_millis(20));
-    cache.run_pending_tasks().await;
+    cache.run_pending_tasks();
     let (value, freshness) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v2"))).await.unwrap();
     assert_eq!((value.value.expose(), freshness), (&b"v1"[..], Freshness::Cached));
     assert_eq!(loads.load(Ordering::SeqCst), 1);
@@ -180,7 +180,7 @@ async fn invalidate_drops_every_version_of_one_secret_only() {
         load_with(&cache, k, &loads, || Ok(secret("old"))).await.unwrap();
     }
     assert_eq!(loads.load(Ordering::SeqCst), 4);
-    invalidate(&cache, "DB").await;
+    invalidate(&cache, "DB");
     for k in [key("DB", None), key("DB", Some("1")), key("DB", Some("2"))] {
         let (_, freshness) = load_with(&cache, k, &loads, || Ok(secret("new"))).await.unwrap();
         assert_eq!(freshness, Freshness::Fresh);
@@ -211,13 +211,13 @@ async fn the_index_of_pinned_versions_follows_the_cache() {
         [key("DB", Some("1")), key("DB", Some("2"))],
         "each pinned version once, the latest not at all"
     );
-    invalidate(&cache, "DB").await;
+    invalidate(&cache, "DB");
     assert!(indexed_versions(&cache, "DB").is_empty());
 
     // A version the cache let go of (here: past its lifetime) leaves the index at the next sweep.
     load_with(&cache, key("DB", Some("3")), &loads, || Ok(secret("v"))).await.unwrap();
     advance(Duration::from_secs(61)).await;
-    cache.run_pending_tasks().await;
+    cache.run_pending_tasks();
     assert!(!holds(&cache, &key("DB", Some("3"))));
     assert!(indexed_versions(&cache, "DB").is_empty());
 }
@@ -242,7 +242,7 @@ async fn a_load_overlapping_an_invalidation_is_answered_but_not_kept() {
         })
     };
     started_rx.await.unwrap();
-    invalidate(&cache, "DB").await;
+    invalidate(&cache, "DB");
     finish_tx.send(()).unwrap();
     let (value, _) = slow.await.unwrap().unwrap();
     assert_eq!(value.value.expose(), b"read before the write");
@@ -262,7 +262,7 @@ async fn a_load_overlapping_an_invalidation_of_another_secret_is_kept() {
     let (value, _) = cache
         .get_or_load(key("DB", None), || async {
             loads.fetch_add(1, Ordering::SeqCst);
-            invalidate(&cache, &other).await;
+            invalidate(&cache, &other);
             Ok(secret("v"))
         })
         .await
@@ -358,8 +358,8 @@ async fn without_stale_if_error_an_expired_value_is_not_served() {
 }
 
 /// How many holders `value` has once the cache's pending work ran.
-async fn released(cache: &SecretCache, value: &Arc<Secret>) -> usize {
-    cache.run_pending_tasks().await;
+fn released(cache: &SecretCache, value: &Arc<Secret>) -> usize {
+    cache.run_pending_tasks();
     Arc::strong_count(value)
 }
 
@@ -378,9 +378,9 @@ async fn entries_past_their_lifetime_are_swept_and_their_values_released() {
     assert!(holds(&cache, &key("OLD", None)), "still inside its stale window");
 
     advance(Duration::from_secs(10)).await;
-    cache.run_pending_tasks().await;
+    cache.run_pending_tasks();
     assert!(!holds(&cache, &key("OLD", None)));
-    assert_eq!(released(&cache, &old).await, 1, "only this caller holds it: dropping it wipes the bytes");
+    assert_eq!(released(&cache, &old), 1, "only this caller holds it: dropping it wipes the bytes");
     assert!(holds(&cache, &key("RECENT", None)));
     assert_eq!(cache.stats().entries, 1);
 }
@@ -435,8 +435,8 @@ async fn entries_are_bounded_by_bytes_and_by_count() {
         load_with(&by_bytes, key(&name, None), &loads, || Ok(secret(&big))).await.unwrap();
         load_with(&by_count, key(&name, None), &loads, || Ok(secret("small"))).await.unwrap();
     }
-    by_bytes.run_pending_tasks().await;
-    by_count.run_pending_tasks().await;
+    by_bytes.run_pending_tasks();
+    by_count.run_pending_tasks();
     let held_bytes = by_bytes.stats().entries;
     // Each entry counts 300 bytes of value, its key and ENTRY_OVERHEAD: at most 12 fit.
     let fit = 10_000 / (300 + super::ENTRY_OVERHEAD);
@@ -468,7 +468,7 @@ async fn invalidation_drops_the_cache_hold_on_a_value() {
     let loads = AtomicU32::new(0);
     let (value, _) = load_with(&cache, key("DB", None), &loads, || Ok(secret("v"))).await.unwrap();
     assert!(Arc::strong_count(&value) >= 2, "the cache holds it");
-    invalidate(&cache, "DB").await;
-    cache.run_pending_tasks().await;
-    assert_eq!(released(&cache, &value).await, 1, "only this caller holds it: dropping it wipes the bytes");
+    invalidate(&cache, "DB");
+    cache.run_pending_tasks();
+    assert_eq!(released(&cache, &value), 1, "only this caller holds it: dropping it wipes the bytes");
 }
