@@ -1,8 +1,8 @@
 //! The resolver's per-request CPU path, without NATS: what a cached `secret()` costs hushd.
 //!
 //! `handle/cached_get` is the whole path (decode, grant check, transport key, request MAC,
-//! cache hit, seal, encode) through `Resolver::handle`; the other benches split it into its
-//! steps.
+//! cache hit, seal, encode) through `Resolver::handle`, `handle/cached_get_64` the same for a
+//! `secrets()` of 64 names; the other benches split it into its steps.
 //!
 //! The resolver is built directly over the shared in-memory backend
 //! (`hush_backend_behavior::MemoryBackend`) with the configuration's defaults: a cached read
@@ -39,7 +39,20 @@ fn envelope(
     envelope
 }
 
-fn fixture(runtime: &tokio::runtime::Runtime) -> (Resolver, String, Vec<u8>, TransportKey) {
+/// What `handle/cached_get_64` reads: `secrets()` of this many names, each cached.
+const BATCH: usize = 64;
+
+/// The resolver with `DB_PASSWORD` and `BATCH` more secrets cached, a get subject, a one-name
+/// request, a `BATCH`-name request, and the client's transport key.
+struct Fixture {
+    resolver: Resolver,
+    subject: String,
+    one: Vec<u8>,
+    batch: Vec<u8>,
+    transport: TransportKey,
+}
+
+fn fixture(runtime: &tokio::runtime::Runtime) -> Fixture {
     let resolver_key = ResolverKeyPair::generate();
     let resolver_public = resolver_key.public();
     let issuer = GrantIssuer::generate();
@@ -61,26 +74,56 @@ fn fixture(runtime: &tokio::runtime::Runtime) -> (Resolver, String, Vec<u8>, Tra
         "DB_PASSWORD",
         b"correct horse battery staple",
     ));
+    let names: Vec<String> = (0..BATCH).map(|i| format!("BATCH_{i:02}")).collect();
+    for name in &names {
+        let value = format!("{name}-{:0>90}", 7);
+        runtime.block_on(store(
+            &resolver,
+            &client,
+            &transport,
+            &resolver_public,
+            &grant,
+            location,
+            name,
+            value.as_bytes(),
+        ));
+    }
 
     let subject = hush_proto::subject::get(&tenant, &namespace);
     let body =
         RequestBody::Get(GetRequest { items: vec![GetItem { name: "DB_PASSWORD".into(), path: None, version: None }] });
     let get = envelope(&transport, &client, &resolver_public, &subject, &grant, random_request_id(), body);
-    let payload = get.encode().unwrap();
-    // Warm the cache: the secret is stored in company.team.etl itself.
-    let first = runtime.block_on(resolver.handle(&subject, &payload));
-    assert!(
-        matches!(ResponseEnvelope::decode(&first.reply).unwrap().body, Ok(ResponseBody::Get(items)) if items[0].is_ok())
+    let one = get.encode().unwrap();
+    let items = names.into_iter().map(|name| GetItem { name, path: None, version: None }).collect();
+    let get = envelope(
+        &transport,
+        &client,
+        &resolver_public,
+        &subject,
+        &grant,
+        random_request_id(),
+        RequestBody::Get(GetRequest { items }),
     );
-    (resolver, subject, payload, transport)
+    let batch = get.encode().unwrap();
+    // Warm the cache: the secrets are stored in company.team.etl itself.
+    for (payload, count) in [(&one, 1), (&batch, BATCH)] {
+        let first = runtime.block_on(resolver.handle(&subject, payload));
+        assert!(
+            matches!(ResponseEnvelope::decode(&first.reply).unwrap().body, Ok(ResponseBody::Get(items)) if items.len() == count && items.iter().all(Result::is_ok))
+        );
+    }
+    Fixture { resolver, subject, one, batch, transport }
 }
 
 fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (resolver, subject, payload, transport) = fixture(&runtime);
+    let Fixture { resolver, subject, one: payload, batch, transport } = fixture(&runtime);
 
     c.bench_function("handle/cached_get", |b| {
         b.to_async(&runtime).iter(|| async { black_box(resolver.handle(&subject, &payload).await) })
+    });
+    c.bench_function("handle/cached_get_64", |b| {
+        b.to_async(&runtime).iter(|| async { black_box(resolver.handle(&subject, &batch).await) })
     });
 
     c.bench_function("step/decode_request", |b| b.iter(|| black_box(RequestEnvelope::decode(&payload).unwrap())));

@@ -91,7 +91,7 @@ impl SqlBackend {
         let mut pool_options = AnyPoolOptions::new()
             .max_connections(match (memory, dialect) {
                 (true, _) => 1,
-                (false, Dialect::Sqlite) => config.max_connections.unwrap_or(4),
+                (false, Dialect::Sqlite) => config.max_connections.unwrap_or(2),
                 (false, _) => config.max_connections.unwrap_or(10),
             })
             .acquire_timeout(connect_timeout);

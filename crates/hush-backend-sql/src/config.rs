@@ -16,7 +16,7 @@ pub const MAX_TABLE_PREFIX_LEN: usize = 32;
 /// [backends.local]
 /// kind = "sql"
 /// url = "sqlite://hush.db"        # or postgres://user:pass@host/db, mysql://user:pass@host/db
-/// max_connections = 4             # default: 4 for a SQLite file, 10 for a server
+/// max_connections = 2             # default: 2 for a SQLite file, 10 for a server
 /// connect_timeout = "2s"        # default: the backend's timeout
 /// table_prefix = "hush_"
 /// max_versions = 10
@@ -31,9 +31,10 @@ pub struct SqlConfig {
     /// `sqlite::memory:`, `postgres://...` or `mysql://...` (MariaDB too).
     /// Default `sqlite://hush.db`.
     pub url: String,
-    /// Most connections the pool opens. Default 10 for PostgreSQL and MySQL, 4 for a SQLite
-    /// file (one writer at a time, and each connection is a thread with its own page cache of
-    /// up to 2 MiB), 1 for `sqlite::memory:` (always).
+    /// Most connections the pool opens. Default 10 for PostgreSQL and MySQL, 2 for a SQLite
+    /// file (one writer at a time, so a second connection is for a read beside a write; each
+    /// connection is a thread with its own page cache of up to 2 MiB, ~3 MiB of hushd's memory
+    /// each after a large fill), 1 for `sqlite::memory:` (always).
     pub max_connections: Option<u32>,
     /// How long opening a connection, or waiting for a free pooled one, may take, e.g.
     /// `"2s"`. Default: the backend's `timeout` (the timeout layer's bound), and never longer.

@@ -285,13 +285,8 @@ impl SecretCache {
             counters.loads.fetch_add(1, Ordering::Relaxed);
             return load().await.map(|secret| (Arc::new(secret), Freshness::Fresh));
         }
-        if let Some(entry) = inner.cache.get(&key)
-            && inner.is_fresh(&entry)
-        {
-            let counter =
-                if matches!(entry.answer, Answer::Found(_)) { &counters.hits } else { &counters.negative_hits };
-            counter.fetch_add(1, Ordering::Relaxed);
-            return answer(&entry, Freshness::Cached);
+        if let Some(found) = self.get_fresh(&key) {
+            return found.map(|secret| (secret, Freshness::Cached));
         }
         counters.misses.fetch_add(1, Ordering::Relaxed);
         if inner.sweep_due() {
@@ -353,6 +348,23 @@ impl SecretCache {
         };
         reload.finish(keep);
         result
+    }
+
+    /// The answer cached for `key` while it is fresh (a value, or `NotFound`), counted as a
+    /// hit; `None` when there is none, counted as nothing: [`get_or_load`](Self::get_or_load)
+    /// counts the miss. No future, no lock beyond the table's shard.
+    pub fn get_fresh(&self, key: &CacheKey) -> Option<Result<Arc<Secret>>> {
+        let inner = &*self.inner;
+        if !inner.settings.enabled {
+            return None;
+        }
+        let entry = inner.cache.get(key).filter(|entry| inner.is_fresh(entry))?;
+        let counter = match entry.answer {
+            Answer::Found(_) => &inner.counters.hits,
+            Answer::Missing(_) => &inner.counters.negative_hits,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Some(answer(&entry, Freshness::Cached).map(|(secret, _)| secret))
     }
 
     /// Drops every cached version of one secret, and keeps a load already running for it
@@ -484,8 +496,6 @@ fn answer(entry: &Entry, freshness: Freshness) -> Result<(Arc<Secret>, Freshness
     }
 }
 
-/// An entry's weight: the larger of its share of the entry bound and of the byte bound,
-/// in units of one entry (see [`CacheSettings`]).
 /// quick_cache's placeholder for a key being loaded.
 type Guard<'a> =
     PlaceholderGuard<'a, CacheKey, Entry, EntryWeight, DefaultHashBuilder, DefaultLifecycle<CacheKey, Entry>>;

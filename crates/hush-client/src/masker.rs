@@ -89,24 +89,36 @@ impl State {
     }
 }
 
-/// Every form of `value` worth masking, the raw form first.
-fn forms(value: &str) -> Vec<String> {
+/// Every form of `value` worth masking, the raw form first. Each is wiped when dropped, and
+/// so is every intermediate text an encoding goes through.
+fn forms(value: &str) -> Vec<Zeroizing<String>> {
     let bytes = value.as_bytes();
-    let json = serde_json::to_string(value).unwrap_or_default();
+    let json = Zeroizing::new(serde_json::to_string(value).unwrap_or_default());
+    let component = Zeroizing::new(utf8_percent_encode(value, COMPONENT).to_string());
     let mut forms = vec![
-        value.to_owned(),
-        utf8_percent_encode(value, COMPONENT).to_string(),
-        utf8_percent_encode(value, NON_ALPHANUMERIC).to_string(),
-        utf8_percent_encode(value, COMPONENT).to_string().replace("%20", "+"),
-        STANDARD.encode(bytes),
-        STANDARD_NO_PAD.encode(bytes),
-        URL_SAFE.encode(bytes),
-        URL_SAFE_NO_PAD.encode(bytes),
+        Zeroizing::new(value.to_owned()),
+        Zeroizing::new(utf8_percent_encode(value, NON_ALPHANUMERIC).to_string()),
+        Zeroizing::new(component.replace("%20", "+")),
+        Zeroizing::new(STANDARD.encode(bytes)),
+        Zeroizing::new(STANDARD_NO_PAD.encode(bytes)),
+        Zeroizing::new(URL_SAFE.encode(bytes)),
+        Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes)),
     ];
     if json.len() >= 2 {
-        forms.push(json[1..json.len() - 1].to_owned());
+        forms.push(Zeroizing::new(json[1..json.len() - 1].to_owned()));
     }
+    forms.push(component);
     forms
+}
+
+/// `text` with every match of `matcher` replaced by [`MASK`].
+fn replace(matcher: &AhoCorasick, text: &str) -> String {
+    let mut masked = String::with_capacity(text.len());
+    matcher.replace_all_with(text, &mut masked, |_, _, masked| {
+        masked.push_str(MASK);
+        true
+    });
+    masked
 }
 
 impl Masker {
@@ -117,21 +129,23 @@ impl Masker {
 
     /// Learns a value (and its encoded forms). Non-UTF-8 values are learned by their base64 forms.
     pub fn add(&self, value: &SecretValue) {
-        let text = match value.expose_str() {
+        // A task reads the same secrets again and again: skip values already learned, under
+        // the read lock, before copying or encoding anything.
+        let raw = value.expose_str();
+        if let Some(raw) = raw
+            && (raw.len() < MIN_MASKED_LEN || self.read().patterns.contains(raw))
+        {
+            return;
+        }
+        let text = match raw {
             Some(text) => Zeroizing::new(text.to_owned()),
             None => Zeroizing::new(STANDARD.encode(value.expose())),
         };
-        if text.len() < MIN_MASKED_LEN {
-            return;
-        }
-        // A task reads the same secrets again and again: skip values already learned, under
-        // the read lock, before computing any encoding.
-        if self.read().patterns.contains(text.as_str()) {
+        if text.len() < MIN_MASKED_LEN || (raw.is_none() && self.read().patterns.contains(text.as_str())) {
             return;
         }
         let mut state = self.write();
         for form in forms(&text) {
-            let form = Zeroizing::new(form);
             if form.len() >= MIN_MASKED_LEN && !state.patterns.contains(form.as_str()) {
                 state.patterns.insert(Pattern(form));
                 state.matcher = None;
@@ -144,16 +158,15 @@ impl Masker {
         {
             let state = self.read();
             match &state.matcher {
-                Some(matcher) => return matcher.replace_all(text, &vec![MASK; state.patterns.len()]),
+                Some(matcher) => return replace(matcher, text),
                 None if state.patterns.is_empty() => return text.to_owned(),
                 None => {}
             }
         }
         // Values were learned since the matcher was built.
         let mut state = self.write();
-        let count = state.patterns.len();
         match state.matcher() {
-            Some(matcher) => matcher.replace_all(text, &vec![MASK; count]),
+            Some(matcher) => replace(matcher, text),
             None => text.to_owned(),
         }
     }

@@ -26,7 +26,11 @@ impl<B> Default for TenantBindings<B> {
 impl<B> TenantBindings<B> {
     /// The binding that serves `namespace`: the nearest override, else the default.
     pub fn effective(&self, namespace: &Namespace) -> Option<&B> {
-        namespace.lineage().find_map(|ns| self.overrides.get(&ns)).or(self.default.as_ref())
+        // Borrowed levels: this runs for every name of every read.
+        if self.overrides.is_empty() {
+            return self.default.as_ref();
+        }
+        namespace.lineage_str().find_map(|ns| self.overrides.get(ns)).or(self.default.as_ref())
     }
 
     /// What a recursive list of `namespace` reads: `namespace` with its effective binding,

@@ -231,9 +231,22 @@ impl Namespace {
         std::iter::successors(Some(self.clone()), Namespace::parent)
     }
 
+    /// [`lineage`](Self::lineage) as borrowed text: `a.b.c`, `a.b`, `a`, with no allocation.
+    pub fn lineage_str(&self) -> impl Iterator<Item = &str> + '_ {
+        std::iter::successors(Some(self.0.as_str()), |level| level.rfind('.').map(|at| &level[..at]))
+    }
+
     /// Whether `self` is `other` or one of its ancestors.
     pub fn is_self_or_ancestor_of(&self, other: &Namespace) -> bool {
         other.0 == self.0 || (other.0.starts_with(&self.0) && other.0.as_bytes().get(self.0.len()) == Some(&b'.'))
+    }
+}
+
+/// Looks a namespace up by its text (`HashMap<Namespace, _>::get(&str)`): hashes and compares
+/// as its `String`.
+impl std::borrow::Borrow<str> for Namespace {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 
@@ -300,6 +313,7 @@ mod tests {
         let ns = Namespace::new("company.team.etl").unwrap();
         let lineage: Vec<String> = ns.lineage().map(String::from).collect();
         assert_eq!(lineage, ["company.team.etl", "company.team", "company"]);
+        assert_eq!(ns.lineage_str().collect::<Vec<_>>(), lineage);
         assert_eq!(ns.depth(), 3);
         assert_eq!(Namespace::new("company").unwrap().parent(), None);
     }

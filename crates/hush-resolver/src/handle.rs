@@ -5,8 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hush_cache::{CacheKey, Freshness};
 use hush_core::{
-    Error, ErrorKind, GrantScope, ListFilter, Namespace, Scope, SecretName, SecretPath, SecretValue, SharedBackend,
-    Tags, TenantId, VersionId,
+    Error, ErrorKind, GrantScope, ListFilter, Namespace, Scope, Secret, SecretName, SecretPath, SecretValue,
+    SharedBackend, Tags, TenantId, VersionId,
 };
 use hush_crypto::{ChangeEventMacInput, Direction, GrantNeed, SealAad, TransportKey};
 use hush_proto::message::{
@@ -43,6 +43,19 @@ struct Checked<'a> {
     resolver_key_id: [u8; 8],
     /// Shared with the derived-key cache: cloning it would copy (and then wipe) AES round keys.
     transport: Arc<TransportKey>,
+}
+
+/// A read item's name, version and path, checked.
+fn parse_item(item: &GetItem) -> Result<(SecretName, Option<VersionId>, Option<SecretPath>), Error> {
+    let name = SecretName::new(item.name.as_str())?;
+    let version = item.version.as_deref().map(VersionId::new).transpose()?;
+    let path = item.path.as_deref().map(SecretPath::parse).transpose()?;
+    Ok((name, version, path))
+}
+
+/// `name` is in no level of `namespace`'s lineage.
+fn not_found(name: &SecretName, namespace: &Namespace) -> Error {
+    Error::not_found(format!("secret {name} not found in namespace {namespace} or its ancestors"))
 }
 
 fn unix_now() -> i64 {
@@ -262,15 +275,27 @@ impl Resolver {
             )));
         }
         self.inner.metrics.items.fetch_add(items.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let results = match items.as_slice() {
-            // Most requests name one secret: no join machinery for them.
-            [item] => vec![self.get_item(checked, 0, item).await],
+        // Most names are answered from the cache, without a future each; only the others are
+        // loaded, concurrently.
+        let mut results: Vec<_> =
+            items.iter().enumerate().map(|(index, item)| self.get_item_cached(checked, index, item)).collect();
+        let uncached: Vec<usize> =
+            results.iter().enumerate().filter(|(_, r)| r.is_none()).map(|(index, _)| index).collect();
+        match uncached.as_slice() {
+            [] => {}
+            // No join machinery for one.
+            &[index] => results[index] = Some(self.get_item(checked, index, &items[index]).await),
             _ => {
-                let lookups = items.iter().enumerate().map(|(index, item)| self.get_item(checked, index, item));
-                futures::future::join_all(lookups).await
+                let loads = uncached.iter().map(|&index| self.get_item(checked, index, &items[index]));
+                for (&index, result) in uncached.iter().zip(futures::future::join_all(loads).await) {
+                    results[index] = Some(result);
+                }
             }
-        };
-        let mut replies = Vec::with_capacity(results.len());
+        }
+        let results = results
+            .into_iter()
+            .map(|result| result.unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "a name was not looked up"))));
+        let mut replies = Vec::with_capacity(items.len());
         for (item, result) in items.iter().zip(results) {
             match result {
                 Ok((resolved, source)) => {
@@ -303,6 +328,41 @@ impl Resolver {
         Ok(ResponseBody::Get(replies))
     }
 
+    /// What [`get_item`](Self::get_item) answers, when the cache alone answers it: every level
+    /// up to the one holding the secret has a fresh entry. `None` when a level must be loaded.
+    fn get_item_cached(
+        &self,
+        checked: &Checked<'_>,
+        index: usize,
+        item: &GetItem,
+    ) -> Option<Result<(ResolvedSecret, &'static str), Error>> {
+        let (name, version, path) = match parse_item(item) {
+            Ok(parsed) => parsed,
+            Err(e) => return Some(Err(e)),
+        };
+        let inner = &self.inner;
+        for level in checked.namespace.lineage() {
+            let Some(_) = inner.bindings.effective(&checked.tenant, &level) else { continue };
+            let key = CacheKey::new(&checked.tenant, &level, &name, version.as_ref());
+            match inner.cache.get_fresh(&key)? {
+                Ok(secret) => {
+                    return Some(self.resolved(
+                        checked,
+                        index,
+                        &name,
+                        level,
+                        &secret,
+                        path.as_ref(),
+                        Freshness::Cached,
+                    ));
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Some(Err(e.with_context("namespace", &level))),
+            }
+        }
+        Some(Err(not_found(&name, &checked.namespace)))
+    }
+
     /// Looks one secret up in the namespace, then each ancestor, nearest first. Only "not found"
     /// falls through to the parent: any other error stops the walk, so a backend that is down
     /// never reveals a parent's secret of the same name.
@@ -312,9 +372,7 @@ impl Resolver {
         index: usize,
         item: &GetItem,
     ) -> Result<(ResolvedSecret, &'static str), Error> {
-        let name = SecretName::new(item.name.as_str())?;
-        let version = item.version.as_deref().map(VersionId::new).transpose()?;
-        let path = item.path.as_deref().map(SecretPath::parse).transpose()?;
+        let (name, version, path) = parse_item(item)?;
         let inner = &self.inner;
         for level in checked.namespace.lineage() {
             let Some(backend) = inner.bindings.effective(&checked.tenant, &level) else { continue };
@@ -336,36 +394,51 @@ impl Resolver {
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.with_context("namespace", &level)),
             };
-            let extracted;
-            let value = match &path {
-                Some(path) => {
-                    extracted = path.extract(&secret.value)?;
-                    &extracted
-                }
-                None => &secret.value,
-            };
-            let version = secret.version.as_ref().map(|v| v.as_str().to_owned());
-            let label = sealed_item_label(index, name.as_str());
-            let aad = SealAad {
-                direction: Direction::ToClient,
-                request_id: &checked.request_id,
-                subject: checked.subject,
-                name: &label,
-                version: version.as_deref().unwrap_or(""),
-            };
-            let sealed_value = checked.transport.seal(&aad, value.expose());
-            let (stale, source) = match freshness {
-                Freshness::Fresh => (false, "backend"),
-                Freshness::Cached => (false, "cache"),
-                Freshness::Stale => {
-                    Counters::bump(&inner.metrics.stale_served);
-                    (true, "stale")
-                }
-            };
-            let resolved = ResolvedSecret { namespace: level.to_string(), version, sealed_value, stale };
-            return Ok((resolved, source));
+            return self.resolved(checked, index, &name, level, &secret, path.as_ref(), freshness);
         }
-        Err(Error::not_found(format!("secret {name} not found in namespace {} or its ancestors", checked.namespace)))
+        Err(not_found(&name, &checked.namespace))
+    }
+
+    /// The reply to one name found at `level`: the value (or the part `path` selects) sealed
+    /// to the client, and where it came from.
+    #[allow(clippy::too_many_arguments)]
+    fn resolved(
+        &self,
+        checked: &Checked<'_>,
+        index: usize,
+        name: &SecretName,
+        level: Namespace,
+        secret: &Secret,
+        path: Option<&SecretPath>,
+        freshness: Freshness,
+    ) -> Result<(ResolvedSecret, &'static str), Error> {
+        let extracted;
+        let value = match path {
+            Some(path) => {
+                extracted = path.extract(&secret.value)?;
+                &extracted
+            }
+            None => &secret.value,
+        };
+        let version = secret.version.as_ref().map(|v| v.as_str().to_owned());
+        let label = sealed_item_label(index, name.as_str());
+        let aad = SealAad {
+            direction: Direction::ToClient,
+            request_id: &checked.request_id,
+            subject: checked.subject,
+            name: &label,
+            version: version.as_deref().unwrap_or(""),
+        };
+        let sealed_value = checked.transport.seal(&aad, value.expose());
+        let (stale, source) = match freshness {
+            Freshness::Fresh => (false, "backend"),
+            Freshness::Cached => (false, "cache"),
+            Freshness::Stale => {
+                Counters::bump(&self.inner.metrics.stale_served);
+                (true, "stale")
+            }
+        };
+        Ok((ResolvedSecret { namespace: level.into(), version, sealed_value, stale }, source))
     }
 
     /// The change event of a write, with one MAC per live resolver key.

@@ -15,8 +15,8 @@ use hush_crypto::{
 };
 use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{
-    ChangeEvent, DeleteRequest, GetItem, GetRequest, ListRequest, RequestBody, RequestEnvelope, ResponseBody,
-    ResponseEnvelope, sealed_item_label,
+    ChangeEvent, DeleteRequest, GetItem, GetRequest, ListRequest, RequestBody, RequestEnvelope, ResolvedSecret,
+    ResponseBody, ResponseEnvelope, WireError, sealed_item_label,
 };
 use tokio::time::{Instant, advance};
 
@@ -138,26 +138,38 @@ impl Fixture {
     /// Reads `X` from `namespace` of `acme` as a client with a read grant there does, and
     /// opens the answer.
     async fn read(&self, namespace: &str) -> Result<Read, Error> {
+        self.read_all(namespace, &["X"]).await?.remove(0)
+    }
+
+    /// Reads `names` in one request from `namespace` of `acme`, and opens each answer.
+    async fn read_all(&self, namespace: &str, names: &[&str]) -> Result<Vec<Result<Read, Error>>, Error> {
         let subject = format!("hush.v1.get.acme.{namespace}");
-        let envelope = self.envelope(&subject, self.grant("acme", namespace, 600, now()), get_x());
+        let items = names.iter().map(|name| GetItem { name: (*name).into(), path: None, version: None }).collect();
+        let body = RequestBody::Get(GetRequest { items });
+        let envelope = self.envelope(&subject, self.grant("acme", namespace, 600, now()), body);
         let handled = self.resolver.handle(&subject, &envelope.encode().unwrap()).await;
         let body = ResponseEnvelope::decode(&handled.reply).unwrap().body.map_err(Error::from)?;
-        let ResponseBody::Get(mut items) = body else { panic!("a get answer") };
-        let resolved = items.remove(0).map_err(Error::from)?;
-        let label = sealed_item_label(0, "X");
-        let aad = SealAad {
-            direction: Direction::ToClient,
-            request_id: &envelope.request_id,
-            subject: &subject,
-            name: &label,
-            version: resolved.version.as_deref().unwrap_or(""),
-        };
-        let transport = self.client.transport_key(&self.resolver_key.public()).unwrap();
-        let value = transport.open(&aad, &resolved.sealed_value).unwrap().expose().to_vec();
+        let ResponseBody::Get(items) = body else { panic!("a get answer") };
+        assert_eq!(items.len(), names.len(), "one answer per name");
         let (_, audit) = handled.audit.expect("an audit event");
         let audit: serde_json::Value = serde_json::from_slice(&audit).unwrap();
-        let source = audit["items"][0]["source"].as_str().unwrap().to_owned();
-        Ok(Read { found_in: resolved.namespace, value, stale: resolved.stale, source })
+        let transport = self.client.transport_key(&self.resolver_key.public()).unwrap();
+        let open = |index: usize, item: Result<ResolvedSecret, WireError>| {
+            let resolved = item.map_err(Error::from)?;
+            let label = sealed_item_label(index, names[index]);
+            let aad = SealAad {
+                direction: Direction::ToClient,
+                request_id: &envelope.request_id,
+                subject: &subject,
+                name: &label,
+                version: resolved.version.as_deref().unwrap_or(""),
+            };
+            let value = transport.open(&aad, &resolved.sealed_value).unwrap().expose().to_vec();
+            assert_eq!(audit["items"][index]["name"], names[index], "the audit event lists the names in order");
+            let source = audit["items"][index]["source"].as_str().unwrap().to_owned();
+            Ok(Read { found_in: resolved.namespace, value, stale: resolved.stale, source })
+        };
+        Ok(items.into_iter().enumerate().map(|(index, item)| open(index, item)).collect())
     }
 
     async fn refusal(&self, subject: &str, payload: &[u8]) -> Error {
@@ -406,6 +418,44 @@ async fn a_secret_is_found_up_the_lineage_and_the_nearest_namespace_wins() {
     let err = f.read("other.team").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.message(), "secret X not found in namespace other.team or its ancestors");
+}
+
+#[tokio::test]
+async fn a_read_of_several_names_answers_cached_and_loaded_ones_in_order() {
+    let memory = Arc::new(MemoryBackend::new("local"));
+    let (company, team) = (
+        Scope::new(TenantId::new("acme").unwrap(), Namespace::new("company").unwrap()),
+        Scope::new(TenantId::new("acme").unwrap(), Namespace::new("company.team").unwrap()),
+    );
+    for (scope, name, value) in [(&company, "A", "a"), (&team, "B", "b"), (&company, "C", "c")] {
+        memory.insert(scope, &SecretName::new(name).unwrap(), value, Tags::new());
+    }
+    let f = bound(&memory, &[], CacheSettings::default());
+
+    // A is loaded (and cached, with the negative entry of company.team on the way).
+    assert_eq!(
+        f.read_all("company.team", &["A"]).await.unwrap()[0].as_ref().unwrap(),
+        &Read::new("company", "a", "backend")
+    );
+    assert_eq!(memory.calls().gets, 2);
+
+    // A from the cache, B and C loaded concurrently, MISSING not found anywhere, A again.
+    let reads = f.read_all("company.team", &["A", "B", "MISSING", "C", "A"]).await.unwrap();
+    assert_eq!(reads[0].as_ref().unwrap(), &Read::new("company", "a", "cache"));
+    assert_eq!(reads[1].as_ref().unwrap(), &Read::new("company.team", "b", "backend"));
+    let missing = reads[2].as_ref().unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    assert_eq!(missing.message(), "secret MISSING not found in namespace company.team or its ancestors");
+    assert_eq!(reads[3].as_ref().unwrap(), &Read::new("company", "c", "backend"));
+    assert_eq!(reads[4].as_ref().unwrap(), &Read::new("company", "a", "cache"));
+    assert_eq!(memory.calls().gets, 2 + 1 + 2 + 2, "B at company.team; MISSING and C at both levels");
+
+    // Now every level of every name is cached: nothing reaches the backend.
+    let reads = f.read_all("company.team", &["C", "MISSING", "B"]).await.unwrap();
+    assert_eq!(reads[0].as_ref().unwrap(), &Read::new("company", "c", "cache"));
+    assert_eq!(reads[1].as_ref().unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(reads[2].as_ref().unwrap(), &Read::new("company.team", "b", "cache"));
+    assert_eq!(memory.calls().gets, 7);
 }
 
 #[tokio::test]
