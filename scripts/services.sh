@@ -5,7 +5,7 @@
 # registries (pip, apt) and starts what is stopped. Safe to run again.
 #
 #   scripts/services.sh            # all of them
-#   scripts/services.sh nats       # only some: nats postgres mariadb openbao aws azure gcp
+#   scripts/services.sh nats       # only some: nats postgres mariadb openbao aws azure gcp compose
 set -euo pipefail
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -148,8 +148,21 @@ ensure_gcp() {
   log "gcp: drongo $(pip show drongo 2>/dev/null | sed -n 's/^Version: //p'), google-cloud-secret-manager $(pip show google-cloud-secret-manager 2>/dev/null | sed -n 's/^Version: //p')"
 }
 
+# check-jsonschema (the python-jsonschema project's CLI) is only installed: tests/e2e/compose.rs
+# validates docker-compose.yml with it against the Compose Specification's schema it ships.
+ensure_compose() {
+  if ! have check-jsonschema; then
+    log "installing check-jsonschema (pip)"
+    pip install -q check-jsonschema
+    if have pyenv; then pyenv rehash; fi
+    hash -r
+  fi
+  have check-jsonschema || { log "check-jsonschema is not on PATH after pip install"; exit 1; }
+  log "compose: check-jsonschema $(check-jsonschema --version 2>/dev/null | sed 's/.*version //')"
+}
+
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(nats postgres mariadb openbao aws azure gcp)
+[ ${#targets[@]} -eq 0 ] && targets=(nats postgres mariadb openbao aws azure gcp compose)
 for t in "${targets[@]}"; do
   case "$t" in
     nats) ensure_nats ;;
@@ -159,6 +172,7 @@ for t in "${targets[@]}"; do
     aws) ensure_aws ;;
     azure) ensure_azure ;;
     gcp) ensure_gcp ;;
-    *) log "unknown service $t (known: nats postgres mariadb openbao aws azure gcp)"; exit 2 ;;
+    compose) ensure_compose ;;
+    *) log "unknown service $t (known: nats postgres mariadb openbao aws azure gcp compose)"; exit 2 ;;
   esac
 done

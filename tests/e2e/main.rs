@@ -2,6 +2,7 @@
 //! client, and SQLite files as the backends.
 
 mod attacks;
+mod compose;
 mod garbage;
 mod grants;
 mod hierarchy;

@@ -204,6 +204,18 @@ pub struct Stack {
     pub probe_url: String,
 }
 
+/// Writes into `dir` what `hush keys init` writes: a resolver key pair, a grant issuer key pair
+/// and an at-rest key ring, under the same file names.
+pub fn write_keys(dir: &Path) -> Result<(ResolverKeyPair, GrantIssuer), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let resolver = ResolverKeyPair::generate();
+    resolver.save_new(&dir.join("resolver.key"), &dir.join("resolver.pub")).map_err(|e| e.to_string())?;
+    let issuer = GrantIssuer::generate();
+    issuer.save_new(&dir.join("issuer.key"), &dir.join("issuer.pub")).map_err(|e| e.to_string())?;
+    KeyRing::generate().save_new(&dir.join("at-rest.keyring")).map_err(|e| e.to_string())?;
+    Ok((resolver, issuer))
+}
+
 impl Stack {
     /// Writes keys and a config made of the `[nats]` and `[keys]` sections plus `body`
     /// (backends, tenants, cache...). `{dir}` in `body` is replaced by the stack's directory.
@@ -217,13 +229,7 @@ impl Stack {
     /// (which may carry a user and password).
     pub fn with_nats(nats: NatsServer, hushd_url: &str, body: &str) -> Result<Stack, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let keys = dir.path().join("keys");
-        std::fs::create_dir_all(&keys).map_err(|e| e.to_string())?;
-        let resolver = ResolverKeyPair::generate();
-        resolver.save_new(&keys.join("resolver.key"), &keys.join("resolver.pub")).map_err(|e| e.to_string())?;
-        let issuer = GrantIssuer::generate();
-        issuer.save_new(&keys.join("issuer.key"), &keys.join("issuer.pub")).map_err(|e| e.to_string())?;
-        KeyRing::generate().save_new(&keys.join("at-rest.keyring")).map_err(|e| e.to_string())?;
+        let (resolver, issuer) = write_keys(&dir.path().join("keys"))?;
         let config = format!(
             "[nats]\nurl = \"{url}\"\nrequest_timeout = \"10s\"\n\n[keys]\nresolver_key = \"keys/resolver.key\"\n\
              resolver_public_key = \"keys/resolver.pub\"\nissuer_public_keys = [\"keys/issuer.pub\"]\n\
