@@ -6,6 +6,7 @@ mod compose;
 mod garbage;
 mod grants;
 mod hierarchy;
+mod metrics;
 mod outage;
 mod permissions;
 mod python;

@@ -138,6 +138,8 @@ pub struct CacheStats {
     pub misses: u64,
     /// Calls of a loader: backend reads caused by the cache.
     pub loads: u64,
+    /// Misses answered by a concurrent call's load instead of their own (single flight).
+    pub joined_loads: u64,
     /// Answers served [`Freshness::Stale`].
     pub stale_served: u64,
     /// Calls answered `NotFound` from a cached negative entry found on arrival.
@@ -194,6 +196,7 @@ struct Counters {
     hits: AtomicU64,
     misses: AtomicU64,
     loads: AtomicU64,
+    joined_loads: AtomicU64,
     stale_served: AtomicU64,
     negative_hits: AtomicU64,
 }
@@ -306,7 +309,10 @@ impl SecretCache {
             })
             .await;
         let (guard, current) = match claimed {
-            EntryResult::Retained(found) => return found,
+            EntryResult::Retained(found) => {
+                counters.joined_loads.fetch_add(1, Ordering::Relaxed);
+                return found;
+            }
             EntryResult::Replaced(guard, current) => (guard, Some(current)),
             EntryResult::Vacant(guard) => (guard, None),
             EntryResult::Removed(..) | EntryResult::Timeout => {
@@ -398,6 +404,7 @@ impl SecretCache {
             hits: c.hits.load(Ordering::Relaxed),
             misses: c.misses.load(Ordering::Relaxed),
             loads: c.loads.load(Ordering::Relaxed),
+            joined_loads: c.joined_loads.load(Ordering::Relaxed),
             stale_served: c.stale_served.load(Ordering::Relaxed),
             negative_hits: c.negative_hits.load(Ordering::Relaxed),
             entries: self.inner.cache.len() as u64,

@@ -266,6 +266,10 @@ pub struct ResolverConfig {
     /// Backend reads one grant may cause per `read_budget_window` (cache hits are free); past
     /// it, its reads that would reach a backend are `rate_limited`. Default 10 000.
     pub max_backend_reads_per_grant: u64,
+    /// Where hushd serves `/metrics` (Prometheus text), `/healthz` and `/readyz` over plain
+    /// HTTP, e.g. `"127.0.0.1:9464"`. Off unless set. Nothing it serves is secret, but keep it
+    /// off public networks: it tells who is busy with what.
+    pub metrics_address: Option<std::net::SocketAddr>,
     /// The window of `max_backend_reads_per_grant`. Default 60 s.
     #[serde(with = "humantime_serde")]
     pub read_budget_window: Duration,
@@ -286,6 +290,7 @@ impl Default for ResolverConfig {
             replay_bucket: "hush_replay".to_owned(),
             reply_prefixes: Vec::new(),
             max_backend_reads_per_grant: 10_000,
+            metrics_address: None,
             read_budget_window: Duration::from_secs(60),
         }
     }

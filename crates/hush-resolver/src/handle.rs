@@ -84,7 +84,7 @@ impl Resolver {
         match tokio::time::timeout_at(deadline, handling).await {
             Ok(handled) => handled,
             Err(_) => {
-                Counters::bump(&self.inner.metrics.failed_requests);
+                self.inner.metrics.failed(ErrorKind::Unavailable);
                 let error =
                     Error::unavailable(format!("the request did not complete within {}s", timeout.as_secs_f32()));
                 let request_id = RequestEnvelope::decode(payload).map(|e| e.request_id).unwrap_or_default();
@@ -242,7 +242,7 @@ impl Resolver {
     }
 
     fn refuse(&self, request_id: [u8; 16], error: &Error, audit: Option<AuditRecord<'_>>) -> Handled {
-        Counters::bump(&self.inner.metrics.failed_requests);
+        self.inner.metrics.failed(error.kind());
         match error.kind() {
             ErrorKind::Internal | ErrorKind::Unavailable => tracing::warn!(%error, "request failed"),
             _ => tracing::debug!(%error, "request refused"),

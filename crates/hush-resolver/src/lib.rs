@@ -174,6 +174,10 @@ impl Resolver {
         allowed
     }
 
+    pub(crate) fn counters(&self) -> &metrics::Counters {
+        &self.inner.metrics
+    }
+
     /// The cache, for invalidation from change events.
     pub fn cache(&self) -> &SecretCache {
         &self.inner.cache

@@ -3,12 +3,15 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hush_cache::SecretCache;
+use hush_core::ErrorKind;
 use serde_json::json;
 
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub requests: AtomicU64,
     pub failed_requests: AtomicU64,
+    /// `failed_requests` by error kind, in the order of [`ErrorKind::ALL`].
+    pub failed_by_kind: [AtomicU64; ErrorKind::ALL.len()],
     pub unauthorized: AtomicU64,
     pub items: AtomicU64,
     pub backend_reads: AtomicU64,
@@ -18,6 +21,10 @@ pub(crate) struct Counters {
     pub rejected_change_events: AtomicU64,
     pub foreign_reply_subjects: AtomicU64,
     pub requests_with_previous_keys: AtomicU64,
+    /// A gauge: requests being handled now (set by the serve loop).
+    pub in_flight: AtomicU64,
+    /// A gauge, 0 or 1: the service is registered and taking requests (set by the serve loop).
+    pub serving: AtomicU64,
 }
 
 impl Counters {
@@ -25,11 +32,22 @@ impl Counters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a request answered with `kind` as a whole.
+    pub(crate) fn failed(&self, kind: ErrorKind) {
+        Self::bump(&self.failed_requests);
+        if let Some(at) = ErrorKind::ALL.iter().position(|k| *k == kind) {
+            Self::bump(&self.failed_by_kind[at]);
+        }
+    }
+
     pub(crate) fn snapshot(&self, cache: &SecretCache) -> ResolverMetrics {
         let stats = cache.stats();
         ResolverMetrics {
             requests: self.requests.load(Ordering::Relaxed),
             failed_requests: self.failed_requests.load(Ordering::Relaxed),
+            failed_by_kind: std::array::from_fn(|at| {
+                (ErrorKind::ALL[at], self.failed_by_kind[at].load(Ordering::Relaxed))
+            }),
             unauthorized: self.unauthorized.load(Ordering::Relaxed),
             items: self.items.load(Ordering::Relaxed),
             backend_reads: self.backend_reads.load(Ordering::Relaxed),
@@ -39,8 +57,13 @@ impl Counters {
             rejected_change_events: self.rejected_change_events.load(Ordering::Relaxed),
             foreign_reply_subjects: self.foreign_reply_subjects.load(Ordering::Relaxed),
             requests_with_previous_keys: self.requests_with_previous_keys.load(Ordering::Relaxed),
+            in_flight: self.in_flight.load(Ordering::Relaxed),
+            serving: self.serving.load(Ordering::Relaxed) == 1,
             cache_hits: stats.hits,
             cache_misses: stats.misses,
+            cache_negative_hits: stats.negative_hits,
+            cache_loads: stats.loads,
+            cache_joined_loads: stats.joined_loads,
             cache_entries: stats.entries,
         }
     }
@@ -53,6 +76,8 @@ pub struct ResolverMetrics {
     pub requests: u64,
     /// Requests answered with an error as a whole.
     pub failed_requests: u64,
+    /// `failed_requests` by the error's kind, every kind listed.
+    pub failed_by_kind: [(ErrorKind, u64); ErrorKind::ALL.len()],
     /// Requests refused for their grant.
     pub unauthorized: u64,
     /// Secrets asked for in get requests.
@@ -72,10 +97,21 @@ pub struct ResolverMetrics {
     /// Authenticated requests sealed to a previous resolver key (`keys.previous_resolver_keys`):
     /// when it stays 0, no client uses them any more and they can be retired.
     pub requests_with_previous_keys: u64,
-    /// Cache hits.
+    /// Requests being handled now.
+    pub in_flight: u64,
+    /// Whether the service is registered with NATS and taking requests (false before
+    /// [`serve`](crate::serve) has registered it and once it is stopping).
+    pub serving: bool,
+    /// Cache hits: a value answered from the cache.
     pub cache_hits: u64,
-    /// Cache misses.
+    /// Cache misses: no fresh entry on arrival.
     pub cache_misses: u64,
+    /// "Not found" answered from a cached negative entry.
+    pub cache_negative_hits: u64,
+    /// Loads the cache made: backend reads, after single flight.
+    pub cache_loads: u64,
+    /// Misses answered by a concurrent call's load instead of their own (single flight).
+    pub cache_joined_loads: u64,
     /// Entries in the cache.
     pub cache_entries: u64,
 }
@@ -86,6 +122,7 @@ impl ResolverMetrics {
         json!({
             "requests": self.requests,
             "failed_requests": self.failed_requests,
+            "failed_by_kind": self.failed_by_kind.iter().map(|(kind, count)| (kind.as_str(), *count)).collect::<std::collections::BTreeMap<_, _>>(),
             "unauthorized": self.unauthorized,
             "items": self.items,
             "backend_reads": self.backend_reads,
@@ -95,8 +132,12 @@ impl ResolverMetrics {
             "rejected_change_events": self.rejected_change_events,
             "foreign_reply_subjects": self.foreign_reply_subjects,
             "requests_with_previous_keys": self.requests_with_previous_keys,
+            "in_flight": self.in_flight,
             "cache_hits": self.cache_hits,
             "cache_misses": self.cache_misses,
+            "cache_negative_hits": self.cache_negative_hits,
+            "cache_loads": self.cache_loads,
+            "cache_joined_loads": self.cache_joined_loads,
             "cache_entries": self.cache_entries,
         })
     }

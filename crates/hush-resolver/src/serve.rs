@@ -1,6 +1,7 @@
 //! The service loop: NATS in, [`Resolver::handle`] and [`Resolver::apply_change`], NATS out.
 
 use std::future::Future;
+use std::sync::atomic::Ordering;
 
 use async_nats::service::ServiceExt;
 use futures::StreamExt;
@@ -67,6 +68,8 @@ pub async fn serve(
     let mut local = FuturesUnordered::new();
     let mut tasks = JoinSet::new();
     tracing::info!(service = %settings.service_name, queue_group = %settings.queue_group, "resolver serving");
+    let metrics = resolver.counters();
+    metrics.serving.store(1, Ordering::Relaxed);
 
     tokio::pin!(shutdown);
     loop {
@@ -97,25 +100,39 @@ pub async fn serve(
             }
             else => break,
         }
+        metrics.in_flight.store((local.len() + tasks.len()) as u64, Ordering::Relaxed);
     }
+    metrics.serving.store(0, Ordering::Relaxed);
 
     tracing::info!(in_flight = local.len() + tasks.len(), "resolver stopping: finishing requests in flight");
     drop(requests);
-    if let Err(error) = service.stop().await {
-        tracing::warn!(%error, "could not stop the NATS service cleanly");
+    // Each step that needs the NATS server is bounded: with the server gone, hushd still stops.
+    match tokio::time::timeout(NATS_STEP_TIMEOUT, service.stop()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "could not stop the NATS service cleanly"),
+        Err(_) => tracing::warn!("NATS did not confirm the service's stop in time"),
     }
     while local.next().await.is_some() {}
     while tasks.join_next().await.is_some() {}
+    metrics.in_flight.store(0, Ordering::Relaxed);
     drop(local);
     drop(audit);
-    if audit_publisher.await.is_err() {
-        tracing::warn!("the audit publisher stopped abnormally");
+    match tokio::time::timeout(NATS_STEP_TIMEOUT, audit_publisher).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => tracing::warn!("the audit publisher stopped abnormally"),
+        Err(_) => tracing::warn!("audit events still queued for NATS at shutdown were dropped"),
     }
-    if let Err(error) = client.flush().await {
-        tracing::warn!(%error, "could not flush the NATS connection");
+    match tokio::time::timeout(NATS_STEP_TIMEOUT, client.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "could not flush the NATS connection"),
+        Err(_) => tracing::warn!("could not flush the NATS connection: the server did not answer in time"),
     }
     Ok(())
 }
+
+/// How long stopping waits for each step that needs the NATS server (the service's stop, the
+/// last audit events, the final flush).
+const NATS_STEP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Handles one request: the change event first (so every replica drops the secret before the
 /// client can read again), then the reply, then the audit event.

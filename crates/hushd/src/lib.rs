@@ -1,12 +1,16 @@
 //! hushd as a library: what the binary runs, callable in-process by tests and benches.
 //!
 //! [`run`] refuses to start when the config has problems (listing all of them), connects to
-//! NATS, opens the replay ledger (a JetStream key-value bucket) and the backends, and serves
-//! until the shutdown future completes.
+//! NATS, opens the replay ledger (a JetStream key-value bucket) and the backends, serves
+//! `/metrics`, `/healthz` and `/readyz` when `resolver.metrics_address` is set
+//! ([`serve_metrics`]), and serves requests until the shutdown future completes.
 
 #![deny(missing_docs)]
 
 pub use hush_backends::install_tls_provider;
+pub use metrics::serve_metrics;
+
+mod metrics;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,7 +31,15 @@ pub async fn run(config: HushConfig, shutdown: impl Future<Output = ()>) -> anyh
     let client = connect_nats(&config).await?;
     let ledger = open_replay_ledger(&client, &config).await?;
     let resolver = build_resolver(&config, ledger).await?;
-    hush_resolver::serve(resolver, client, shutdown).await?;
+    let endpoint = match config.resolver.metrics_address {
+        Some(address) => Some(metrics::serve_metrics(address, resolver.clone(), client.clone()).await?.1),
+        None => None,
+    };
+    let served = hush_resolver::serve(resolver, client, shutdown).await;
+    if let Some(endpoint) = endpoint {
+        endpoint.abort();
+    }
+    served?;
     tracing::info!("hushd stopped");
     Ok(())
 }

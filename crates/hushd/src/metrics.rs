@@ -1,0 +1,158 @@
+//! `/metrics`, `/healthz` and `/readyz` on `resolver.metrics_address`: what Prometheus and an
+//! orchestrator ask a running hushd.
+//!
+//! The metrics are the resolver's own counters ([`Resolver::metrics`]), read at each scrape:
+//! the numbers `$SRV.STATS` reports, under Prometheus names.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use hush_resolver::Resolver;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+/// The content type of Prometheus's text exposition format.
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// What the endpoints read: the resolver and its NATS connection.
+#[derive(Clone)]
+struct Probe {
+    resolver: Resolver,
+    client: async_nats::Client,
+    registry: Arc<Registry>,
+}
+
+/// The resolver's counters and gauges as Prometheus metrics.
+#[derive(Debug)]
+struct ResolverCollector {
+    resolver: Resolver,
+}
+
+impl Collector for ResolverCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> fmt::Result {
+        let m = self.resolver.metrics();
+        // Counters: the text encoder names each `hush_<name>_total`.
+        let counters = [
+            ("requests", "Requests received, decoded or not.", m.requests),
+            ("failed_requests", "Requests answered with an error as a whole.", m.failed_requests),
+            ("unauthorized", "Requests refused for their grant, key or MAC.", m.unauthorized),
+            ("items", "Secrets asked for in get requests.", m.items),
+            ("backend_reads", "Reads that reached a backend.", m.backend_reads),
+            ("stale_served", "Values served stale because their backend failed.", m.stale_served),
+            ("writes", "Successful puts and deletes.", m.writes),
+            ("replays_refused", "Admin requests refused as replays.", m.replays_refused),
+            (
+                "rejected_change_events",
+                "Change events dropped: malformed, forged (no valid MAC) or outside the replay window.",
+                m.rejected_change_events,
+            ),
+            (
+                "foreign_reply_subjects",
+                "Requests dropped because their reply subject is not an allowed inbox.",
+                m.foreign_reply_subjects,
+            ),
+            (
+                "requests_with_previous_keys",
+                "Requests sealed to a previous resolver key.",
+                m.requests_with_previous_keys,
+            ),
+            ("cache_hits", "Values answered from the cache.", m.cache_hits),
+            ("cache_misses", "Lookups that found no fresh cache entry.", m.cache_misses),
+            ("cache_negative_hits", "\"Not found\" answered from the cache.", m.cache_negative_hits),
+            ("cache_loads", "Loads the cache made (backend reads after single flight).", m.cache_loads),
+            (
+                "cache_joined_loads",
+                "Misses answered by a concurrent request's load (single flight).",
+                m.cache_joined_loads,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+        }
+
+        let by_kind = ConstCounter::new(0u64);
+        let mut family = encoder.encode_descriptor(
+            "failed_requests_by_kind",
+            "Requests answered with an error as a whole, by the error's kind.",
+            None,
+            by_kind.metric_type(),
+        )?;
+        for (kind, count) in m.failed_by_kind {
+            ConstCounter::new(count).encode(family.encode_family(&[("kind", kind.as_str())])?)?;
+        }
+
+        let gauges = [
+            ("in_flight", "Requests being handled now.", m.in_flight as i64),
+            ("cache_entries", "Entries in the cache.", m.cache_entries as i64),
+            ("serving", "1 while the NATS service is registered and taking requests.", i64::from(m.serving)),
+        ];
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        let info = ConstGauge::new(1i64);
+        let mut family = encoder.encode_descriptor("build_info", "hushd's version.", None, info.metric_type())?;
+        info.encode(family.encode_family(&[("version", env!("CARGO_PKG_VERSION"))])?)?;
+        Ok(())
+    }
+}
+
+/// Binds `address` now (so a taken port fails hushd's start) and serves the endpoints until
+/// the returned task is aborted.
+pub async fn serve_metrics(
+    address: SocketAddr,
+    resolver: Resolver,
+    client: async_nats::Client,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on resolver.metrics_address {address}: {e}"))?;
+    let bound = listener.local_addr()?;
+    let mut registry = Registry::with_prefix("hush");
+    registry.register_collector(Box::new(ResolverCollector { resolver: resolver.clone() }));
+    let probe = Probe { resolver, client, registry: Arc::new(registry) };
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .with_state(probe);
+    tracing::info!(address = %bound, "serving /metrics, /healthz and /readyz");
+    let task = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::warn!(%error, "the metrics endpoint stopped");
+        }
+    });
+    Ok((bound, task))
+}
+
+async fn metrics(State(probe): State<Probe>) -> impl IntoResponse {
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, &probe.registry) {
+        Ok(()) => (StatusCode::OK, [(header::CONTENT_TYPE, TEXT_FORMAT)], text),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, TEXT_FORMAT)], String::new()),
+    }
+}
+
+/// Ready when connected to NATS and serving. A backend that is down does not make hushd
+/// unready: its requests fail with `unavailable`, and other bindings still answer.
+async fn ready(State(probe): State<Probe>) -> impl IntoResponse {
+    let connected = probe.client.connection_state() == async_nats::connection::State::Connected;
+    let serving = probe.resolver.metrics().serving;
+    match (connected, serving) {
+        (true, true) => (StatusCode::OK, "ready\n"),
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "not ready: not connected to NATS\n"),
+        (true, false) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the resolver is not serving (starting or stopping)\n")
+        }
+    }
+}
