@@ -64,19 +64,9 @@ fn fixture(runtime: &tokio::runtime::Runtime) -> Fixture {
     let grant = admin_grant(&issuer, &client, &tenant, &namespace);
     let transport = client.transport_key(&resolver_public).unwrap();
     let location = (&tenant, &namespace);
-    runtime.block_on(store(
-        &resolver,
-        &client,
-        &transport,
-        &resolver_public,
-        &grant,
-        location,
-        "DB_PASSWORD",
-        b"correct horse battery staple",
-    ));
     let names: Vec<String> = (0..BATCH).map(|i| format!("BATCH_{i:02}")).collect();
-    for name in &names {
-        let value = format!("{name}-{:0>90}", 7);
+    let batch = names.iter().map(|name| (name.as_str(), format!("{name}-{:0>90}", 7)));
+    for (name, value) in std::iter::once(("DB_PASSWORD", "correct horse battery staple".to_owned())).chain(batch) {
         runtime.block_on(store(
             &resolver,
             &client,
