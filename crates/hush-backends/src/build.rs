@@ -73,7 +73,7 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Tags> {
 }
 
 /// The layers a backend carries whatever binds it.
-fn backend_layers(table: &BackendConfig) -> Result<LayerStack> {
+fn backend_layers(table: &BackendConfig, context: &BackendContext) -> Result<LayerStack> {
     let retry = &table.retry;
     let mut stack = LayerStack::new()
         .timeout(table.timeout)
@@ -81,6 +81,9 @@ fn backend_layers(table: &BackendConfig) -> Result<LayerStack> {
         .default_tags(tags(&table.default_tags)?);
     if let Some(max) = table.max_concurrency {
         stack = stack.concurrency_limit(max);
+    }
+    if let Some(observer) = &context.observer {
+        stack = stack.observe(observer.clone());
     }
     Ok(stack)
 }
@@ -130,7 +133,7 @@ pub async fn build_bindings(config: &HushConfig, context: &BackendContext) -> Re
     let mut backends = BTreeMap::new();
     for (name, table) in &config.backends {
         let opened = open_or_defer(config, name, table, context).await?;
-        backends.insert(name.clone(), backend_layers(table)?.apply(opened));
+        backends.insert(name.clone(), backend_layers(table, context)?.apply(opened));
     }
     let mut tree = BindingTree::new();
     for (tenant, tenant_config) in &config.tenants {

@@ -1,4 +1,4 @@
-//! What backends need beyond their own table: the at-rest key ring.
+//! What backends need beyond their own table: the at-rest key ring, and who observes their calls.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -13,6 +13,9 @@ use hush_crypto::KeyRing;
 pub struct BackendContext {
     /// The at-rest key ring, when `keys.at_rest` is set.
     pub at_rest: Option<Arc<dyn AtRestCipher>>,
+    /// Told of every backend call (hushd's metrics), when set: each backend is wrapped in a
+    /// [`CallObserverLayer`](hush_layers::CallObserverLayer).
+    pub observer: Option<Arc<dyn hush_layers::CallObserver>>,
 }
 
 impl BackendContext {
@@ -22,7 +25,7 @@ impl BackendContext {
             None => None,
             Some(path) => Some(Arc::new(ReloadingKeyRing::load(path.clone())?) as Arc<dyn AtRestCipher>),
         };
-        Ok(BackendContext { at_rest })
+        Ok(BackendContext { at_rest, observer: None })
     }
 }
 

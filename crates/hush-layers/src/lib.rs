@@ -8,7 +8,7 @@
 //! backends make one attempt per call. [`LayerStack`] applies them in the documented order,
 //! outermost first:
 //!
-//! read-only → tag filter → default tags → concurrency limit → retry → timeout → backend
+//! read-only → tag filter → call observer → default tags → concurrency limit → retry → timeout → backend
 //!
 //! - Read-only and the tag filter above default tags: a refused write never reaches the
 //!   backend, and a write through a filtered binding is checked against the tags the caller
@@ -17,6 +17,9 @@
 //!   add load beyond the limit.
 //! - Timeout inside retry: each attempt gets the full timeout, and a timed-out attempt
 //!   (a temporary error) is retried.
+//! - The call observer (hushd's per-backend call metrics) on top of the backend's own layers:
+//!   it reports what a caller waited, permits, retries and timeouts included, once per call,
+//!   and never sees a call a binding refused.
 //!
 //! [`ReconnectingBackend`] stands for a backend that could not be opened (its server was down
 //! when hushd started) and opens it on a later call.
@@ -31,6 +34,7 @@
 
 mod concurrency;
 mod default_tags;
+mod observe;
 mod read_only;
 mod reconnect;
 mod retry;
@@ -40,6 +44,7 @@ mod timeout;
 
 pub use concurrency::{ConcurrencyLimitBackend, ConcurrencyLimitLayer};
 pub use default_tags::{DefaultTagsBackend, DefaultTagsLayer};
+pub use observe::{CallObserver, CallObserverLayer, ObservedBackend};
 pub use read_only::{ReadOnlyBackend, ReadOnlyLayer};
 pub use reconnect::{Opener, RETRY_EVERY, ReconnectingBackend};
 pub use retry::{RetryBackend, RetryLayer};

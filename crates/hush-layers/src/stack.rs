@@ -1,18 +1,22 @@
 //! The layers of a binding, applied in the one documented order.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hush_core::{SharedBackend, Tags};
 
-use crate::{ConcurrencyLimitLayer, DefaultTagsLayer, Layer, ReadOnlyLayer, RetryLayer, TagFilterLayer, TimeoutLayer};
+use crate::{
+    CallObserver, CallObserverLayer, ConcurrencyLimitLayer, DefaultTagsLayer, Layer, ReadOnlyLayer, RetryLayer,
+    TagFilterLayer, TimeoutLayer,
+};
 
 /// Which layers wrap a backend. [`apply`](Self::apply) puts them in this order, outermost
 /// first, whatever order the builder methods were called in:
 ///
-/// read-only → tag filter → default tags → concurrency limit → retry → timeout → backend
+/// read-only → tag filter → call observer → default tags → concurrency limit → retry → timeout → backend
 ///
 /// Layers left unset (and empty tag sets) are skipped. The order splits in two runs:
-/// default tags to timeout belong to the backend and read-only and tag filter to a binding.
+/// call observer to timeout belong to the backend and read-only and tag filter to a binding.
 /// A caller can therefore wrap each backend once with the first run and each binding of it
 /// with the second, and keep the same order. Clones of a
 /// stack share its concurrency limit: applying one stack to several bindings bounds them
@@ -25,6 +29,7 @@ pub struct LayerStack {
     concurrency: Option<ConcurrencyLimitLayer>,
     retry: Option<RetryLayer>,
     timeout: Option<Duration>,
+    observer: Option<CallObserverLayer>,
 }
 
 impl LayerStack {
@@ -69,6 +74,12 @@ impl LayerStack {
         self
     }
 
+    /// Reports each call to `observer`.
+    pub fn observe(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(CallObserverLayer::new(observer));
+        self
+    }
+
     /// `backend` wrapped in the configured layers, in the documented order.
     pub fn apply(&self, backend: SharedBackend) -> SharedBackend {
         let mut backend = backend;
@@ -83,6 +94,9 @@ impl LayerStack {
         }
         if !self.default_tags.is_empty() {
             backend = DefaultTagsLayer::new(self.default_tags.clone()).layer(backend);
+        }
+        if let Some(observer) = &self.observer {
+            backend = observer.layer(backend);
         }
         if !self.filter_tags.is_empty() {
             backend = TagFilterLayer::new(self.filter_tags.clone()).layer(backend);

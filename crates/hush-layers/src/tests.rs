@@ -9,7 +9,8 @@ use hush_core::{ErrorKind, ListFilter, Namespace, Scope, SecretBackend, SecretNa
 use tokio::time::Instant;
 
 use crate::{
-    ConcurrencyLimitLayer, DefaultTagsLayer, Layer, LayerStack, ReadOnlyLayer, RetryLayer, TagFilterLayer, TimeoutLayer,
+    CallObserver, ConcurrencyLimitLayer, DefaultTagsLayer, Layer, LayerStack, ReadOnlyLayer, RetryLayer,
+    TagFilterLayer, TimeoutLayer,
 };
 
 /// The shared in-memory backend: counts calls, follows a script of faults, measures how
@@ -260,4 +261,44 @@ async fn the_stack_applies_layers_in_the_documented_order() {
     assert_eq!(read_only.get(&scope(), &secret_name("DB"), None).await.unwrap().value.expose(), b"x");
     // One get for the tag filter's check before the put, two attempts for the read.
     assert_eq!(memory.calls().gets, 3);
+}
+
+/// One report of the call observer: backend, operation, duration, outcome.
+type Report = (String, &'static str, Duration, Result<(), ErrorKind>);
+
+/// Records what the call observer reports.
+#[derive(Debug, Default)]
+struct Reports(std::sync::Mutex<Vec<Report>>);
+
+impl CallObserver for Reports {
+    fn observe(&self, backend: &str, operation: &'static str, elapsed: Duration, outcome: Result<(), ErrorKind>) {
+        self.0.lock().unwrap().push((backend.to_owned(), operation, elapsed, outcome));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_call_observer_reports_each_call_once_as_the_caller_waited() {
+    let memory = memory();
+    let reports = Arc::new(Reports::default());
+    let backend = LayerStack::new()
+        .timeout(Duration::from_secs(1))
+        .retry(retry(3))
+        .observe(reports.clone())
+        .read_only("tenant acme")
+        .apply(shared(&memory));
+    store(&memory, "DB", "x", Tags::new());
+
+    // A hung first attempt, cut by the timeout and retried: one report, of the whole wait.
+    memory.script([Fault::Delay(Duration::from_secs(60))]);
+    backend.get(&scope(), &secret_name("DB"), None).await.unwrap();
+    assert_eq!(backend.get(&scope(), &secret_name("NOPE"), None).await.unwrap_err().kind(), ErrorKind::NotFound);
+    // Refused by the binding above: the backend is not called, nothing is reported.
+    assert_eq!(backend.delete(&scope(), &secret_name("DB")).await.unwrap_err().kind(), ErrorKind::ReadOnly);
+
+    let reports = reports.0.lock().unwrap();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    let (name, operation, elapsed, outcome) = &reports[0];
+    assert_eq!((name.as_str(), *operation, *outcome), (memory.info().name.as_str(), "get", Ok(())));
+    assert!(*elapsed >= Duration::from_secs(1), "the timed-out attempt and its retry: {elapsed:?}");
+    assert_eq!((reports[1].1, reports[1].3), ("get", Err(ErrorKind::NotFound)));
 }

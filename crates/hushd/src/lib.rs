@@ -8,7 +8,7 @@
 #![deny(missing_docs)]
 
 pub use hush_backends::install_tls_provider;
-pub use metrics::serve_metrics;
+pub use metrics::{BackendCalls, serve_metrics};
 
 mod metrics;
 
@@ -30,10 +30,15 @@ pub async fn run(config: HushConfig, shutdown: impl Future<Output = ()>) -> anyh
     check_config(&config)?;
     let client = connect_nats(&config).await?;
     let ledger = open_replay_ledger(&client, &config).await?;
-    let resolver = build_resolver(&config, ledger).await?;
-    let endpoint = match config.resolver.metrics_address {
-        Some(address) => Some(metrics::serve_metrics(address, resolver.clone(), client.clone()).await?.1),
-        None => None,
+    // Backend calls are observed only when someone can read what is observed.
+    let calls = config.resolver.metrics_address.map(|_| Arc::new(BackendCalls::default()));
+    let observer = calls.clone().map(|calls| calls as Arc<dyn hush_layers::CallObserver>);
+    let resolver = build_resolver_observed(&config, ledger, observer).await?;
+    let endpoint = match (config.resolver.metrics_address, calls) {
+        (Some(address), Some(calls)) => {
+            Some(metrics::serve_metrics(address, resolver.clone(), client.clone(), calls).await?.1)
+        }
+        _ => None,
     };
     let served = hush_resolver::serve(resolver, client, shutdown).await;
     if let Some(endpoint) = endpoint {
@@ -98,6 +103,15 @@ pub fn grant_verifier(config: &HushConfig) -> anyhow::Result<GrantVerifier> {
 /// Checks `config`, opens its backends and builds the resolver, recording admin request ids
 /// in `ledger` (without NATS otherwise).
 pub async fn build_resolver(config: &HushConfig, ledger: Arc<dyn ReplayLedger>) -> anyhow::Result<Resolver> {
+    build_resolver_observed(config, ledger, None).await
+}
+
+/// [`build_resolver`], with every backend call reported to `observer` when given.
+pub async fn build_resolver_observed(
+    config: &HushConfig,
+    ledger: Arc<dyn ReplayLedger>,
+    observer: Option<Arc<dyn hush_layers::CallObserver>>,
+) -> anyhow::Result<Resolver> {
     check_config(config)?;
     let keys = &config.keys;
     let resolver_key_path =
@@ -114,7 +128,8 @@ pub async fn build_resolver(config: &HushConfig, ledger: Arc<dyn ReplayLedger>) 
         resolver_keys.push(key);
     }
     let verifier = grant_verifier(config)?;
-    let context = hush_backends::BackendContext::from_config(config).context("cannot prepare the backends")?;
+    let mut context = hush_backends::BackendContext::from_config(config).context("cannot prepare the backends")?;
+    context.observer = observer;
     let bindings = hush_backends::build_bindings(config, &context).await.context("cannot open the backends")?;
     let cache = SecretCache::new(CacheSettings {
         enabled: config.cache.enabled,

@@ -2,33 +2,107 @@
 //! orchestrator ask a running hushd.
 //!
 //! The metrics are the resolver's own counters ([`Resolver::metrics`]), read at each scrape:
-//! the numbers `$SRV.STATS` reports, under Prometheus names.
+//! the numbers `$SRV.STATS` reports, under Prometheus names; and every backend call's
+//! duration and outcome ([`BackendCalls`], told by each backend's call observer layer).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use hush_core::ErrorKind;
+use hush_layers::CallObserver;
 use hush_resolver::Resolver;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 /// The content type of Prometheus's text exposition format.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// What the endpoints read: the resolver and its NATS connection.
+/// What the endpoints read: the resolver, its NATS connection and its backends' calls.
 #[derive(Clone)]
 struct Probe {
     resolver: Resolver,
     client: async_nats::Client,
+    calls: Arc<BackendCalls>,
     registry: Arc<Registry>,
+}
+
+/// `backend` and `operation` of a call.
+type CallLabels = [(&'static str, String); 2];
+/// `backend`, `operation` and `outcome` (`ok` or the error's kind) of a call.
+type OutcomeLabels = [(&'static str, String); 3];
+
+/// How a backend's last call ended (a failure of the backend's own, or `Ok`) and when.
+type LastCall = (Result<(), ErrorKind>, Instant);
+
+/// Every backend call hushd made, by backend: durations, outcomes, and how the last one
+/// ended (what `/readyz` reports per backend).
+#[derive(Debug)]
+pub struct BackendCalls {
+    durations: Family<CallLabels, Histogram>,
+    outcomes: Family<OutcomeLabels, Counter>,
+    last: Mutex<BTreeMap<String, LastCall>>,
+}
+
+impl Default for BackendCalls {
+    fn default() -> Self {
+        Self {
+            // 0.5 ms to ~16 s: a cached database read to a call that timed out after retries.
+            durations: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16))),
+            outcomes: Family::default(),
+            last: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl CallObserver for BackendCalls {
+    fn observe(&self, backend: &str, operation: &'static str, elapsed: Duration, outcome: Result<(), ErrorKind>) {
+        let call = [("backend", backend.to_owned()), ("operation", operation.to_owned())];
+        self.durations.get_or_create(&call).observe(elapsed.as_secs_f64());
+        let [backend_label, operation_label] = call;
+        let result = match outcome {
+            Ok(()) => "ok",
+            Err(kind) => kind.as_str(),
+        };
+        self.outcomes.get_or_create(&[backend_label, operation_label, ("outcome", result.to_owned())]).inc();
+        // "Not found" is an answer and a refusal is the caller's: neither says the backend is down.
+        let failing = matches!(
+            outcome,
+            Err(ErrorKind::Unavailable | ErrorKind::Internal | ErrorKind::RateLimited | ErrorKind::PermissionDenied)
+        );
+        let state = if failing { outcome } else { Ok(()) };
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).insert(backend.to_owned(), (state, Instant::now()));
+    }
+}
+
+impl BackendCalls {
+    /// One line per backend called so far: `backend NAME: ok`, or failing with the kind and
+    /// for how long.
+    fn health(&self) -> String {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        last.iter()
+            .map(|(name, (state, at))| match state {
+                Ok(()) => format!("backend {name}: ok\n"),
+                Err(kind) => format!(
+                    "backend {name}: failing ({}) at its last call, {}s ago\n",
+                    kind.as_str(),
+                    at.elapsed().as_secs()
+                ),
+            })
+            .collect()
+    }
 }
 
 /// The resolver's counters and gauges as Prometheus metrics.
@@ -113,6 +187,7 @@ pub async fn serve_metrics(
     address: SocketAddr,
     resolver: Resolver,
     client: async_nats::Client,
+    calls: Arc<BackendCalls>,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -120,7 +195,13 @@ pub async fn serve_metrics(
     let bound = listener.local_addr()?;
     let mut registry = Registry::with_prefix("hush");
     registry.register_collector(Box::new(ResolverCollector { resolver: resolver.clone() }));
-    let probe = Probe { resolver, client, registry: Arc::new(registry) };
+    registry.register(
+        "backend_call_duration_seconds",
+        "How long backend calls took, as the resolver waited (retries and timeouts included).",
+        calls.durations.clone(),
+    );
+    registry.register("backend_calls", "Backend calls by outcome: ok or the error's kind.", calls.outcomes.clone());
+    let probe = Probe { resolver, client, calls, registry: Arc::new(registry) };
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -144,15 +225,42 @@ async fn metrics(State(probe): State<Probe>) -> impl IntoResponse {
 }
 
 /// Ready when connected to NATS and serving. A backend that is down does not make hushd
-/// unready: its requests fail with `unavailable`, and other bindings still answer.
+/// unready: its requests fail with `unavailable` and other bindings still answer; the body
+/// reports each backend's last call.
 async fn ready(State(probe): State<Probe>) -> impl IntoResponse {
     let connected = probe.client.connection_state() == async_nats::connection::State::Connected;
     let serving = probe.resolver.metrics().serving;
-    match (connected, serving) {
-        (true, true) => (StatusCode::OK, "ready\n"),
-        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "not ready: not connected to NATS\n"),
+    let (status, verdict) = match (connected, serving) {
+        (true, true) => (StatusCode::OK, "ready"),
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "not ready: not connected to NATS"),
         (true, false) => {
-            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the resolver is not serving (starting or stopping)\n")
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the resolver is not serving (starting or stopping)")
         }
+    };
+    (status, format!("{verdict}\n{}", probe.calls.health()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backend_is_failing_only_while_its_last_call_failed_for_itself() {
+        let calls = BackendCalls::default();
+        let ms = Duration::from_millis(3);
+        calls.observe("vault", "get", ms, Err(ErrorKind::NotFound));
+        calls.observe("sql", "put", ms, Err(ErrorKind::ReadOnly));
+        assert_eq!(calls.health(), "backend sql: ok\nbackend vault: ok\n", "answers and refusals are not failures");
+        calls.observe("vault", "get", ms, Err(ErrorKind::Unavailable));
+        assert_eq!(calls.health(), "backend sql: ok\nbackend vault: failing (unavailable) at its last call, 0s ago\n");
+        calls.observe("vault", "get", ms, Ok(()));
+        assert_eq!(calls.health(), "backend sql: ok\nbackend vault: ok\n");
+
+        let mut registry = Registry::default();
+        registry.register("calls", "", calls.outcomes.clone());
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(text.contains("calls_total{backend=\"vault\",operation=\"get\",outcome=\"unavailable\"} 1"), "{text}");
+        assert!(text.contains("calls_total{backend=\"vault\",operation=\"get\",outcome=\"ok\"} 1"), "{text}");
     }
 }
