@@ -6,6 +6,7 @@ mod compose;
 mod garbage;
 mod grants;
 mod hierarchy;
+mod logs;
 mod metrics;
 mod outage;
 mod permissions;

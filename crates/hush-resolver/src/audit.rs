@@ -26,6 +26,11 @@ impl<'a> AuditRecord<'a> {
         AuditRecord { target, operation, request_id, instance, execution_id: None, items: Vec::new() }
     }
 
+    /// `get`, `put`, `delete` or `list`.
+    pub(crate) fn operation(&self) -> &'static str {
+        self.operation
+    }
+
     /// Records the one secret a write names.
     pub(crate) fn push_item(&mut self, name: &SecretName) {
         self.items.push(AuditItem {

@@ -29,6 +29,21 @@ pub struct Handled {
     pub audit: Option<(String, Vec<u8>)>,
     /// The change event (subject, payload) after a successful write.
     pub change: Option<(String, Vec<u8>)>,
+    /// What the request log says of it.
+    pub summary: Summary,
+}
+
+/// A request as the request log shows it: never a value, a grant or a key.
+#[derive(Debug)]
+pub struct Summary {
+    /// The client's request id (0 when the request did not decode).
+    pub request_id: [u8; 16],
+    /// `get`, `put`, `delete`, `list`, or `unknown` before the body was matched.
+    pub operation: &'static str,
+    /// The names it asked for.
+    pub items: usize,
+    /// Why it was answered with an error as a whole: the kind and the error's text.
+    pub failure: Option<(ErrorKind, String)>,
 }
 
 /// What a request asked, once its envelope, subject, grant and MAC are checked.
@@ -43,6 +58,33 @@ struct Checked<'a> {
     resolver_key_id: [u8; 8],
     /// Shared with the derived-key cache: cloning it would copy (and then wipe) AES round keys.
     transport: Arc<TransportKey>,
+}
+
+/// One line per request: at debug, or at warn when it failed for a reason of hushd's or a
+/// backend's (`internal`, `unavailable`). It names the request id (the audit event's), tenant,
+/// namespace, operation, outcome and duration, never a value or a grant.
+fn log_request(subject: &str, summary: &Summary, elapsed: std::time::Duration) {
+    let failure = summary.failure.as_ref();
+    let warn = failure.is_some_and(|(kind, _)| matches!(kind, ErrorKind::Internal | ErrorKind::Unavailable));
+    if !warn && !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let (tenant, namespace) = subject::parse_request(subject)
+        .map(|t| (t.tenant().to_string(), t.namespace().to_string()))
+        .unwrap_or_default();
+    let request_id = hex::encode(summary.request_id);
+    let outcome = failure.map_or("ok", |(kind, _)| kind.as_str());
+    let duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    let (operation, items) = (summary.operation, summary.items);
+    match failure {
+        Some((_, error)) if warn => {
+            tracing::warn!(request_id, tenant, namespace, operation, items, outcome, duration_us, %error, "request failed")
+        }
+        Some((_, error)) => {
+            tracing::debug!(request_id, tenant, namespace, operation, items, outcome, duration_us, %error, "request refused")
+        }
+        None => tracing::debug!(request_id, tenant, namespace, operation, items, outcome, duration_us, "request"),
+    }
 }
 
 /// A read item's name, version and path, checked.
@@ -72,8 +114,15 @@ impl Resolver {
     /// Never panics on any input; every failure becomes an error reply. Bounded by the
     /// configured request timeout.
     pub async fn handle(&self, subject: &str, payload: &[u8]) -> Handled {
+        let started = std::time::Instant::now();
+        let handled = self.handle_timed(subject, payload, started).await;
+        log_request(subject, &handled.summary, started.elapsed());
+        handled
+    }
+
+    async fn handle_timed(&self, subject: &str, payload: &[u8], started: std::time::Instant) -> Handled {
         let timeout = self.inner.settings.request_timeout;
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = tokio::time::Instant::from_std(started) + timeout;
         let mut handling = std::pin::pin!(self.handle_unbounded(subject, payload));
         // A cached read completes in its first poll: it needs no timer. Anything that has to
         // wait (a backend, the replay ledger, another request's load) gets one, counted from
@@ -88,7 +137,17 @@ impl Resolver {
                 let error =
                     Error::unavailable(format!("the request did not complete within {}s", timeout.as_secs_f32()));
                 let request_id = RequestEnvelope::decode(payload).map(|e| e.request_id).unwrap_or_default();
-                Handled { reply: self.error_reply(request_id, self.key_id(), &error), audit: None, change: None }
+                Handled {
+                    reply: self.error_reply(request_id, self.key_id(), &error),
+                    audit: None,
+                    change: None,
+                    summary: Summary {
+                        request_id,
+                        operation: "unknown",
+                        items: 0,
+                        failure: Some((error.kind(), error.to_string())),
+                    },
+                }
             }
         }
     }
@@ -185,7 +244,10 @@ impl Resolver {
                 let response =
                     ResponseEnvelope { version: PROTOCOL_VERSION, request_id, resolver_key_id, body: Ok(body) };
                 match response.encode() {
-                    Ok(reply) => Handled { reply, audit: self.audit_event(audit, "ok"), change },
+                    Ok(reply) => {
+                        let summary = Summary { request_id, operation, items: audit.items.len(), failure: None };
+                        Handled { reply, audit: self.audit_event(audit, "ok"), change, summary }
+                    }
                     Err(e) => {
                         self.refuse(request_id, &Error::invalid_input(format!("reply too large: {e}")), Some(audit))
                     }
@@ -243,12 +305,14 @@ impl Resolver {
 
     fn refuse(&self, request_id: [u8; 16], error: &Error, audit: Option<AuditRecord<'_>>) -> Handled {
         self.inner.metrics.failed(error.kind());
-        match error.kind() {
-            ErrorKind::Internal | ErrorKind::Unavailable => tracing::warn!(%error, "request failed"),
-            _ => tracing::debug!(%error, "request refused"),
-        }
+        let summary = Summary {
+            request_id,
+            operation: audit.as_ref().map_or("unknown", AuditRecord::operation),
+            items: audit.as_ref().map_or(0, |a| a.items.len()),
+            failure: Some((error.kind(), error.to_string())),
+        };
         let audit = audit.and_then(|a| self.audit_event(a, error.kind().as_str()));
-        Handled { reply: self.error_reply(request_id, self.key_id(), error), audit, change: None }
+        Handled { reply: self.error_reply(request_id, self.key_id(), error), audit, change: None, summary }
     }
 
     fn audit_event(&self, record: AuditRecord<'_>, outcome: &str) -> Option<(String, Vec<u8>)> {
