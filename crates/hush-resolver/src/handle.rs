@@ -114,15 +114,15 @@ impl Resolver {
     /// Never panics on any input; every failure becomes an error reply. Bounded by the
     /// configured request timeout.
     pub async fn handle(&self, subject: &str, payload: &[u8]) -> Handled {
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         let handled = self.handle_timed(subject, payload, started).await;
         log_request(subject, &handled.summary, started.elapsed());
         handled
     }
 
-    async fn handle_timed(&self, subject: &str, payload: &[u8], started: std::time::Instant) -> Handled {
+    async fn handle_timed(&self, subject: &str, payload: &[u8], started: tokio::time::Instant) -> Handled {
         let timeout = self.inner.settings.request_timeout;
-        let deadline = tokio::time::Instant::from_std(started) + timeout;
+        let deadline = started + timeout;
         let mut handling = std::pin::pin!(self.handle_unbounded(subject, payload));
         // A cached read completes in its first poll: it needs no timer. Anything that has to
         // wait (a backend, the replay ledger, another request's load) gets one, counted from
