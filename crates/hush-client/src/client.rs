@@ -156,6 +156,24 @@ impl HushClient {
         self.request_with(subject, grant, |_| body).await
     }
 
+    /// A read (get or list): sent once more, as a new request, when no resolver answered the
+    /// first (none subscribed, or the one that took it died or timed out), so a replica that
+    /// goes away does not fail the reads it held. Writes are never sent twice.
+    pub(crate) async fn read(
+        &self,
+        subject: String,
+        grant: &str,
+        body: RequestBody,
+    ) -> Result<(ResponseBody, [u8; 16])> {
+        match self.send(subject.clone(), grant, |_| body.clone()).await {
+            Sent::Answered(answer) => answer,
+            Sent::Unanswered(_) => match self.send(subject, grant, |_| body).await {
+                Sent::Answered(answer) => answer,
+                Sent::Unanswered(error) => Err(error),
+            },
+        }
+    }
+
     /// Like [`request`](Self::request), building the body from the request id (to seal to it).
     pub(crate) async fn request_with(
         &self,
@@ -163,32 +181,74 @@ impl HushClient {
         grant: &str,
         body: impl FnOnce(&[u8; 16]) -> RequestBody,
     ) -> Result<(ResponseBody, [u8; 16])> {
+        match self.send(subject, grant, body).await {
+            Sent::Answered(answer) => answer,
+            Sent::Unanswered(error) => Err(error),
+        }
+    }
+
+    async fn send(&self, subject: String, grant: &str, body: impl FnOnce(&[u8; 16]) -> RequestBody) -> Sent {
+        match self.send_once(subject, grant, body).await {
+            Ok(answer) => Sent::Answered(answer),
+            Err(unanswered) => Sent::Unanswered(unanswered),
+        }
+    }
+
+    /// The outer error: no resolver answered. The inner result: what the resolver answered.
+    async fn send_once(
+        &self,
+        subject: String,
+        grant: &str,
+        body: impl FnOnce(&[u8; 16]) -> RequestBody,
+    ) -> std::result::Result<Result<(ResponseBody, [u8; 16])>, Error> {
         let request_id = random_request_id();
         let body = body(&request_id);
         let mut envelope =
             RequestEnvelope::new(request_id, self.inner.keys.public(), self.inner.resolver_key_id, unix_now_ms(), body);
-        self.inner
-            .transport
-            .authenticate(&mut envelope, &subject, grant)
-            .map_err(|e| Error::invalid_input(e.to_string()))?;
-        let payload = envelope.encode().map_err(|e| Error::invalid_input(e.to_string()))?;
-        let reply = self.inner.nats.request(subject.clone(), payload.into()).await.map_err(|e| match e.kind() {
-            RequestErrorKind::NoResponders => Error::unavailable(format!("no hush resolver is serving {subject}")),
-            RequestErrorKind::TimedOut => Error::unavailable(format!(
-                "no hush resolver answered within {}s",
-                self.inner.request_timeout.as_secs_f32()
-            )),
-            RequestErrorKind::InvalidSubject | RequestErrorKind::MaxPayloadExceeded => {
-                Error::invalid_input(format!("NATS refused the request: {e}"))
-            }
-            _ => unavailable(e),
-        })?;
-        let response = ResponseEnvelope::decode(&reply.payload)
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("unreadable reply from the resolver: {e}")))?;
-        let body = response.body.map_err(Error::from)?;
-        if response.request_id != request_id {
-            return Err(Error::new(ErrorKind::Internal, "the resolver answered a different request"));
+        if let Err(e) = self.inner.transport.authenticate(&mut envelope, &subject, grant) {
+            return Ok(Err(Error::invalid_input(e.to_string())));
         }
-        Ok((body, request_id))
+        let payload = match envelope.encode() {
+            Ok(payload) => payload,
+            Err(e) => return Ok(Err(Error::invalid_input(e.to_string()))),
+        };
+        let reply = match self.inner.nats.request(subject.clone(), payload.into()).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                return match e.kind() {
+                    RequestErrorKind::NoResponders => {
+                        Err(Error::unavailable(format!("no hush resolver is serving {subject}")))
+                    }
+                    RequestErrorKind::TimedOut => Err(Error::unavailable(format!(
+                        "no hush resolver answered within {}s",
+                        self.inner.request_timeout.as_secs_f32()
+                    ))),
+                    RequestErrorKind::InvalidSubject | RequestErrorKind::MaxPayloadExceeded => {
+                        Ok(Err(Error::invalid_input(format!("NATS refused the request: {e}"))))
+                    }
+                    _ => Ok(Err(unavailable(e))),
+                };
+            }
+        };
+        Ok(answer(&reply.payload, request_id))
     }
+}
+
+/// Whether a resolver answered a request.
+enum Sent {
+    /// It did: its answer.
+    Answered(Result<(ResponseBody, [u8; 16])>),
+    /// None did (no responders, or the request timed out): the error to report.
+    Unanswered(Error),
+}
+
+/// The body of a reply to `request_id`.
+fn answer(payload: &[u8], request_id: [u8; 16]) -> Result<(ResponseBody, [u8; 16])> {
+    let response = ResponseEnvelope::decode(payload)
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("unreadable reply from the resolver: {e}")))?;
+    let body = response.body.map_err(Error::from)?;
+    if response.request_id != request_id {
+        return Err(Error::new(ErrorKind::Internal, "the resolver answered a different request"));
+    }
+    Ok((body, request_id))
 }

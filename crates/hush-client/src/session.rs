@@ -158,7 +158,7 @@ impl Session {
             .collect();
         let subject = subject::get(&self.tenant, &self.namespace);
         let (body, request_id) =
-            self.client.request(subject.clone(), &self.grant, RequestBody::Get(GetRequest { items })).await?;
+            self.client.read(subject.clone(), &self.grant, RequestBody::Get(GetRequest { items })).await?;
         let ResponseBody::Get(results) = body else {
             return Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation"));
         };
@@ -233,7 +233,7 @@ impl Session {
         let subject = subject::admin(AdminOp::List, &self.tenant, &self.namespace);
         let tags = filter.tags.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         let body = RequestBody::List(ListRequest { tags, recursive: filter.recursive });
-        match self.client.request(subject, &self.grant, body).await?.0 {
+        match self.client.read(subject, &self.grant, body).await?.0 {
             ResponseBody::List(items) => Ok(items),
             _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
         }
