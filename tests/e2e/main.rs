@@ -6,7 +6,6 @@ mod compose;
 mod garbage;
 mod grants;
 mod hierarchy;
-mod logs;
 mod metrics;
 mod outage;
 mod permissions;

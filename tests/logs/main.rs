@@ -1,7 +1,7 @@
 //! The logs of a whole run at debug level, as `hushd --log-format json` writes them: one line
 //! per request with its id, tenant, namespace, operation, outcome and duration, and not one
-//! value or grant anywhere (resolver, client, NATS client and backends all log to the same
-//! subscriber here).
+//! value or grant anywhere (resolver, client, NATS client and backends all log to the
+//! process's one subscriber here, as in hushd).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,15 @@ use hush_core::{ErrorKind, GrantScope, ListFilter, SecretValue, Tags};
 use hush_e2e::Stack;
 use hush_proto::message::{GetItem, GetRequest, RequestBody};
 
-use crate::CONFIG;
+/// One store, one tenant.
+const CONFIG: &str = r#"
+[backends.local]
+kind = "sql"
+url = "sqlite://{dir}/local.db"
+
+[tenants.acme]
+backend = "local"
+"#;
 
 /// Where the test's subscriber writes: every line of the run.
 #[derive(Clone, Default)]
@@ -36,9 +44,8 @@ async fn debug_logs_carry_each_request_and_never_a_value_or_a_grant() {
         .with_max_level(tracing::Level::DEBUG)
         .with_writer(move || writer.clone())
         .finish();
-    // This test's thread only; the current-thread runtime runs the replica, the client and
-    // NATS's connections on it.
-    let _logging = tracing::subscriber::set_default(subscriber);
+    // The process's subscriber, as hushd installs it: this binary runs this one test.
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 
     let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
     let _replica = stack.replica().await;
