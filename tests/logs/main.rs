@@ -7,18 +7,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use hush_core::{ErrorKind, GrantScope, ListFilter, SecretValue, Tags};
-use hush_e2e::Stack;
+use hush_e2e::{ONE_STORE, Stack};
 use hush_proto::message::{GetItem, GetRequest, RequestBody};
-
-/// One store, one tenant.
-const CONFIG: &str = r#"
-[backends.local]
-kind = "sql"
-url = "sqlite://{dir}/local.db"
-
-[tenants.acme]
-backend = "local"
-"#;
 
 /// Where the test's subscriber writes: every line of the run.
 #[derive(Clone, Default)]
@@ -47,7 +37,7 @@ async fn debug_logs_carry_each_request_and_never_a_value_or_a_grant() {
     // The process's subscriber, as hushd installs it: this binary runs this one test.
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 
-    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let Some(stack) = Stack::start_or_skip(ONE_STORE) else { return };
     let _replica = stack.replica().await;
     let client = stack.client().await;
     let admin_grant = stack.bound_grant("acme", "company", GrantScope::Admin, client.public_key());

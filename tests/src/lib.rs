@@ -204,6 +204,16 @@ pub struct Stack {
     pub probe_url: String,
 }
 
+/// A [`Stack`] body with one SQLite store (`local`) serving tenant `acme`.
+pub const ONE_STORE: &str = r#"
+[backends.local]
+kind = "sql"
+url = "sqlite://{dir}/local.db"
+
+[tenants.acme]
+backend = "local"
+"#;
+
 /// Writes into `dir` what `hush keys init` writes: a resolver key pair, a grant issuer key pair
 /// and an at-rest key ring, under the same file names.
 pub fn write_keys(dir: &Path) -> Result<(ResolverKeyPair, GrantIssuer), String> {

@@ -5,20 +5,12 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use hush_e2e::{BaoServer, Stack, skip};
+use hush_e2e::{BaoServer, ONE_STORE, Stack, skip};
 
-const CONFIG: &str = r#"
-[backends.local]
-kind = "sql"
-url = "sqlite://{dir}/local.db"
-
-[tenants.acme]
-backend = "local"
-
-[tenants.acme.namespaces."company.locked"]
-backend = "local"
-read_only = true
-"#;
+/// [`ONE_STORE`], and a read-only namespace on it.
+fn config() -> String {
+    format!("{ONE_STORE}\n[tenants.acme.namespaces.\"company.locked\"]\nbackend = \"local\"\nread_only = true\n")
+}
 
 /// Runs `hush` with `args`, optional stdin and extra environment, off the async runtime.
 async fn hush(config: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
@@ -61,7 +53,7 @@ fn stderr(output: &Output) -> String {
 
 #[tokio::test]
 async fn secrets_round_trip_through_the_cli_with_documented_exit_codes() {
-    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let Some(stack) = Stack::start_or_skip(&config()) else { return };
     let _replica = stack.replica().await;
     let config = stack.config_path.clone();
     let c = config.as_path();
@@ -136,7 +128,7 @@ async fn secrets_round_trip_through_the_cli_with_documented_exit_codes() {
 
 #[tokio::test]
 async fn grants_from_the_environment_are_used_and_checked() {
-    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let Some(stack) = Stack::start_or_skip(&config()) else { return };
     let _replica = stack.replica().await;
     let c = stack.config_path.clone();
     let c = c.as_path();
@@ -291,7 +283,7 @@ backend = "vlt"
 
 #[tokio::test]
 async fn config_check_reports_reachability_and_rekey_reseals_without_downtime() {
-    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let Some(stack) = Stack::start_or_skip(&config()) else { return };
     let _replica = stack.replica().await;
     let c = stack.config_path.clone();
     let c = c.as_path();
@@ -554,7 +546,7 @@ async fn a_backend_that_hangs_is_backend_unavailable_exit_6_and_the_audit_names_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_measures_in_a_namespace_of_its_own_and_removes_what_it_wrote() {
-    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let Some(stack) = Stack::start_or_skip(&config()) else { return };
     let _replica = stack.replica().await;
     let config = stack.config_path.clone();
     // The replica runs in this test process: its CPU and memory are this process's.
