@@ -341,24 +341,25 @@ impl Resolver {
         self.inner.metrics.items.fetch_add(items.len() as u64, std::sync::atomic::Ordering::Relaxed);
         // Most names are answered from the cache, without a future each; only the others are
         // loaded, concurrently.
-        let mut results: Vec<_> =
+        let mut results: Vec<Result<_, usize>> =
             items.iter().enumerate().map(|(index, item)| self.get_item_cached(checked, index, item)).collect();
-        let uncached: Vec<usize> =
-            results.iter().enumerate().filter(|(_, r)| r.is_none()).map(|(index, _)| index).collect();
+        // Each uncached name, and the level of its lineage its load starts at.
+        let uncached: Vec<(usize, usize)> =
+            results.iter().enumerate().filter_map(|(index, r)| r.as_ref().err().map(|&level| (index, level))).collect();
         match uncached.as_slice() {
             [] => {}
             // No join machinery for one.
-            &[index] => results[index] = Some(self.get_item(checked, index, &items[index]).await),
+            &[(index, level)] => results[index] = Ok(self.get_item(checked, index, &items[index], level).await),
             _ => {
-                let loads = uncached.iter().map(|&index| self.get_item(checked, index, &items[index]));
-                for (&index, result) in uncached.iter().zip(futures::future::join_all(loads).await) {
-                    results[index] = Some(result);
+                let loads = uncached.iter().map(|&(index, level)| self.get_item(checked, index, &items[index], level));
+                for (&(index, _), result) in uncached.iter().zip(futures::future::join_all(loads).await) {
+                    results[index] = Ok(result);
                 }
             }
         }
         let results = results
             .into_iter()
-            .map(|result| result.unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "a name was not looked up"))));
+            .map(|result| result.unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "a name was not looked up"))));
         let mut replies = Vec::with_capacity(items.len());
         for (item, result) in items.iter().zip(results) {
             match result {
@@ -393,52 +394,47 @@ impl Resolver {
     }
 
     /// What [`get_item`](Self::get_item) answers, when the cache alone answers it: every level
-    /// up to the one holding the secret has a fresh entry. `None` when a level must be loaded.
+    /// up to the one holding the secret has a fresh entry. Else `Err` with the first level of
+    /// the lineage (counted from 0) that must be loaded, where `get_item` goes on.
     fn get_item_cached(
         &self,
         checked: &Checked<'_>,
         index: usize,
         item: &GetItem,
-    ) -> Option<Result<(ResolvedSecret, &'static str), Error>> {
+    ) -> Result<Result<(ResolvedSecret, &'static str), Error>, usize> {
         let (name, version, path) = match parse_item(item) {
             Ok(parsed) => parsed,
-            Err(e) => return Some(Err(e)),
+            Err(e) => return Ok(Err(e)),
         };
         let inner = &self.inner;
-        for level in checked.namespace.lineage() {
+        for (depth, level) in checked.namespace.lineage().enumerate() {
             let Some(_) = inner.bindings.effective(&checked.tenant, &level) else { continue };
             let key = CacheKey::new(&checked.tenant, &level, &name, version.as_ref());
-            match inner.cache.get_fresh(&key)? {
+            match inner.cache.get_fresh(&key).ok_or(depth)? {
                 Ok(secret) => {
-                    return Some(self.resolved(
-                        checked,
-                        index,
-                        &name,
-                        level,
-                        &secret,
-                        path.as_ref(),
-                        Freshness::Cached,
-                    ));
+                    return Ok(self.resolved(checked, index, &name, level, &secret, path.as_ref(), Freshness::Cached));
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => return Some(Err(e.with_context("namespace", &level))),
+                Err(e) => return Ok(Err(e.with_context("namespace", &level))),
             }
         }
-        Some(Err(not_found(&name, &checked.namespace)))
+        Ok(Err(not_found(&name, &checked.namespace)))
     }
 
-    /// Looks one secret up in the namespace, then each ancestor, nearest first. Only "not found"
-    /// falls through to the parent: any other error stops the walk, so a backend that is down
-    /// never reveals a parent's secret of the same name.
+    /// Looks one secret up in the namespace, then each ancestor, nearest first, from the
+    /// lineage's level `from` on (the levels before it were answered "not found" by the cache).
+    /// Only "not found" falls through to the parent: any other error stops the walk, so a
+    /// backend that is down never reveals a parent's secret of the same name.
     async fn get_item(
         &self,
         checked: &Checked<'_>,
         index: usize,
         item: &GetItem,
+        from: usize,
     ) -> Result<(ResolvedSecret, &'static str), Error> {
         let (name, version, path) = parse_item(item)?;
         let inner = &self.inner;
-        for level in checked.namespace.lineage() {
+        for level in checked.namespace.lineage().skip(from) {
             let Some(backend) = inner.bindings.effective(&checked.tenant, &level) else { continue };
             let key = CacheKey::new(&checked.tenant, &level, &name, version.as_ref());
             let load = || {

@@ -456,6 +456,15 @@ async fn a_read_of_several_names_answers_cached_and_loaded_ones_in_order() {
     assert_eq!(reads[1].as_ref().unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(reads[2].as_ref().unwrap(), &Read::new("company.team", "b", "cache"));
     assert_eq!(memory.calls().gets, 7);
+
+    // C dropped at company only: company.team's negative entry is answered once, and the load
+    // goes on from company, where the cache left off.
+    f.resolver.cache().invalidate(&company.tenant, &company.namespace, &SecretName::new("C").unwrap());
+    let negative_hits = f.resolver.metrics().cache_negative_hits;
+    let reads = f.read_all("company.team", &["C"]).await.unwrap();
+    assert_eq!(reads[0].as_ref().unwrap(), &Read::new("company", "c", "backend"));
+    assert_eq!(memory.calls().gets, 8);
+    assert_eq!(f.resolver.metrics().cache_negative_hits, negative_hits + 1, "each level is looked up once");
 }
 
 #[tokio::test]
