@@ -165,11 +165,11 @@ impl HushClient {
         grant: &str,
         body: RequestBody,
     ) -> Result<(ResponseBody, [u8; 16])> {
-        match self.send(subject.clone(), grant, |_| body.clone()).await {
+        match self.send(subject.clone(), grant, |_| body).await {
             Sent::Answered(answer) => answer,
-            Sent::Unanswered(_) => match self.send(subject, grant, |_| body).await {
+            Sent::Unanswered(_, body) => match self.send(subject, grant, |_| body).await {
                 Sent::Answered(answer) => answer,
-                Sent::Unanswered(error) => Err(error),
+                Sent::Unanswered(error, _) => Err(error),
             },
         }
     }
@@ -183,63 +183,54 @@ impl HushClient {
     ) -> Result<(ResponseBody, [u8; 16])> {
         match self.send(subject, grant, body).await {
             Sent::Answered(answer) => answer,
-            Sent::Unanswered(error) => Err(error),
+            Sent::Unanswered(error, _) => Err(error),
         }
     }
 
+    /// Sends one request, with a new id, and says whether a resolver answered it.
     async fn send(&self, subject: String, grant: &str, body: impl FnOnce(&[u8; 16]) -> RequestBody) -> Sent {
-        match self.send_once(subject, grant, body).await {
-            Ok(answer) => Sent::Answered(answer),
-            Err(unanswered) => Sent::Unanswered(unanswered),
-        }
-    }
-
-    /// The outer error: no resolver answered. The inner result: what the resolver answered.
-    async fn send_once(
-        &self,
-        subject: String,
-        grant: &str,
-        body: impl FnOnce(&[u8; 16]) -> RequestBody,
-    ) -> std::result::Result<Result<(ResponseBody, [u8; 16])>, Error> {
         let request_id = random_request_id();
         let body = body(&request_id);
         let mut envelope =
             RequestEnvelope::new(request_id, self.inner.keys.public(), self.inner.resolver_key_id, unix_now_ms(), body);
         if let Err(e) = self.inner.transport.authenticate(&mut envelope, &subject, grant) {
-            return Ok(Err(Error::invalid_input(e.to_string())));
+            return Sent::Answered(Err(Error::invalid_input(e.to_string())));
         }
         let payload = match envelope.encode() {
             Ok(payload) => payload,
-            Err(e) => return Ok(Err(Error::invalid_input(e.to_string()))),
+            Err(e) => return Sent::Answered(Err(Error::invalid_input(e.to_string()))),
         };
         let reply = match self.inner.nats.request(subject.clone(), payload.into()).await {
             Ok(reply) => reply,
             Err(e) => {
-                return match e.kind() {
+                let unanswered = match e.kind() {
                     RequestErrorKind::NoResponders => {
-                        Err(Error::unavailable(format!("no hush resolver is serving {subject}")))
+                        Error::unavailable(format!("no hush resolver is serving {subject}"))
                     }
-                    RequestErrorKind::TimedOut => Err(Error::unavailable(format!(
+                    RequestErrorKind::TimedOut => Error::unavailable(format!(
                         "no hush resolver answered within {}s",
                         self.inner.request_timeout.as_secs_f32()
-                    ))),
+                    )),
                     RequestErrorKind::InvalidSubject | RequestErrorKind::MaxPayloadExceeded => {
-                        Ok(Err(Error::invalid_input(format!("NATS refused the request: {e}"))))
+                        return Sent::Answered(Err(Error::invalid_input(format!("NATS refused the request: {e}"))));
                     }
-                    _ => Ok(Err(unavailable(e))),
+                    _ => return Sent::Answered(Err(unavailable(e))),
                 };
+                return Sent::Unanswered(unanswered, envelope.body);
             }
         };
-        Ok(answer(&reply.payload, request_id))
+        Sent::Answered(answer(&reply.payload, request_id))
     }
 }
 
-/// Whether a resolver answered a request.
+/// Whether a resolver answered a request. (A request that never left, or that NATS refused,
+/// counts as answered: sending it again would fail the same way.)
 enum Sent {
     /// It did: its answer.
     Answered(Result<(ResponseBody, [u8; 16])>),
-    /// None did (no responders, or the request timed out): the error to report.
-    Unanswered(Error),
+    /// None did (no responders, or the request timed out): the error to report, and the body,
+    /// to send again under a new id.
+    Unanswered(Error, RequestBody),
 }
 
 /// The body of a reply to `request_id`.
