@@ -57,6 +57,31 @@ impl From<sqlx::Error> for Attempt {
     }
 }
 
+/// Readies the database on one pooled connection: SQLite's WAL journal, then the schema.
+/// Connection errors go through `fail` (naming the database); migration errors name backend
+/// `name` only.
+async fn prepare(
+    pool: &AnyPool,
+    (name, dialect, table_prefix): (&str, Dialect, &str),
+    fail: &(dyn Fn(Error) -> Error + Sync),
+) -> Result<()> {
+    let mut conn = pool.acquire().await.map_err(|e| fail(parse_error(&e)))?;
+    if dialect == Dialect::Sqlite {
+        // Switching to WAL needs the database to itself; once one start has done it (the
+        // mode is kept in the file), the others only read it, so concurrent starts on one
+        // file do not collide on the switch.
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| fail(parse_error(&e)))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            conn.execute("PRAGMA journal_mode = WAL").await.map_err(|e| fail(parse_error(&e)))?;
+        }
+    }
+    migrate(&mut conn, dialect, table_prefix).await.map_err(|e| e.with_context("backend", name))
+}
+
 impl SqlBackend {
     /// Connects, creates the schema or brings it up to date, and returns the backend.
     ///
@@ -100,22 +125,21 @@ impl SqlBackend {
             pool_options = pool_options.min_connections(1).idle_timeout(None).max_lifetime(None);
         }
         let pool = pool_options.connect_lazy_with(options);
-        let mut conn = pool.acquire().await.map_err(|e| fail(parse_error(&e)))?;
-        if dialect == Dialect::Sqlite {
-            // Switching to WAL needs the database to itself; once one start has done it (the
-            // mode is kept in the file), the others only read it, so concurrent starts on one
-            // file do not collide on the switch.
-            let mode: String = sqlx::query("PRAGMA journal_mode")
-                .fetch_one(&mut *conn)
-                .await
-                .and_then(|row| row.try_get(0))
-                .map_err(|e| fail(parse_error(&e)))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                conn.execute("PRAGMA journal_mode = WAL").await.map_err(|e| fail(parse_error(&e)))?;
+        // Replicas starting together on one database race for SQLite's write lock (the WAL
+        // switch, a migration): a lost race is temporary and tried again, with backoff,
+        // until the connect timeout, so every start opens rather than one reporting "busy".
+        let deadline = tokio::time::Instant::now() + connect_timeout;
+        let mut backoff = std::time::Duration::from_millis(10);
+        loop {
+            match prepare(&pool, (name, dialect, &config.table_prefix), &fail).await {
+                Ok(()) => break,
+                Err(e) if e.is_temporary() && tokio::time::Instant::now() + backoff < deadline => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(std::time::Duration::from_millis(250));
+                }
+                Err(e) => return Err(e),
             }
         }
-        migrate(&mut conn, dialect, &config.table_prefix).await.map_err(|e| e.with_context("backend", name))?;
-        drop(conn);
 
         Ok(SqlBackend {
             info: BackendInfo { kind: KIND, name: name.to_owned(), capabilities: Capabilities::full() },
