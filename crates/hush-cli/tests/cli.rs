@@ -309,6 +309,280 @@ async fn config_check_reports_reachability_and_rekey_reseals_without_downtime() 
     assert_eq!(stdout(&get), "sealed-by-key-1", "{}", stderr(&get));
 }
 
+/// What a rekey-under-load run counted, shared by its readers and its writer.
+#[derive(Default)]
+struct LoadCounters {
+    /// Reads answered with the right value.
+    ok: std::sync::atomic::AtomicU64,
+    /// Of them, answered while `hush rekey` ran.
+    during_rekey: std::sync::atomic::AtomicU64,
+    /// Reads that failed or answered a value never written for the name.
+    failed: std::sync::atomic::AtomicU64,
+    /// Writes answered during the rekey.
+    written: std::sync::atomic::AtomicU64,
+    /// Set while `hush rekey` runs.
+    rekeying: std::sync::atomic::AtomicBool,
+    /// Cleared to stop the readers.
+    running: std::sync::atomic::AtomicBool,
+}
+
+/// The value version `version` of secret `index` holds.
+fn load_value(index: usize, version: u64) -> String {
+    format!("value of S{index:03}, version {version}")
+}
+
+/// `hush keys rotate-at-rest`, then `hush rekey` while 8 clients read steadily through a
+/// resolver whose cache is too small to answer them (every read opens a row of the store) and
+/// a client updates some secrets: no read fails or answers a wrong value, the rekey re-seals
+/// every row and skips none, and every secret keeps its latest value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rekey_under_read_and_write_load_fails_no_read_and_loses_no_write() {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::time::{Duration, Instant};
+
+    use futures::StreamExt as _;
+    use hush_core::{GrantScope, SecretBackend as _, SecretValue, Tags};
+
+    const NAMESPACES: [&str; 3] = ["rekey.a", "rekey.b", "rekey.c"];
+    /// Secrets, spread over the namespaces, each written twice (two version rows).
+    const SECRETS: usize = 300;
+    const ROWS: u64 = 2 * SECRETS as u64;
+    const READERS: usize = 8;
+    /// The writer updates the first `WRITTEN` secrets during the rekey, each at most
+    /// `MAX_WRITES` times: 2 + 5 versions stay under the store's `max_versions` (10), so no
+    /// version the rekey is about to re-seal is pruned.
+    const WRITTEN: usize = 30;
+    const MAX_WRITES: u64 = 5;
+
+    // A cache of 16 entries under readers that each walk all 300 names: nearly every read
+    // misses and reaches the store. The read budget per grant is raised so the misses are
+    // not rate limited.
+    let body =
+        format!("{ONE_STORE}\n[cache]\nmax_entries = 16\n\n[resolver]\nmax_backend_reads_per_grant = 100000000\n");
+    let Some(stack) = Stack::start_or_skip(&body) else { return };
+    let replica = stack.replica().await;
+    let c = stack.config_path.clone();
+    let c = c.as_path();
+    let namespace_of = |index: usize| NAMESPACES[index % NAMESPACES.len()];
+    let name_of = |index: usize| format!("S{index:03}");
+    let tags_of = |index: usize| {
+        let mut tags = Tags::new();
+        tags.insert("owner", format!("team-{}", index % 7)).unwrap();
+        tags
+    };
+
+    // Every secret, twice, under key 1 (the only key of the ring).
+    let admin = stack.client().await;
+    let admins: Vec<_> = NAMESPACES
+        .iter()
+        .map(|ns| admin.session(stack.bound_grant("acme", ns, GrantScope::Admin, admin.public_key())).unwrap())
+        .collect();
+    let admin_of = |index: usize| admins[index % NAMESPACES.len()].clone();
+    for version in 1..=2 {
+        let writes = futures::stream::iter(0..SECRETS)
+            .map(|index| {
+                let session = admin_of(index);
+                let (name, value, tags) = (name_of(index), load_value(index, version), tags_of(index));
+                async move { session.put(&name, &SecretValue::from(value.as_str()), &tags).await }
+            })
+            .buffer_unordered(8)
+            .collect::<Vec<_>>()
+            .await;
+        assert!(writes.iter().all(Result::is_ok), "{:?}", writes.iter().find(|w| w.is_err()));
+    }
+    let store_config = hush_backend_sql::SqlConfig::for_url(format!("sqlite://{}/local.db", stack.path().display()));
+    let ring = stack.path().join("keys/at-rest.keyring");
+    let open_store = || async {
+        let cipher = Arc::new(hush_crypto::KeyRing::load(&ring).unwrap());
+        hush_backend_sql::SqlBackend::connect("local", store_config.clone(), cipher).await.unwrap()
+    };
+    let store = open_store().await;
+    assert_eq!(store.key_usage().await.unwrap(), BTreeMap::from([(1, ROWS)]));
+    store.close().await;
+
+    let rotate = hush(c, &["keys", "rotate-at-rest"], None, &[]).await;
+    assert_eq!(code(&rotate), 0, "{}", stderr(&rotate));
+    assert!(stdout(&rotate).contains("added key 2"), "{}", stdout(&rotate));
+
+    // Readers: each its own client and read sessions (one per namespace), walking every name
+    // from its own offset. The latest value of a secret the writer updates is any of those
+    // it wrote; of the others, exactly their second version.
+    let counters = Arc::new(LoadCounters::default());
+    counters.running.store(true, Relaxed);
+    let mut readers = tokio::task::JoinSet::new();
+    for reader in 0..READERS {
+        let client = stack.client().await;
+        let sessions: Vec<_> = NAMESPACES
+            .iter()
+            .map(|ns| client.session(stack.bound_grant("acme", ns, GrantScope::Read, client.public_key())).unwrap())
+            .collect();
+        let counters = counters.clone();
+        readers.spawn(async move {
+            let mut errors = Vec::new();
+            let mut index = reader * SECRETS / READERS;
+            while counters.running.load(Relaxed) {
+                index = (index + 1) % SECRETS;
+                let read = sessions[index % NAMESPACES.len()].secret(&format!("S{index:03}")).await;
+                let versions = if index < WRITTEN { 2..=2 + MAX_WRITES } else { 2..=2 };
+                match read {
+                    Ok(value) if versions.clone().any(|v| value.expose() == load_value(index, v).as_bytes()) => {
+                        counters.ok.fetch_add(1, Relaxed);
+                        if counters.rekeying.load(Relaxed) {
+                            counters.during_rekey.fetch_add(1, Relaxed);
+                        }
+                    }
+                    wrong => {
+                        counters.failed.fetch_add(1, Relaxed);
+                        let what = wrong.map(|v| String::from_utf8_lossy(v.expose()).into_owned());
+                        errors.push(format!("S{index:03}: {what:?}"));
+                    }
+                }
+            }
+            errors
+        });
+    }
+    // Reads flow before the rekey starts: every name read once or more.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while counters.ok.load(Relaxed) < 2 * SECRETS as u64 && counters.failed.load(Relaxed) == 0 {
+        assert!(Instant::now() < deadline, "readers answered {} reads in 30s", counters.ok.load(Relaxed));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // While `hush rekey` runs: a writer updates some secrets, and a sampler counts the rows
+    // still under key 1 with the replica's backend reads, the answered reads and the writes.
+    counters.rekeying.store(true, Relaxed);
+    let writer = {
+        let (counters, admins) = (counters.clone(), admins.clone());
+        tokio::spawn(async move {
+            let mut latest = BTreeMap::new();
+            let mut errors = Vec::new();
+            'writing: for version in 3..=2 + MAX_WRITES {
+                for index in 0..WRITTEN {
+                    if !counters.rekeying.load(Relaxed) {
+                        break 'writing;
+                    }
+                    let value = SecretValue::from(load_value(index, version).as_str());
+                    let session = &admins[index % NAMESPACES.len()];
+                    match session.put(&format!("S{index:03}"), &value, &tags_of(index)).await {
+                        Ok(_) => {
+                            latest.insert(index, version);
+                            counters.written.fetch_add(1, Relaxed);
+                        }
+                        Err(e) => errors.push(format!("S{index:03} version {version}: {e}")),
+                    }
+                }
+            }
+            (latest, errors)
+        })
+    };
+    let sampler = {
+        let (counters, resolver, store) = (counters.clone(), replica.resolver.clone(), open_store().await);
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            while counters.rekeying.load(Relaxed) {
+                tick.tick().await;
+                let under_key_1 = store.key_usage().await.unwrap().get(&1).copied().unwrap_or(0);
+                let (backend_reads, ok) = (resolver.metrics().backend_reads, counters.ok.load(Relaxed));
+                samples.push((under_key_1, backend_reads, ok, counters.written.load(Relaxed)));
+            }
+            store.close().await;
+            samples
+        })
+    };
+    let backend_reads_before = replica.resolver.metrics().backend_reads;
+    let started = Instant::now();
+    let rekey = hush(c, &["rekey", "--batch-size", "8"], None, &[]).await;
+    let rekey_time = started.elapsed();
+    let backend_reads_during = replica.resolver.metrics().backend_reads - backend_reads_before;
+    counters.rekeying.store(false, Relaxed);
+    let (latest, write_errors) = writer.await.unwrap();
+    let samples = sampler.await.unwrap();
+    assert_eq!(code(&rekey), 0, "{}{}", stdout(&rekey), stderr(&rekey));
+    // A write adds a version under key 2 and changes no row the rekey re-seals: none skipped.
+    let expected = format!(
+        "backend local: {ROWS} row(s) under older keys or the tagless AAD, {ROWS} re-sealed under key 2 \
+         (0 migrated to the tag-binding AAD), 0 rewritten meanwhile by a write"
+    );
+    assert_eq!(stdout(&rekey).trim_end(), expected, "{}", stderr(&rekey));
+
+    // Reads go on after the rekey, every row now under key 2, which the replica did not
+    // have when it started.
+    let after_rekey = counters.ok.load(Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while counters.ok.load(Relaxed) < after_rekey + SECRETS as u64 && counters.failed.load(Relaxed) == 0 {
+        assert!(Instant::now() < deadline, "no reads answered after the rekey");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    counters.running.store(false, Relaxed);
+    let mut read_errors = Vec::new();
+    while let Some(done) = readers.join_next().await {
+        read_errors.extend(done.unwrap());
+    }
+
+    // The rows under key 1 went down while reads reached the store and writes were stored:
+    // the backend reads, answered reads and writes between the first sample with rows
+    // re-sealed and the last with rows left under key 1.
+    let mixed: Vec<_> = samples.iter().filter(|sample| (1..ROWS).contains(&sample.0)).collect();
+    let (backend_reads_mixed, reads_mixed, writes_mixed) = match (mixed.first(), mixed.last()) {
+        (Some(first), Some(last)) => (last.1 - first.1, last.2 - first.2, last.3 - first.3),
+        _ => (0, 0, 0),
+    };
+    let (ok, failed, during) =
+        (counters.ok.load(Relaxed), counters.failed.load(Relaxed), counters.during_rekey.load(Relaxed));
+    let writes = counters.written.load(Relaxed);
+    eprintln!(
+        "rekey under load: {ROWS} rows in {} namespaces re-sealed by `hush rekey --batch-size 8` in {} ms; \
+         {READERS} readers: {during} reads answered during the rekey ({backend_reads_during} backend reads), \
+         {reads_mixed} reads ({backend_reads_mixed} backend reads) over {} samples while the store held rows \
+         under both keys, {failed} failed, {ok} answered in all; {writes} writes during the rekey \
+         ({writes_mixed} while rows were under both keys), {} failed",
+        NAMESPACES.len(),
+        rekey_time.as_millis(),
+        mixed.len(),
+        write_errors.len()
+    );
+    assert_eq!(failed, 0, "reads failed or answered a wrong value: {read_errors:?}");
+    assert!(write_errors.is_empty(), "writes failed: {write_errors:?}");
+    // Reads went on and most of them reached the store (a cache that answered them would
+    // prove nothing about the rekey), also while rows were under both keys; so did writes.
+    assert!(
+        during > 0 && 2 * backend_reads_during > during,
+        "{backend_reads_during} of {during} reads reached the store"
+    );
+    assert!(
+        reads_mixed > 0 && 2 * backend_reads_mixed > reads_mixed,
+        "{backend_reads_mixed} of {reads_mixed} reads reached the store while rows were under both keys: {samples:?}"
+    );
+    assert!(writes_mixed > 0, "no write while rows were under both keys: {samples:?}");
+
+    let again = hush(c, &["rekey"], None, &[]).await;
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert!(stdout(&again).contains("backend local: 0 row(s) under older keys"), "{}", stdout(&again));
+
+    // No lost update: the store and the resolver answer each secret's latest value, every
+    // row under key 2.
+    let store = open_store().await;
+    assert_eq!(store.key_usage().await.unwrap(), BTreeMap::from([(2, ROWS + writes)]));
+    let reader = stack.client().await;
+    for index in 0..SECRETS {
+        let wanted = load_value(index, latest.get(&index).copied().unwrap_or(2));
+        let scope = hush_core::Scope::new(
+            hush_core::TenantId::new("acme").unwrap(),
+            hush_core::Namespace::new(namespace_of(index)).unwrap(),
+        );
+        let name = hush_core::SecretName::new(name_of(index)).unwrap();
+        let stored = store.get(&scope, &name, None).await.unwrap();
+        assert_eq!(stored.value.expose(), wanted.as_bytes(), "S{index:03} in the store");
+        let grant = stack.bound_grant("acme", namespace_of(index), GrantScope::Read, reader.public_key());
+        let read = reader.session(grant).unwrap().secret(&name_of(index)).await.unwrap();
+        assert_eq!(read.expose(), wanted.as_bytes(), "S{index:03} through the resolver");
+    }
+    store.close().await;
+}
+
 #[tokio::test]
 async fn every_command_has_help_with_exit_codes() {
     let unused = Path::new("unused.toml");
