@@ -1,0 +1,5 @@
+//! AFL++ entry point of the `path` target (`hush_fuzz::path`).
+
+fn main() {
+    afl::fuzz(true, hush_fuzz::path::run);
+}
