@@ -64,7 +64,7 @@ if ! config_output=$(cargo afl config --build 2>&1) && ! grep -q "already built"
 fi
 
 echo "fuzz: building the targets (cargo afl build --release ${features[*]})"
-(cd fuzz && cargo afl build --release --locked --quiet "${features[@]}") || unavailable "cargo afl build failed"
+(cd fuzz && cargo afl build --release --quiet "${features[@]}") || unavailable "cargo afl build failed"
 bin=fuzz/target/release
 
 if $write_seeds; then
