@@ -2,6 +2,7 @@
 //! client, and SQLite files as the backends.
 
 mod attacks;
+mod audit;
 mod compose;
 mod garbage;
 mod grants;

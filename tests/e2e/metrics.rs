@@ -72,13 +72,23 @@ async fn metrics_agree_with_srv_stats_and_readiness_follows_nats() {
     let refused = raw.send_bytes("hush.v1.get.acme.company", b"garbage".to_vec()).await;
     assert!(refused.body.is_err());
 
+    // Audit events are counted when the audit stream acknowledges them, after the replies:
+    // wait until all of them are, so both readings see the same counts.
+    let probe = async_nats::connect(&stack.nats.url).await.unwrap();
+    let stats = || async {
+        let reply = probe.request("$SRV.STATS.hush", Vec::new().into()).await.unwrap();
+        let stats: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+        stats["endpoints"][0]["data"].clone()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stats().await["audit_recorded"].as_u64() < Some(5) {
+        assert!(Instant::now() < deadline, "audit events recorded: {}", stats().await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (status, text) = get(port, "/metrics").await.expect("/metrics answers");
     assert_eq!(status, 200);
     let metrics = samples(&text);
-    let probe = async_nats::connect(&stack.nats.url).await.unwrap();
-    let reply = probe.request("$SRV.STATS.hush", Vec::new().into()).await.unwrap();
-    let stats: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
-    let data = &stats["endpoints"][0]["data"];
+    let data = &stats().await;
     for (stat, value) in data.as_object().expect("the resolver's counters") {
         if stat == "failed_by_kind" {
             for (kind, count) in value.as_object().unwrap() {

@@ -81,4 +81,30 @@ async fn a_worker_is_confined_to_its_tenant_and_its_own_inbox() {
     admin.session(grant).unwrap().secret("DB_PASSWORD").await.expect("the admin reads");
     let leaked = tokio::time::timeout(Duration::from_millis(500), stolen.next()).await;
     assert!(!matches!(leaked, Ok(Some(_))), "a worker must not receive another user's replies");
+
+    // The audit stream hushd created under its own user: the admin reads it as `hush audit
+    // tail` does (an ordered consumer), the worker cannot.
+    let reader = |user: &str, password: &str, inbox: &str| {
+        let mut options = hush_client::NatsOptions::new(user_url(&stack, user, password));
+        options.inbox_prefix = Some(inbox.to_owned());
+        options.request_timeout = Duration::from_secs(2);
+        options
+    };
+    let operator = reader("admin", "ap", "_INBOX_admin").connect().await.unwrap();
+    let stream =
+        async_nats::jetstream::new(operator).get_stream("HUSH_AUDIT").await.expect("the admin reads the stream");
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
+            filter_subject: "hush.v1.audit.acme".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("the admin creates a consumer");
+    let first = consumer.messages().await.unwrap().next().await.expect("an event").unwrap();
+    assert!(String::from_utf8_lossy(&first.payload).contains("\"operation\":\"put\""));
+    let worker_nats = reader("worker-acme", "wp", "_INBOX_worker_acme").connect().await.unwrap();
+    assert!(
+        async_nats::jetstream::new(worker_nats).get_stream("HUSH_AUDIT").await.is_err(),
+        "a worker must not read the audit stream"
+    );
 }

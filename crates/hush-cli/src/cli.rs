@@ -62,6 +62,9 @@ pub enum Command {
     /// Check the config.
     #[command(subcommand, after_help = EXIT_CODES)]
     Config(ConfigCommand),
+    /// Read audit events back from the audit stream, where every hushd replica stores them.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Audit(AuditCommand),
     /// Re-seal every stored value whose at-rest key is not the newest, and migrate values
     /// sealed before tags were bound (SQL store).
     #[command(after_help = EXIT_CODES)]
@@ -241,6 +244,39 @@ pub enum ConfigCommand {
     },
 }
 
+/// `hush audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the audit events recorded since --since (default: the last 10 minutes), oldest
+    /// first, one line each: time, tenant/namespace, operation, outcome, each secret named
+    /// with its outcome (`NAME=ok@found-in/source`), request id, execution id, replica.
+    ///
+    /// Events come from the JetStream stream `resolver.audit_stream` (default HUSH_AUDIT),
+    /// so those recorded while nobody was listening are there too, for as long as
+    /// `resolver.audit_max_age` and `audit_max_bytes` keep them. Needs NATS permission to
+    /// read that stream (the `admin` user of config/nats-server.conf has it). Never shows a
+    /// value: events hold none.
+    #[command(after_help = EXIT_CODES)]
+    Tail(AuditTailArgs),
+}
+
+/// `hush audit tail`
+#[derive(Debug, Args)]
+pub struct AuditTailArgs {
+    /// Only this tenant's events.
+    #[arg(long, short = 't')]
+    pub tenant: Option<String>,
+    /// Start this long ago (e.g. 30s, 10m, 2h, 7days).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
+    pub since: Duration,
+    /// Print each event as the JSON object hushd recorded, one per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep printing events as they are recorded, until interrupted.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+}
+
 /// `hush rekey`
 #[derive(Debug, Args)]
 pub struct RekeyArgs {
@@ -316,6 +352,7 @@ impl Cli {
             Command::Delete(args) => crate::ops::delete(config, grant, args).await,
             Command::Render(args) => crate::ops::render(config, grant, args).await,
             Command::Config(ConfigCommand::Check { offline }) => crate::ops::config_check(config, offline).await,
+            Command::Audit(AuditCommand::Tail(args)) => crate::audit::tail(config, args).await,
             Command::Rekey(args) => crate::ops::rekey(config, args).await,
             Command::Bench(args) => crate::bench::run(config, grant, args).await,
             Command::BenchEcho(args) => crate::bench::echo(args).await,

@@ -4,6 +4,7 @@
 //! one-line message on stderr when it fails, and never prints a secret except where asked
 //! (`get` and `render` write the value to stdout).
 
+mod audit;
 mod bench;
 mod cli;
 mod exit;

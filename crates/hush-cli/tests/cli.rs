@@ -1032,3 +1032,69 @@ async fn bench_backend_refuses_what_it_cannot_measure_with_precise_messages() {
     assert_eq!(code(&alone), 2, "{}", stderr(&alone));
     assert!(stderr(&alone).contains("--backend <NAME>"), "{}", stderr(&alone));
 }
+
+#[tokio::test]
+async fn audit_tail_finds_every_event_recorded_while_no_consumer_listened() {
+    use hush_core::{ErrorKind, GrantScope, SecretValue, Tags};
+    let Some(stack) = Stack::start_or_skip(ONE_STORE) else { return };
+    let _replica = stack.replica().await;
+    let c = stack.config_path.clone();
+    let c = c.as_path();
+    let admin = stack.session("acme", "company", GrantScope::Admin).await;
+
+    // A consumer following the stream sees an event as it is recorded; then it is stopped.
+    let mut follower = spawn_hush(c, &["audit", "tail", "--follow", "--json", "--since", "1m"]);
+    let follower_out = follower.stdout.take().unwrap();
+    let first_line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(follower_out), &mut line).map(|_| line)
+    });
+    admin.put("FIRST", &SecretValue::from("first-value"), &Tags::new()).await.unwrap();
+    let first_line = tokio::time::timeout(std::time::Duration::from_secs(20), first_line)
+        .await
+        .expect("the follower prints the event within 20 s")
+        .unwrap()
+        .unwrap();
+    assert!(first_line.contains("\"name\":\"FIRST\""), "{first_line}");
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+
+    // Requests while nobody listens: a write, a read and a miss each.
+    const ROUNDS: usize = 20;
+    for i in 0..ROUNDS {
+        let name = format!("AUDITED_{i}");
+        admin.put(&name, &SecretValue::from(format!("value-{i}").as_str()), &Tags::new()).await.unwrap();
+        assert_eq!(admin.secret(&name).await.unwrap().expose(), format!("value-{i}").as_bytes());
+        assert_eq!(admin.secret(&format!("MISSING_{i}")).await.unwrap_err().kind(), ErrorKind::NotFound);
+    }
+
+    // Every one of them is found afterwards, in order, and no value is.
+    let tail = hush(c, &["audit", "tail", "--since", "5m", "--json"], None, &[]).await;
+    assert_eq!(code(&tail), 0, "{}", stderr(&tail));
+    let events: Vec<serde_json::Value> =
+        stdout(&tail).lines().map(|line| serde_json::from_str(line).expect("one JSON event per line")).collect();
+    let seen: Vec<String> = events
+        .iter()
+        .map(|e| format!("{} {} {}", e["operation"].as_str().unwrap(), e["items"][0]["name"], e["items"][0]["outcome"]))
+        .collect();
+    let mut expected = vec!["put \"FIRST\" \"ok\"".to_owned()];
+    for i in 0..ROUNDS {
+        expected.push(format!("put \"AUDITED_{i}\" \"ok\""));
+        expected.push(format!("get \"AUDITED_{i}\" \"ok\""));
+        expected.push(format!("get \"MISSING_{i}\" \"not_found\""));
+    }
+    assert_eq!(seen, expected);
+    assert!(!stdout(&tail).contains("value-"), "no value in an audit event");
+
+    // As text, one line per event; another tenant's filter finds none of them.
+    let text = hush(c, &["audit", "tail", "-t", "acme", "--since", "5m"], None, &[]).await;
+    assert_eq!(code(&text), 0, "{}", stderr(&text));
+    let lines: Vec<String> = stdout(&text).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), expected.len(), "{}", stdout(&text));
+    assert!(lines[1].contains(" acme/company put ok AUDITED_0=ok:v1 request="), "{}", lines[1]);
+    assert!(lines[2].contains(" acme/company get ok AUDITED_0=ok@company/backend"), "{}", lines[2]);
+    let other = hush(c, &["audit", "tail", "-t", "globex", "--since", "5m"], None, &[]).await;
+    assert_eq!((code(&other), stdout(&other)), (0, String::new()), "{}", stderr(&other));
+    let bad = hush(c, &["audit", "tail", "-t", "no such tenant"], None, &[]).await;
+    assert_eq!(code(&bad), 7, "{}", stderr(&bad));
+}

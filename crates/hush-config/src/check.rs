@@ -187,6 +187,22 @@ impl HushConfig {
                 "must be 1 or more letters, digits, '_' or '-' (a JetStream bucket name)",
             );
         }
+        if !is_token(&resolver.audit_stream) {
+            found.add(
+                &["resolver", "audit_stream"],
+                "must be 1 or more letters, digits, '_' or '-' (a JetStream stream name)",
+            );
+        }
+        positive(&["resolver", "audit_max_age"], resolver.audit_max_age, found);
+        if resolver.audit_max_bytes == 0 {
+            found.add(&["resolver", "audit_max_bytes"], "must be greater than 0");
+        }
+        if resolver.audit_required && !resolver.audit {
+            found.add(
+                &["resolver", "audit_required"],
+                "is true while resolver.audit is false: hushd would refuse every request it cannot audit, and audit none",
+            );
+        }
         for (i, prefix) in resolver.reply_prefixes.iter().enumerate() {
             let at = ["resolver", "reply_prefixes", &i.to_string()];
             let trimmed = prefix.trim_end_matches('.');

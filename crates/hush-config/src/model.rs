@@ -240,6 +240,22 @@ pub struct ResolverConfig {
     pub max_in_flight: usize,
     /// Whether audit events are published. Default true.
     pub audit: bool,
+    /// Refuse to serve what cannot be audited, as Vault does when no audit device records: a
+    /// reply waits until the audit stream has stored its event, and is replaced by an
+    /// `unavailable` error when it was not; while the stream refuses, requests are refused
+    /// before they are handled. Default false (an unrecorded event is counted and logged, and
+    /// the request served). Needs `audit`.
+    pub audit_required: bool,
+    /// The JetStream stream that stores audit events (subjects `hush.v1.audit.>`), created or
+    /// updated to `audit_max_age` and `audit_max_bytes` by each replica at start. Default
+    /// `HUSH_AUDIT`.
+    pub audit_stream: String,
+    /// How long the audit stream keeps an event. Default 30 days.
+    #[serde(with = "humantime_serde")]
+    pub audit_max_age: Duration,
+    /// Most bytes the audit stream holds; past it, the oldest events are dropped. Default
+    /// 1 GiB.
+    pub audit_max_bytes: u64,
     /// Upper bound on handling one request, backend calls included. Default 8 s: longer than
     /// every backend's longest call (7 s with the defaults), shorter than `nats.request_timeout`
     /// (10 s), so a slow backend is reported by name before anyone gives up.
@@ -283,6 +299,10 @@ impl Default for ResolverConfig {
             max_grant_lifetime: Duration::from_secs(24 * 3600),
             max_in_flight: 1024,
             audit: true,
+            audit_required: false,
+            audit_stream: "HUSH_AUDIT".to_owned(),
+            audit_max_age: Duration::from_secs(30 * 24 * 3600),
+            audit_max_bytes: 1 << 30,
             request_timeout: Duration::from_secs(8),
             worker_threads: 1,
             require_bound_grants: true,

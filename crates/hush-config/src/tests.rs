@@ -272,7 +272,8 @@ fn tenant_issuer_keys_and_security_settings_are_checked_with_their_key_paths() {
     let toml = format!(
         "{VALID}issuer_public_keys = [\"keys/missing.pub\", \"keys/a-directory.pub\"]\nrequire_bound_grants = false\n\
          [resolver]\nreply_prefixes = [\"_INBOX_acme\", \"hush.v1.audit\", \"$SYS\", \"a..b\"]\n\
-         replay_window = \"0s\"\nreplay_bucket = \"no.dots\"\nmax_backend_reads_per_grant = 0\n"
+         replay_window = \"0s\"\nreplay_bucket = \"no.dots\"\nmax_backend_reads_per_grant = 0\n\
+         audit = false\naudit_required = true\naudit_stream = \"a.b\"\naudit_max_age = \"0s\"\naudit_max_bytes = 0\n"
     );
     let path = dir.path().join("hush.toml");
     std::fs::write(&path, toml).unwrap();
@@ -290,6 +291,10 @@ fn tenant_issuer_keys_and_security_settings_are_checked_with_their_key_paths() {
     assert_has(&found, "resolver.replay_window: must be greater than 0");
     assert_has(&found, "resolver.replay_bucket: must be 1 or more letters");
     assert_has(&found, "resolver.max_backend_reads_per_grant: must be greater than 0");
+    assert_has(&found, "resolver.audit_stream: must be 1 or more letters");
+    assert_has(&found, "resolver.audit_max_age: must be greater than 0");
+    assert_has(&found, "resolver.audit_max_bytes: must be greater than 0");
+    assert_has(&found, "resolver.audit_required: is true while resolver.audit is false");
     assert!(!found.iter().any(|p| p.starts_with("resolver.reply_prefixes.0")), "{found:#?}");
 }
 

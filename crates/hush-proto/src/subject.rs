@@ -16,6 +16,8 @@ pub const ROOT: &str = "hush.v1";
 pub const GET_WILDCARD: &str = "hush.v1.get.>";
 /// Wildcard subject of change events.
 pub const CHANGED_WILDCARD: &str = "hush.v1.events.changed.>";
+/// Every tenant's audit events: the subjects of the audit stream.
+pub const AUDIT_WILDCARD: &str = "hush.v1.audit.>";
 
 /// An admin operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

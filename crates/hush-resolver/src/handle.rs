@@ -303,6 +303,21 @@ impl Resolver {
         ResponseEnvelope::error(request_id, resolver_key_id, error).encode().unwrap_or_default()
     }
 
+    /// The reply to a request refused for want of an audit record (`audit_required`), counted
+    /// as failed unless it was already (`counted`).
+    pub(crate) fn audit_refusal(&self, request_id: [u8; 16], counted: bool) -> Vec<u8> {
+        let metrics = &self.inner.metrics;
+        Counters::bump(&metrics.audit_refused);
+        if !counted {
+            metrics.failed(ErrorKind::Unavailable);
+        }
+        let error = Error::unavailable(
+            "the audit event of this request could not be recorded, and hushd serves nothing it cannot audit \
+             (resolver.audit_required)",
+        );
+        self.error_reply(request_id, self.key_id(), &error)
+    }
+
     fn refuse(&self, request_id: [u8; 16], error: &Error, audit: Option<AuditRecord<'_>>) -> Handled {
         self.inner.metrics.failed(error.kind());
         let summary = Summary {
@@ -316,7 +331,7 @@ impl Resolver {
     }
 
     fn audit_event(&self, record: AuditRecord<'_>, outcome: &str) -> Option<(String, Vec<u8>)> {
-        self.inner.settings.audit.then(|| record.finish(outcome, unix_now_ms()))
+        self.inner.settings.audit.enabled.then(|| record.finish(outcome, unix_now_ms()))
     }
 
     fn binding(&self, tenant: &TenantId, namespace: &Namespace) -> Result<&SharedBackend, Error> {

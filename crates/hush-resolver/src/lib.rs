@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod audit_stream;
 mod authz;
 mod budget;
 mod handle;
@@ -33,6 +34,7 @@ use hush_cache::SecretCache;
 use hush_core::{BindingTree, SharedBackend};
 use hush_crypto::{ChangeEventKey, GrantVerifier, ResolverKeyPair};
 
+pub use audit_stream::{AuditSettings, AuditStreamError};
 pub use authz::BindingPolicy;
 pub use budget::ReadBudget;
 pub use handle::Handled;
@@ -52,8 +54,8 @@ pub struct ResolverSettings {
     pub max_in_flight: usize,
     /// Bound on one request, backends included.
     pub request_timeout: Duration,
-    /// Publish audit events.
-    pub audit: bool,
+    /// How audit events are recorded.
+    pub audit: AuditSettings,
     /// This replica's name in audit events.
     pub instance: String,
     /// How far an admin request's `sent_at` may be from now (clock skew included); its id is
@@ -74,7 +76,7 @@ impl Default for ResolverSettings {
             queue_group: "hush-resolver".into(),
             max_in_flight: 1024,
             request_timeout: Duration::from_secs(8),
-            audit: true,
+            audit: AuditSettings::default(),
             instance: "hushd".into(),
             replay_window: Duration::from_secs(60),
             binding_policy: BindingPolicy::default(),

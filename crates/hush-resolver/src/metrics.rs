@@ -21,6 +21,9 @@ pub(crate) struct Counters {
     pub rejected_change_events: AtomicU64,
     pub foreign_reply_subjects: AtomicU64,
     pub requests_with_previous_keys: AtomicU64,
+    pub audit_recorded: AtomicU64,
+    pub audit_failed: AtomicU64,
+    pub audit_refused: AtomicU64,
     /// A gauge: requests being handled now (set by the serve loop).
     pub in_flight: AtomicU64,
     /// A gauge, 0 or 1: the service is registered and taking requests (set by the serve loop).
@@ -57,6 +60,9 @@ impl Counters {
             rejected_change_events: self.rejected_change_events.load(Ordering::Relaxed),
             foreign_reply_subjects: self.foreign_reply_subjects.load(Ordering::Relaxed),
             requests_with_previous_keys: self.requests_with_previous_keys.load(Ordering::Relaxed),
+            audit_recorded: self.audit_recorded.load(Ordering::Relaxed),
+            audit_failed: self.audit_failed.load(Ordering::Relaxed),
+            audit_refused: self.audit_refused.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             serving: self.serving.load(Ordering::Relaxed) == 1,
             cache_hits: stats.hits,
@@ -97,6 +103,13 @@ pub struct ResolverMetrics {
     /// Authenticated requests sealed to a previous resolver key (`keys.previous_resolver_keys`):
     /// when it stays 0, no client uses them any more and they can be retired.
     pub requests_with_previous_keys: u64,
+    /// Audit events the audit stream acknowledged (stored).
+    pub audit_recorded: u64,
+    /// Audit events the audit stream did not acknowledge (not stored).
+    pub audit_failed: u64,
+    /// Requests answered `unavailable` because their audit event could not be recorded
+    /// (`resolver.audit_required`): refused before handling, or their reply withheld.
+    pub audit_refused: u64,
     /// Requests being handled now.
     pub in_flight: u64,
     /// Whether the service is registered with NATS and taking requests (false before
@@ -132,6 +145,9 @@ impl ResolverMetrics {
             "rejected_change_events": self.rejected_change_events,
             "foreign_reply_subjects": self.foreign_reply_subjects,
             "requests_with_previous_keys": self.requests_with_previous_keys,
+            "audit_recorded": self.audit_recorded,
+            "audit_failed": self.audit_failed,
+            "audit_refused": self.audit_refused,
             "in_flight": self.in_flight,
             "cache_hits": self.cache_hits,
             "cache_misses": self.cache_misses,

@@ -3,13 +3,18 @@
 use std::future::Future;
 use std::sync::atomic::Ordering;
 
-use async_nats::service::ServiceExt;
+use std::sync::Arc;
+
+use async_nats::service::{Request, ServiceExt};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use hush_proto::message::RequestEnvelope;
 use hush_proto::subject::{self, AdminOp};
 use tokio::task::JoinSet;
 
 use crate::Resolver;
+use crate::audit_stream::{AUDIT_ACK_TIMEOUT, AuditGate, AuditStream, AuditStreamError, PendingEvent, publish_audit};
+use crate::metrics::Counters;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +25,9 @@ pub enum ServeError {
     /// The change-event subscription failed.
     #[error("could not subscribe to change events: {0}")]
     Subscribe(String),
+    /// The audit stream could not be created or updated.
+    #[error(transparent)]
+    Audit(#[from] AuditStreamError),
 }
 
 /// Runs `resolver` on `client` until `shutdown` completes, then stops taking requests,
@@ -30,6 +38,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let settings = resolver.settings().clone();
+    // Before the service registers: a replica that cannot record audit events takes no request.
+    let audit_stream = match settings.audit.enabled {
+        true => Some(AuditStream::open(&client, &settings.audit).await?),
+        false => None,
+    };
     let stats = resolver.clone();
     let service = client
         .service_builder()
@@ -59,8 +72,10 @@ pub async fn serve(
     let mut changes =
         client.subscribe(subject::CHANGED_WILDCARD).await.map_err(|e| ServeError::Subscribe(e.to_string()))?;
     let mut requests = futures::stream::select_all(endpoints);
-    let (audit, audit_events) = tokio::sync::mpsc::unbounded_channel();
-    let audit_publisher = tokio::spawn(publish_audit(client.clone(), audit_events));
+    let (events, audit_events) = tokio::sync::mpsc::unbounded_channel();
+    let audit = AuditQueue { events, gate: Arc::new(AuditGate::new()), required: settings.audit.required };
+    let audit_publisher = audit_stream
+        .map(|stream| tokio::spawn(publish_audit(stream, audit_events, audit.gate.clone(), resolver.clone())));
     let max_in_flight = settings.max_in_flight.max(1);
     // On hushd's default single-threaded runtime a task per request buys nothing: the loop
     // itself polls the requests in flight. With several runtime threads, each is a task.
@@ -117,10 +132,12 @@ pub async fn serve(
     metrics.in_flight.store(0, Ordering::Relaxed);
     drop(local);
     drop(audit);
-    match tokio::time::timeout(NATS_STEP_TIMEOUT, audit_publisher).await {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => tracing::warn!("the audit publisher stopped abnormally"),
-        Err(_) => tracing::warn!("audit events still queued for NATS at shutdown were dropped"),
+    if let Some(publisher) = audit_publisher {
+        match tokio::time::timeout(AUDIT_ACK_TIMEOUT + NATS_STEP_TIMEOUT, publisher).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => tracing::warn!("the audit publisher stopped abnormally"),
+            Err(_) => tracing::warn!("audit events still queued for the audit stream at shutdown were dropped"),
+        }
     }
     match tokio::time::timeout(NATS_STEP_TIMEOUT, client.flush()).await {
         Ok(Ok(())) => {}
@@ -134,48 +151,61 @@ pub async fn serve(
 /// last audit events, the final flush).
 const NATS_STEP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// Where [`answer`] sends audit events, and whether it must wait for them to be recorded.
+#[derive(Clone)]
+struct AuditQueue {
+    events: tokio::sync::mpsc::UnboundedSender<PendingEvent>,
+    gate: Arc<AuditGate>,
+    required: bool,
+}
+
 /// Handles one request: the change event first (so every replica drops the secret before the
-/// client can read again), then the reply, then the audit event.
-async fn answer(
-    resolver: &Resolver,
-    client: &async_nats::Client,
-    audit: &tokio::sync::mpsc::UnboundedSender<(String, Vec<u8>)>,
-    request: async_nats::service::Request,
-) {
+/// client can read again), then the reply, then the audit event. With `audit_required`, the
+/// reply waits until the audit stream stored the event, and a request is refused unhandled
+/// while the stream refuses events (ARCHITECTURE.md, "Audit").
+async fn answer(resolver: &Resolver, client: &async_nats::Client, audit: &AuditQueue, request: Request) {
+    if audit.required && !audit.gate.admits() {
+        Counters::bump(&resolver.counters().requests);
+        let request_id = RequestEnvelope::decode(&request.message.payload).map(|e| e.request_id).unwrap_or_default();
+        tracing::debug!(request_id = %hex::encode(request_id), "request refused: the audit stream refuses events");
+        respond(&request, resolver.audit_refusal(request_id, false)).await;
+        return;
+    }
     let handled = resolver.handle(&request.message.subject, &request.message.payload).await;
+    let wrote = handled.change.is_some();
     if let Some((subject, payload)) = handled.change
         && let Err(error) = client.publish(subject, payload.into()).await
     {
         tracing::warn!(%error, "could not publish a change event");
     }
-    if let Err(error) = request.respond(Ok(handled.reply.into())).await {
-        tracing::debug!(%error, "could not send a reply");
-    }
-    if let Some(event) = handled.audit {
+    let Some((subject, payload)) = handled.audit else {
+        respond(&request, handled.reply).await;
+        return;
+    };
+    let request_id = handled.summary.request_id;
+    if !audit.required {
+        respond(&request, handled.reply).await;
         // Fails only when the publisher is gone, at shutdown.
-        let _ = audit.send(event);
+        let _ = audit.events.send(PendingEvent { subject, payload, request_id, recorded: None });
+        return;
     }
+    let (recorded, stored) = tokio::sync::oneshot::channel();
+    let _ = audit.events.send(PendingEvent { subject, payload, request_id, recorded: Some(recorded) });
+    if stored.await.unwrap_or(false) {
+        respond(&request, handled.reply).await;
+        return;
+    }
+    if wrote {
+        tracing::error!(
+            request_id = %hex::encode(request_id),
+            "a write was applied but its audit event could not be recorded; its client is told unavailable"
+        );
+    }
+    respond(&request, resolver.audit_refusal(request_id, handled.summary.failure.is_some())).await;
 }
 
-/// Most audit events in one message.
-const AUDIT_BATCH: usize = 256;
-
-/// Publishes audit events as JSON Lines: whatever is queued when the publisher wakes goes out
-/// in one message per tenant, so under load events share messages instead of adding one NATS
-/// message per request, and when idle each event goes out at once.
-async fn publish_audit(
-    client: async_nats::Client,
-    mut events: tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
-) {
-    let mut batch = Vec::with_capacity(AUDIT_BATCH);
-    while events.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
-        batch.sort_by(|a, b| a.0.cmp(&b.0));
-        for group in batch.chunk_by(|a, b| a.0 == b.0) {
-            let payload: Vec<u8> = group.iter().map(|(_, event)| event.as_slice()).collect::<Vec<_>>().join(&b'\n');
-            if let Err(error) = client.publish(group[0].0.clone(), payload.into()).await {
-                tracing::warn!(%error, "could not publish audit events");
-            }
-        }
-        batch.clear();
+async fn respond(request: &Request, reply: Vec<u8>) {
+    if let Err(error) = request.respond(Ok(reply.into())).await {
+        tracing::debug!(%error, "could not send a reply");
     }
 }

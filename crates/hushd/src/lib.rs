@@ -22,7 +22,7 @@ use hush_config::HushConfig;
 use hush_core::TenantId;
 use hush_crypto::{GrantVerifier, ResolverKeyPair};
 use hush_resolver::{
-    BindingPolicy, JetStreamLedger, ReadBudget, ReplayLedger, ReplyPrefixes, Resolver, ResolverSettings,
+    AuditSettings, BindingPolicy, JetStreamLedger, ReadBudget, ReplayLedger, ReplyPrefixes, Resolver, ResolverSettings,
 };
 
 /// Runs the resolver for `config` until `shutdown` completes.
@@ -144,7 +144,13 @@ pub async fn build_resolver_observed(
         queue_group: config.resolver.queue_group.clone(),
         max_in_flight: config.resolver.max_in_flight,
         request_timeout: config.resolver.request_timeout,
-        audit: config.resolver.audit,
+        audit: AuditSettings {
+            enabled: config.resolver.audit,
+            required: config.resolver.audit_required,
+            stream: config.resolver.audit_stream.clone(),
+            max_age: config.resolver.audit_max_age,
+            max_bytes: config.resolver.audit_max_bytes,
+        },
         instance: instance_name(),
         replay_window: config.resolver.replay_window,
         binding_policy: binding_policy(config)?,

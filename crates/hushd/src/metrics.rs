@@ -139,6 +139,13 @@ impl Collector for ResolverCollector {
                 "Requests sealed to a previous resolver key.",
                 m.requests_with_previous_keys,
             ),
+            ("audit_recorded", "Audit events the audit stream stored.", m.audit_recorded),
+            ("audit_failed", "Audit events the audit stream did not store.", m.audit_failed),
+            (
+                "audit_refused",
+                "Requests answered unavailable because their audit event could not be recorded (audit_required).",
+                m.audit_refused,
+            ),
             ("cache_hits", "Values answered from the cache.", m.cache_hits),
             ("cache_misses", "Lookups that found no fresh cache entry.", m.cache_misses),
             ("cache_negative_hits", "\"Not found\" answered from the cache.", m.cache_negative_hits),
