@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use hush_config::BackendConfig;
 use hush_core::{
     AtRestCipher, BackendFactory, BuildContext, Capabilities, ConfigProblem, Error, ErrorKind, KindConfig, Result,
-    SealedStore, SharedBackend, refuse_problems,
+    Scope, SealedStore, SecretName, SharedBackend, refuse_problems,
 };
 
 /// One backend kind, as `hush-backends` uses it: every method takes the backend's
@@ -34,6 +34,11 @@ pub trait BackendKind: Send + Sync {
 
     /// What backend `name` can do; `None` when its options do not parse.
     fn capabilities_of(&self, name: &str, table: &BackendConfig) -> Option<Capabilities>;
+
+    /// Where backend `name` keeps secret `secret` of `scope`
+    /// ([`KindConfig::key_for`](hush_core::KindConfig::key_for)); `None` when its options do
+    /// not parse or the kind does not say.
+    fn key_for(&self, name: &str, table: &BackendConfig, scope: &Scope, secret: &SecretName) -> Option<String>;
 
     /// Builds the backend: one attempt, no layers.
     async fn open(&self, backend: &ConfiguredBackend<'_>) -> Result<SharedBackend>;
@@ -119,6 +124,11 @@ impl<F: BackendFactory> BackendKind for F {
     fn capabilities_of(&self, name: &str, table: &BackendConfig) -> Option<Capabilities> {
         let config: F::Config = table.parse_options(name).ok()?;
         Some(self.capabilities(&config))
+    }
+
+    fn key_for(&self, name: &str, table: &BackendConfig, scope: &Scope, secret: &SecretName) -> Option<String> {
+        let config: F::Config = table.parse_options(name).ok()?;
+        config.key_for(scope, secret)
     }
 
     async fn open(&self, backend: &ConfiguredBackend<'_>) -> Result<SharedBackend> {

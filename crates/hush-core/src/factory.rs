@@ -17,7 +17,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Capabilities, SharedBackend};
+use crate::backend::{Capabilities, Scope, SharedBackend};
+use crate::ids::SecretName;
 use crate::error::{Error, ErrorKind, Result};
 use crate::seal::AtRestCipher;
 
@@ -190,6 +191,15 @@ pub trait KindConfig: DeserializeOwned + Send + Sync + 'static {
     /// The vendor client's own request timeout, if the kind has one: at most the backend's
     /// `timeout` ([`BuildContext::call_timeout`]), which it defaults to.
     fn request_timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Where a backend with these options keeps secret `name` of `scope`, in the vendor's own
+    /// terms (a Vault KV path, an AWS secret name, an environment variable, SQL row columns),
+    /// from the options alone, offline: what `hush explain` prints. It must be the mapping the
+    /// backend's calls use (the same function, where it can be). `None`: the kind does not say.
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let _ = (scope, name);
         None
     }
 }
