@@ -395,10 +395,11 @@ pub struct BackendConfig {
 impl BackendConfig {
     /// The longest one call through this backend's layers can take: every attempt running
     /// into the timeout, with the longest delay between attempts. The resolver's request
-    /// timeout must be longer (`hush config check`).
+    /// timeout must be longer (`hush config check`). Saturates at `Duration::MAX`: a timeout
+    /// of years times many attempts is a config problem, not an overflow.
     pub fn longest_call(&self) -> Duration {
         let attempts = self.retry.max_attempts.max(1);
-        self.timeout * attempts + self.retry.max_delay * (attempts - 1)
+        self.timeout.saturating_mul(attempts).saturating_add(self.retry.max_delay.saturating_mul(attempts - 1))
     }
 
     /// The keys read into fields; every other key goes to [`options`](Self::options).

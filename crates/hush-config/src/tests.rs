@@ -322,6 +322,21 @@ fn zero_timeouts_and_retry_mistakes_are_problems() {
 }
 
 #[test]
+fn a_call_longer_than_a_duration_holds_is_a_problem_not_a_panic() {
+    // 100 attempts of 5e17 s overflowed `Duration` in `longest_call`: `hush config check` and
+    // hushd panicked on this file (found by the `config` fuzz target, fuzz/).
+    let toml = format!(
+        "{VALID}\n[backends.slow]\nkind = \"sql\"\ntimeout = \"500000000000000000s\"\n\
+         [backends.slow.retry]\nmax_attempts = 100\nmax_delay = \"500000000000000000s\"\n"
+    );
+    let config = parse(&toml);
+    assert_eq!(config.backends["slow"].longest_call(), Duration::MAX);
+    let found: Vec<String> = config.problems(KINDS).iter().map(ToString::to_string).collect();
+    assert_has(&found, "backends.slow.timeout: 100 attempt(s) of up to");
+    assert_eq!(found.len(), 1, "{found:#?}");
+}
+
+#[test]
 fn the_deadline_chain_is_checked_with_key_paths() {
     // Defaults: 3 × 2s + 2 × 500ms = 7s < resolver 8s < clients 10s.
     assert_eq!(problems(VALID).len(), 0);
