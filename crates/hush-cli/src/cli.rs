@@ -62,6 +62,12 @@ pub enum Command {
     /// Check the config.
     #[command(subcommand, after_help = EXIT_CODES)]
     Config(ConfigCommand),
+    /// Explain how hushd looks up NAME in a namespace: the levels it tries in order, the
+    /// binding serving each (backend, kind, where it is configured, read-only, tag filter),
+    /// where that backend keeps the secret; then, from hushd, where it is visible and where a
+    /// read is answered from (admin grants minted with the issuer key; never prints a value).
+    #[command(after_help = EXIT_CODES)]
+    Explain(ExplainArgs),
     /// Read audit events back from the audit stream, where every hushd replica stores them.
     #[command(subcommand, after_help = EXIT_CODES)]
     Audit(AuditCommand),
@@ -244,6 +250,22 @@ pub enum ConfigCommand {
     },
 }
 
+/// `hush explain`
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Tenant.
+    #[arg(long, short = 't')]
+    pub tenant: String,
+    /// Namespace (dotted: company.team).
+    #[arg(long, short = 'n')]
+    pub namespace: String,
+    /// Secret name.
+    pub name: String,
+    /// From the config alone: do not ask hushd.
+    #[arg(long)]
+    pub offline: bool,
+}
+
 /// `hush audit ...`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -352,6 +374,7 @@ impl Cli {
             Command::Delete(args) => crate::ops::delete(config, grant, args).await,
             Command::Render(args) => crate::ops::render(config, grant, args).await,
             Command::Config(ConfigCommand::Check { offline }) => crate::ops::config_check(config, offline).await,
+            Command::Explain(args) => crate::explain::explain(config, grant, args).await,
             Command::Audit(AuditCommand::Tail(args)) => crate::audit::tail(config, args).await,
             Command::Rekey(args) => crate::ops::rekey(config, args).await,
             Command::Bench(args) => crate::bench::run(config, grant, args).await,

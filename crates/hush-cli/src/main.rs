@@ -8,6 +8,7 @@ mod audit;
 mod bench;
 mod cli;
 mod exit;
+mod explain;
 mod keys;
 mod ops;
 mod setup;

@@ -1098,3 +1098,85 @@ async fn audit_tail_finds_every_event_recorded_while_no_consumer_listened() {
     let bad = hush(c, &["audit", "tail", "-t", "no such tenant"], None, &[]).await;
     assert_eq!(code(&bad), 7, "{}", stderr(&bad));
 }
+
+/// A tenant default, and an override on `company.team` (another store) that is read-only and
+/// shows only secrets tagged env=prod.
+const EXPLAINED: &str = r#"
+[backends.local]
+kind = "sql"
+url = "sqlite://{dir}/local.db"
+
+[backends.team]
+kind = "sql"
+url = "sqlite://{dir}/team.db"
+
+[tenants.acme]
+backend = "local"
+
+[tenants.acme.namespaces."company.team"]
+backend = "team"
+read_only = true
+filter_tags = { env = "prod" }
+"#;
+
+#[tokio::test]
+async fn explain_names_each_level_its_binding_and_key_and_where_hushd_finds_the_secret() {
+    use hush_core::{GrantScope, SecretValue, Tags};
+    let Some(stack) = Stack::start_or_skip(EXPLAINED) else { return };
+    let c = stack.config_path.clone();
+    let c = c.as_path();
+
+    // Written first through a replica whose override is writable and unfiltered: the secret in
+    // the team store carries env=dev, so the filtered binding hides it.
+    let mut writable = stack.config();
+    let team = writable.tenants.get_mut("acme").unwrap().namespaces.get_mut("company.team").unwrap();
+    team.read_only = false;
+    team.filter_tags.clear();
+    let writer = stack.replica_with(writable).await;
+    let tags = |pair: &str| {
+        let mut tags = Tags::new();
+        let (k, v) = pair.split_once('=').unwrap();
+        tags.insert(k, v).unwrap();
+        tags
+    };
+    let company = stack.session("acme", "company", GrantScope::Admin).await;
+    company.put("DB_PASSWORD", &SecretValue::from("company-value"), &tags("owner=ops")).await.unwrap();
+    let team = stack.session("acme", "company.team", GrantScope::Admin).await;
+    team.put("DB_PASSWORD", &SecretValue::from("team-dev-value"), &tags("env=dev")).await.unwrap();
+    writer.stop().await;
+    let _replica = stack.replica().await;
+
+    let explained = hush(c, &["explain", "-t", "acme", "-n", "company.team.etl", "DB_PASSWORD"], None, &[]).await;
+    assert_eq!(code(&explained), 0, "{}{}", stdout(&explained), stderr(&explained));
+    let out = stdout(&explained);
+    let expected_lines = [
+        "DB_PASSWORD in acme/company.team.etl: 3 level(s) tried in this order; the first that has it answers",
+        "  company.team.etl",
+        "    binding: backend team (sql), override on company.team, inherited",
+        "    read-only: writes through it are refused; reads are not",
+        "    tag filter: a secret is hidden here unless its tags include env=prod",
+        "  company.team",
+        "    binding: backend team (sql), override on company.team",
+        "  company",
+        "    binding: backend local (sql), tenant default",
+        "hushd:",
+        "  company.team.etl: not visible: absent, or hidden by the tag filter (env=prod)",
+        "  company.team: not visible: absent, or hidden by the tag filter (env=prod)",
+        "  company: version 1, tags owner=ops",
+        "  a read of DB_PASSWORD at company.team.etl is answered from company, version 1",
+    ];
+    for line in expected_lines {
+        assert!(out.lines().any(|l| l == line), "missing {line:?} in:\n{out}");
+    }
+    assert_eq!(out.lines().filter(|l| l.starts_with("    key: ")).count(), 3, "{out}");
+    assert!(!out.contains("value"), "no value printed:\n{out}");
+
+    // From the config alone, without hushd: the same levels, nothing asked.
+    let offline = hush(c, &["explain", "--offline", "-t", "acme", "-n", "company", "DB_PASSWORD"], None, &[]).await;
+    assert_eq!(code(&offline), 0, "{}", stderr(&offline));
+    assert!(stdout(&offline).contains("    binding: backend local (sql), tenant default"), "{}", stdout(&offline));
+    assert!(!stdout(&offline).contains("hushd:"), "{}", stdout(&offline));
+    let unknown = hush(c, &["explain", "--offline", "-t", "globex", "-n", "company", "DB_PASSWORD"], None, &[]).await;
+    assert_eq!(code(&unknown), 3, "{}", stderr(&unknown));
+    assert!(stderr(&unknown).contains("tenant globex is not configured (tenants: acme)"), "{}", stderr(&unknown));
+}
