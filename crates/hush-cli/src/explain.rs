@@ -57,8 +57,8 @@ fn levels(config: &HushConfig, tenant: &TenantId, namespace: &Namespace) -> anyh
         .into());
     };
     // The same tree hushd builds, with where each binding is configured as the payload.
-    let mut bindings = TenantBindings::default();
-    bindings.default = tenant_config.default_binding().map(|b| (None, b));
+    let mut bindings =
+        TenantBindings { default: tenant_config.default_binding().map(|b| (None, b)), ..Default::default() };
     for (at, binding) in &tenant_config.namespaces {
         let at = Namespace::new(at.as_str()).map_err(Error::from).context("in the config")?;
         bindings.overrides.insert(at.clone(), (Some(at), binding.clone()));
@@ -177,7 +177,7 @@ async fn online(
         .fetch(std::slice::from_ref(&request))
         .await?
         .pop()
-        .unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "hushd answered no item").into()));
+        .unwrap_or_else(|| Err(Error::new(ErrorKind::Internal, "hushd answered no item")));
     match read {
         Ok(resolved) => {
             let version = resolved.version.map(|v| format!(", version {v}")).unwrap_or_default();
@@ -189,7 +189,6 @@ async fn online(
             );
         }
         Err(e) => {
-            let e = Error::from(e);
             let _ = writeln!(out, "  a read of {name} at {namespace} fails: {e}");
         }
     }
