@@ -9,23 +9,13 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::jetstream::stream::DiscardPolicy;
 use hush_core::{ErrorKind, GrantScope, SecretValue, Tags};
-use hush_e2e::Stack;
+use hush_e2e::{ONE_STORE, Stack};
 use tokio::time::Instant;
 
-const REQUIRED: &str = r#"
-[resolver]
-audit_required = true
-
-[cache]
-enabled = false
-
-[backends.local]
-kind = "sql"
-url = "sqlite://{dir}/local.db"
-
-[tenants.acme]
-backend = "local"
-"#;
+/// [`ONE_STORE`] with `audit_required` and no cache (every read reaches the store).
+fn required(audit_required: bool) -> String {
+    format!("[resolver]\naudit_required = {audit_required}\n\n[cache]\nenabled = false\n{ONE_STORE}")
+}
 
 /// The resolver's counters from `$SRV.STATS`.
 async fn stats(nats: &async_nats::Client) -> serde_json::Value {
@@ -49,7 +39,7 @@ async fn stored_events(stream: &mut jetstream::stream::Stream) -> Vec<serde_json
 
 #[tokio::test]
 async fn with_audit_required_no_value_leaves_unaudited_and_requests_wait_for_the_stream() {
-    let Some(stack) = Stack::start_or_skip(REQUIRED) else { return };
+    let Some(stack) = Stack::start_or_skip(&required(true)) else { return };
     let _replica = stack.replica().await;
     let admin = stack.session("acme", "company", GrantScope::Admin).await;
     admin.put("DB_PASSWORD", &SecretValue::from("hunter2"), &Tags::new()).await.unwrap();
@@ -114,8 +104,7 @@ async fn with_audit_required_no_value_leaves_unaudited_and_requests_wait_for_the
 
 #[tokio::test]
 async fn without_audit_required_an_unrecorded_event_is_counted_and_the_request_served() {
-    let body = REQUIRED.replace("audit_required = true", "audit_required = false");
-    let Some(stack) = Stack::start_or_skip(&body) else { return };
+    let Some(stack) = Stack::start_or_skip(&required(false)) else { return };
     let _replica = stack.replica().await;
     let admin = stack.session("acme", "company", GrantScope::Admin).await;
     admin.put("DB_PASSWORD", &SecretValue::from("hunter2"), &Tags::new()).await.unwrap();

@@ -137,39 +137,30 @@ async fn online(
 ) -> anyhow::Result<String> {
     let client = setup::client(config).await?;
     let mut out = String::new();
-    if grant.is_none() {
-        let issuer = setup::issuer(config)?;
-        for level in levels.iter().filter(|l| l.binding.is_some()) {
-            let token = issuer
-                .issue(&GrantRequest {
-                    tenant: tenant.clone(),
-                    namespace: level.namespace.clone(),
-                    scope: GrantScope::Admin,
-                    ttl: std::time::Duration::from_secs(60),
-                    execution_id: Some("hush-explain".into()),
-                    cnf: Some(client.public_key()),
-                    now: setup::now(),
-                })
-                .map_err(Error::from)
-                .context("cannot mint a grant")?;
-            let listed = client.session(token)?.list(&ListFilter::default()).await;
-            let _ = writeln!(out, "  {}: {}", level.namespace, listing_text(listed, name, level));
-        }
-    }
-    let token = match grant {
-        Some(token) => token.to_owned(),
-        None => setup::issuer(config)?
+    let mint = |namespace: &Namespace, scope| -> anyhow::Result<String> {
+        let token = setup::issuer(config)?
             .issue(&GrantRequest {
                 tenant: tenant.clone(),
                 namespace: namespace.clone(),
-                scope: GrantScope::Read,
+                scope,
                 ttl: std::time::Duration::from_secs(60),
                 execution_id: Some("hush-explain".into()),
                 cnf: Some(client.public_key()),
                 now: setup::now(),
             })
             .map_err(Error::from)
-            .context("cannot mint a grant")?,
+            .context("cannot mint a grant")?;
+        Ok(token)
+    };
+    if grant.is_none() {
+        for level in levels.iter().filter(|l| l.binding.is_some()) {
+            let listed = client.session(mint(&level.namespace, GrantScope::Admin)?)?.list(&ListFilter::default()).await;
+            let _ = writeln!(out, "  {}: {}", level.namespace, listing_text(listed, name, level));
+        }
+    }
+    let token = match grant {
+        Some(token) => token.to_owned(),
+        None => mint(namespace, GrantScope::Read)?,
     };
     let session = client.session(&token)?;
     let request = hush_client::SecretRequest::new(name.as_str());
