@@ -324,7 +324,8 @@ fn zero_timeouts_and_retry_mistakes_are_problems() {
 #[test]
 fn a_call_longer_than_a_duration_holds_is_a_problem_not_a_panic() {
     // 100 attempts of 5e17 s overflowed `Duration` in `longest_call`: `hush config check` and
-    // hushd panicked on this file (found by the `config` fuzz target, fuzz/).
+    // hushd panicked on this file (seen while writing the `config` fuzz target of fuzz/, whose
+    // binary panicked on it; its runs had not reached it by themselves).
     let toml = format!(
         "{VALID}\n[backends.slow]\nkind = \"sql\"\ntimeout = \"500000000000000000s\"\n\
          [backends.slow.retry]\nmax_attempts = 100\nmax_delay = \"500000000000000000s\"\n"
