@@ -111,10 +111,10 @@ async fn metrics_agree_with_srv_stats_and_readiness_follows_nats() {
         ("hush_serving", 1.0),
         ("hush_build_info{version=\"0.1.0\"}", 1.0),
         // Every backend call, timed and by outcome: the put, the loads of DB_PASSWORD and MISSING.
-        ("hush_backend_call_duration_seconds_count{backend=\"local\",operation=\"get\"}", 2.0),
-        ("hush_backend_calls_total{backend=\"local\",operation=\"put\",outcome=\"ok\"}", 1.0),
-        ("hush_backend_calls_total{backend=\"local\",operation=\"get\",outcome=\"ok\"}", 1.0),
-        ("hush_backend_calls_total{backend=\"local\",operation=\"get\",outcome=\"not_found\"}", 1.0),
+        ("hush_backend_call_duration_seconds_count{backend=\"local\",binding=\"acme\",operation=\"get\"}", 2.0),
+        ("hush_backend_calls_total{backend=\"local\",binding=\"acme\",operation=\"put\",outcome=\"ok\"}", 1.0),
+        ("hush_backend_calls_total{backend=\"local\",binding=\"acme\",operation=\"get\",outcome=\"ok\"}", 1.0),
+        ("hush_backend_calls_total{backend=\"local\",binding=\"acme\",operation=\"get\",outcome=\"not_found\"}", 1.0),
     ] {
         let value = metrics.get(name).copied().unwrap_or_default();
         assert!(value >= at_least, "{name} is {value}, expected at least {at_least}:\n{text}");
@@ -122,17 +122,20 @@ async fn metrics_agree_with_srv_stats_and_readiness_follows_nats() {
 
     let count = |name: &str| metrics.get(name).copied().unwrap_or_default();
     assert_eq!(
-        count("hush_backend_call_duration_seconds_count{backend=\"local\",operation=\"get\"}"),
+        count("hush_backend_call_duration_seconds_count{backend=\"local\",binding=\"acme\",operation=\"get\"}"),
         count("hush_cache_loads_total"),
         "each load is one get call"
     );
     let (_, ready) = get(port, "/readyz").await.unwrap();
-    assert_eq!(ready, "ready\nbackend local: ok\n", "\"not found\" does not make a backend failing");
+    assert_eq!(ready, "ready\nbinding acme (backend local): ok\n", "\"not found\" does not make a binding failing");
 
     // NATS gone: hushd stays alive but is not ready; it says why.
     drop(stack.nats);
     let (status, reason) = wait_for(port, "/readyz", 503).await.expect("/readyz answers");
-    assert_eq!((status, reason.as_str()), (503, "not ready: not connected to NATS\nbackend local: ok\n"));
+    assert_eq!(
+        (status, reason.as_str()),
+        (503, "not ready: not connected to NATS\nbinding acme (backend local): ok\n")
+    );
     assert_eq!(get(port, "/healthz").await, Some((200, "ok\n".into())));
 
     stop.send(()).unwrap();

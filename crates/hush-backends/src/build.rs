@@ -73,7 +73,7 @@ fn tags(map: &BTreeMap<String, String>) -> Result<Tags> {
 }
 
 /// The layers a backend carries whatever binds it.
-fn backend_layers(table: &BackendConfig, context: &BackendContext) -> Result<LayerStack> {
+fn backend_layers(table: &BackendConfig) -> Result<LayerStack> {
     let retry = &table.retry;
     let mut stack = LayerStack::new()
         .timeout(table.timeout)
@@ -81,9 +81,6 @@ fn backend_layers(table: &BackendConfig, context: &BackendContext) -> Result<Lay
         .default_tags(tags(&table.default_tags)?);
     if let Some(max) = table.max_concurrency {
         stack = stack.concurrency_limit(max);
-    }
-    if let Some(observer) = &context.observer {
-        stack = stack.observe(observer.clone());
     }
     Ok(stack)
 }
@@ -117,13 +114,24 @@ async fn open_or_defer(
     }
 }
 
-fn bind(backends: &BTreeMap<String, SharedBackend>, binding: &BindingConfig, label: &str) -> Result<SharedBackend> {
+/// A binding's layers (read-only, tag filter, and the call observer, which labels its calls
+/// with `observed_as`: `acme` for a tenant default, `acme/company.team` for an override) on
+/// top of its backend's.
+fn bind(
+    backends: &BTreeMap<String, SharedBackend>,
+    binding: &BindingConfig,
+    (label, observed_as): (&str, String),
+    context: &BackendContext,
+) -> Result<SharedBackend> {
     let backend = backends.get(&binding.backend).ok_or_else(|| {
         Error::new(ErrorKind::ConfigInvalid, format!("{label}: unknown backend {:?}", binding.backend))
     })?;
     let mut stack = LayerStack::new().tag_filter(tags(&binding.filter_tags)?);
     if binding.read_only {
         stack = stack.read_only(label);
+    }
+    if let Some(observer) = &context.observer {
+        stack = stack.observe(observer.clone(), observed_as);
     }
     Ok(stack.apply(backend.clone()))
 }
@@ -133,18 +141,20 @@ pub async fn build_bindings(config: &HushConfig, context: &BackendContext) -> Re
     let mut backends = BTreeMap::new();
     for (name, table) in &config.backends {
         let opened = open_or_defer(config, name, table, context).await?;
-        backends.insert(name.clone(), backend_layers(table, context)?.apply(opened));
+        backends.insert(name.clone(), backend_layers(table)?.apply(opened));
     }
     let mut tree = BindingTree::new();
     for (tenant, tenant_config) in &config.tenants {
         let tenant_id = TenantId::new(tenant.as_str())?;
         let mut bindings = TenantBindings::default();
         if let Some(default) = tenant_config.default_binding() {
-            bindings.default = Some(bind(&backends, &default, &format!("tenants.{tenant}"))?);
+            let labels = (format!("tenants.{tenant}"), tenant.clone());
+            bindings.default = Some(bind(&backends, &default, (&labels.0, labels.1), context)?);
         }
         for (namespace, binding) in &tenant_config.namespaces {
             let label = format!("tenants.{tenant}.namespaces.\"{namespace}\"");
-            bindings.overrides.insert(Namespace::new(namespace.as_str())?, bind(&backends, binding, &label)?);
+            let bound = bind(&backends, binding, (&label, format!("{tenant}/{namespace}")), context)?;
+            bindings.overrides.insert(Namespace::new(namespace.as_str())?, bound);
         }
         tree.insert_tenant(tenant_id, bindings);
     }

@@ -13,8 +13,8 @@ use hush_crypto::KeyRing;
 pub struct BackendContext {
     /// The at-rest key ring, when `keys.at_rest` is set.
     pub at_rest: Option<Arc<dyn AtRestCipher>>,
-    /// Told of every backend call (hushd's metrics), when set: each backend is wrapped in a
-    /// [`CallObserverLayer`](hush_layers::CallObserverLayer).
+    /// Told of every backend call (hushd's metrics), when set: each binding is wrapped in a
+    /// [`CallObserverLayer`](hush_layers::CallObserverLayer) labelled with it.
     pub observer: Option<Arc<dyn hush_layers::CallObserver>>,
 }
 

@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
 use crate::backend::{Capabilities, Scope, SharedBackend};
-use crate::ids::SecretName;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::SecretName;
 use crate::seal::AtRestCipher;
 
 /// One problem of a configuration: the key path and what is wrong there.

@@ -44,7 +44,7 @@ mod timeout;
 
 pub use concurrency::{ConcurrencyLimitBackend, ConcurrencyLimitLayer};
 pub use default_tags::{DefaultTagsBackend, DefaultTagsLayer};
-pub use observe::{CallObserver, CallObserverLayer, ObservedBackend};
+pub use observe::{BackendCall, CallObserver, CallObserverLayer, ObservedBackend};
 pub use read_only::{ReadOnlyBackend, ReadOnlyLayer};
 pub use reconnect::{Opener, RETRY_EVERY, ReconnectingBackend};
 pub use retry::{RetryBackend, RetryLayer};

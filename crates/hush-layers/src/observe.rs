@@ -15,18 +15,27 @@ use tokio::time::Instant;
 
 use crate::Layer;
 
+/// One backend call, as a [`CallObserverLayer`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendCall<'a> {
+    /// The backend's configured name.
+    pub backend: &'a str,
+    /// The binding the call was made through: `acme` (the tenant default) or
+    /// `acme/company.team` (the override on that namespace).
+    pub binding: &'a str,
+    /// `get`, `list`, `put`, `delete` or `check`.
+    pub operation: &'static str,
+    /// How long the caller waited.
+    pub elapsed: Duration,
+    /// `Ok`, or the error's kind (`NotFound` included: for a read it is an answer, not a
+    /// failure of the backend).
+    pub outcome: std::result::Result<(), ErrorKind>,
+}
+
 /// What a [`CallObserverLayer`] reports each call to.
 pub trait CallObserver: fmt::Debug + Send + Sync {
-    /// A call of `operation` (`get`, `list`, `put`, `delete`, `check`) on the backend named
-    /// `backend` took `elapsed` and ended with `outcome`: the error's kind when it failed
-    /// (`NotFound` included: for a read it is an answer, not a failure of the backend).
-    fn observe(
-        &self,
-        backend: &str,
-        operation: &'static str,
-        elapsed: Duration,
-        outcome: std::result::Result<(), ErrorKind>,
-    );
+    /// A call ended.
+    fn observe(&self, call: &BackendCall<'_>);
 }
 
 /// Reports each call to an observer, as the caller sees it: retries, timeouts and waiting for
@@ -34,18 +43,20 @@ pub trait CallObserver: fmt::Debug + Send + Sync {
 #[derive(Debug, Clone)]
 pub struct CallObserverLayer {
     observer: Arc<dyn CallObserver>,
+    binding: Arc<str>,
 }
 
 impl CallObserverLayer {
-    /// Reports to `observer`.
-    pub fn new(observer: Arc<dyn CallObserver>) -> Self {
-        Self { observer }
+    /// Reports to `observer` the calls made through `binding` (its label in
+    /// [`BackendCall::binding`]).
+    pub fn new(observer: Arc<dyn CallObserver>, binding: impl Into<Arc<str>>) -> Self {
+        Self { observer, binding: binding.into() }
     }
 }
 
 impl Layer for CallObserverLayer {
     fn layer(&self, inner: SharedBackend) -> SharedBackend {
-        Arc::new(ObservedBackend { inner, observer: self.observer.clone() })
+        Arc::new(ObservedBackend { inner, observer: self.observer.clone(), binding: self.binding.clone() })
     }
 }
 
@@ -54,14 +65,20 @@ impl Layer for CallObserverLayer {
 pub struct ObservedBackend {
     inner: SharedBackend,
     observer: Arc<dyn CallObserver>,
+    binding: Arc<str>,
 }
 
 impl ObservedBackend {
     async fn observed<T>(&self, operation: &'static str, call: impl Future<Output = Result<T>>) -> Result<T> {
         let started = Instant::now();
         let result = call.await;
-        let outcome = result.as_ref().map(|_| ()).map_err(|e| e.kind());
-        self.observer.observe(&self.inner.info().name, operation, started.elapsed(), outcome);
+        self.observer.observe(&BackendCall {
+            backend: &self.inner.info().name,
+            binding: &self.binding,
+            operation,
+            elapsed: started.elapsed(),
+            outcome: result.as_ref().map(|_| ()).map_err(|e| e.kind()),
+        });
         result
     }
 }

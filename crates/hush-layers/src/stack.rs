@@ -74,9 +74,9 @@ impl LayerStack {
         self
     }
 
-    /// Reports each call to `observer`.
-    pub fn observe(mut self, observer: Arc<dyn CallObserver>) -> Self {
-        self.observer = Some(CallObserverLayer::new(observer));
+    /// Reports each call to `observer`, labelled with `binding`.
+    pub fn observe(mut self, observer: Arc<dyn CallObserver>, binding: impl Into<Arc<str>>) -> Self {
+        self.observer = Some(CallObserverLayer::new(observer, binding));
         self
     }
 

@@ -9,7 +9,7 @@ use hush_core::{ErrorKind, ListFilter, Namespace, Scope, SecretBackend, SecretNa
 use tokio::time::Instant;
 
 use crate::{
-    CallObserver, ConcurrencyLimitLayer, DefaultTagsLayer, Layer, LayerStack, ReadOnlyLayer, RetryLayer,
+    BackendCall, CallObserver, ConcurrencyLimitLayer, DefaultTagsLayer, Layer, LayerStack, ReadOnlyLayer, RetryLayer,
     TagFilterLayer, TimeoutLayer,
 };
 
@@ -263,16 +263,22 @@ async fn the_stack_applies_layers_in_the_documented_order() {
     assert_eq!(memory.calls().gets, 3);
 }
 
-/// One report of the call observer: backend, operation, duration, outcome.
-type Report = (String, &'static str, Duration, Result<(), ErrorKind>);
+/// One report of the call observer: backend, binding, operation, duration, outcome.
+type Report = (String, String, &'static str, Duration, Result<(), ErrorKind>);
 
 /// Records what the call observer reports.
 #[derive(Debug, Default)]
 struct Reports(std::sync::Mutex<Vec<Report>>);
 
 impl CallObserver for Reports {
-    fn observe(&self, backend: &str, operation: &'static str, elapsed: Duration, outcome: Result<(), ErrorKind>) {
-        self.0.lock().unwrap().push((backend.to_owned(), operation, elapsed, outcome));
+    fn observe(&self, call: &BackendCall<'_>) {
+        self.0.lock().unwrap().push((
+            call.backend.to_owned(),
+            call.binding.to_owned(),
+            call.operation,
+            call.elapsed,
+            call.outcome,
+        ));
     }
 }
 
@@ -283,7 +289,7 @@ async fn the_call_observer_reports_each_call_once_as_the_caller_waited() {
     let backend = LayerStack::new()
         .timeout(Duration::from_secs(1))
         .retry(retry(3))
-        .observe(reports.clone())
+        .observe(reports.clone(), "acme")
         .read_only("tenant acme")
         .apply(shared(&memory));
     store(&memory, "DB", "x", Tags::new());
@@ -297,8 +303,11 @@ async fn the_call_observer_reports_each_call_once_as_the_caller_waited() {
 
     let reports = reports.0.lock().unwrap();
     assert_eq!(reports.len(), 2, "{reports:?}");
-    let (name, operation, elapsed, outcome) = &reports[0];
-    assert_eq!((name.as_str(), *operation, *outcome), (memory.info().name.as_str(), "get", Ok(())));
+    let (name, binding, operation, elapsed, outcome) = &reports[0];
+    assert_eq!(
+        (name.as_str(), binding.as_str(), *operation, *outcome),
+        (memory.info().name.as_str(), "acme", "get", Ok(()))
+    );
     assert!(*elapsed >= Duration::from_secs(1), "the timed-out attempt and its retry: {elapsed:?}");
-    assert_eq!((reports[1].1, reports[1].3), ("get", Err(ErrorKind::NotFound)));
+    assert_eq!((reports[1].2, reports[1].4), ("get", Err(ErrorKind::NotFound)));
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::State;
@@ -17,7 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use hush_core::ErrorKind;
-use hush_layers::CallObserver;
+use hush_layers::{BackendCall, CallObserver};
 use hush_resolver::Resolver;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -39,21 +39,22 @@ struct Probe {
     registry: Arc<Registry>,
 }
 
-/// `backend` and `operation` of a call.
-type CallLabels = [(&'static str, String); 2];
-/// `backend`, `operation` and `outcome` (`ok` or the error's kind) of a call.
-type OutcomeLabels = [(&'static str, String); 3];
+/// `backend`, `binding` and `operation` of a call.
+type CallLabels = [(&'static str, String); 3];
+/// `backend`, `binding`, `operation` and `outcome` (`ok` or the error's kind) of a call.
+type OutcomeLabels = [(&'static str, String); 4];
 
-/// How a backend's last call ended (a failure of the backend's own, or `Ok`) and when.
+/// How the last call through a binding ended (a failure of the backend's own, or `Ok`) and when.
 type LastCall = (Result<(), ErrorKind>, Instant);
 
-/// Every backend call hushd made, by backend: durations, outcomes, and how the last one
-/// ended (what `/readyz` reports per backend).
+/// Every backend call hushd made, by backend and binding: durations, outcomes, and how the
+/// last one ended (what `/readyz` reports per binding).
 #[derive(Debug)]
 pub struct BackendCalls {
     durations: Family<CallLabels, Histogram>,
     outcomes: Family<OutcomeLabels, Counter>,
-    last: Mutex<BTreeMap<String, LastCall>>,
+    /// By (binding, backend).
+    last: Mutex<BTreeMap<(String, String), LastCall>>,
 }
 
 impl Default for BackendCalls {
@@ -68,35 +69,42 @@ impl Default for BackendCalls {
 }
 
 impl CallObserver for BackendCalls {
-    fn observe(&self, backend: &str, operation: &'static str, elapsed: Duration, outcome: Result<(), ErrorKind>) {
-        let call = [("backend", backend.to_owned()), ("operation", operation.to_owned())];
-        self.durations.get_or_create(&call).observe(elapsed.as_secs_f64());
-        let [backend_label, operation_label] = call;
+    fn observe(&self, call: &BackendCall<'_>) {
+        let BackendCall { backend, binding, operation, elapsed, outcome } = *call;
+        let labels =
+            [("backend", backend.to_owned()), ("binding", binding.to_owned()), ("operation", operation.to_owned())];
+        self.durations.get_or_create(&labels).observe(elapsed.as_secs_f64());
+        let [backend_label, binding_label, operation_label] = labels;
         let result = match outcome {
             Ok(()) => "ok",
             Err(kind) => kind.as_str(),
         };
-        self.outcomes.get_or_create(&[backend_label, operation_label, ("outcome", result.to_owned())]).inc();
+        self.outcomes
+            .get_or_create(&[backend_label, binding_label, operation_label, ("outcome", result.to_owned())])
+            .inc();
         // "Not found" is an answer and a refusal is the caller's: neither says the backend is down.
         let failing = matches!(
             outcome,
             Err(ErrorKind::Unavailable | ErrorKind::Internal | ErrorKind::RateLimited | ErrorKind::PermissionDenied)
         );
         let state = if failing { outcome } else { Ok(()) };
-        self.last.lock().unwrap_or_else(|p| p.into_inner()).insert(backend.to_owned(), (state, Instant::now()));
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((binding.to_owned(), backend.to_owned()), (state, Instant::now()));
     }
 }
 
 impl BackendCalls {
-    /// One line per backend called so far: `backend NAME: ok`, or failing with the kind and
-    /// for how long.
+    /// One line per binding called through so far: `binding B (backend NAME): ok`, or failing
+    /// with the kind and for how long.
     fn health(&self) -> String {
         let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         last.iter()
-            .map(|(name, (state, at))| match state {
-                Ok(()) => format!("backend {name}: ok\n"),
+            .map(|((binding, name), (state, at))| match state {
+                Ok(()) => format!("binding {binding} (backend {name}): ok\n"),
                 Err(kind) => format!(
-                    "backend {name}: failing ({}) at its last call, {}s ago\n",
+                    "binding {binding} (backend {name}): failing ({}) at its last call, {}s ago\n",
                     kind.as_str(),
                     at.elapsed().as_secs()
                 ),
@@ -249,25 +257,38 @@ async fn ready(State(probe): State<Probe>) -> impl IntoResponse {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
-    fn a_backend_is_failing_only_while_its_last_call_failed_for_itself() {
+    fn a_binding_is_failing_only_while_its_last_call_failed_for_the_backend() {
         let calls = BackendCalls::default();
-        let ms = Duration::from_millis(3);
-        calls.observe("vault", "get", ms, Err(ErrorKind::NotFound));
-        calls.observe("sql", "put", ms, Err(ErrorKind::ReadOnly));
-        assert_eq!(calls.health(), "backend sql: ok\nbackend vault: ok\n", "answers and refusals are not failures");
-        calls.observe("vault", "get", ms, Err(ErrorKind::Unavailable));
-        assert_eq!(calls.health(), "backend sql: ok\nbackend vault: failing (unavailable) at its last call, 0s ago\n");
-        calls.observe("vault", "get", ms, Ok(()));
-        assert_eq!(calls.health(), "backend sql: ok\nbackend vault: ok\n");
+        let observe = |backend, binding, operation, outcome| {
+            calls.observe(&BackendCall { backend, binding, operation, elapsed: Duration::from_millis(3), outcome })
+        };
+        observe("vault", "acme/company.team", "get", Err(ErrorKind::NotFound));
+        observe("sql", "acme", "put", Err(ErrorKind::ReadOnly));
+        assert_eq!(
+            calls.health(),
+            "binding acme (backend sql): ok\nbinding acme/company.team (backend vault): ok\n",
+            "answers and refusals are not failures"
+        );
+        observe("vault", "acme/company.team", "get", Err(ErrorKind::Unavailable));
+        assert_eq!(
+            calls.health(),
+            "binding acme (backend sql): ok\n\
+             binding acme/company.team (backend vault): failing (unavailable) at its last call, 0s ago\n"
+        );
+        observe("vault", "acme/company.team", "get", Ok(()));
+        assert_eq!(calls.health(), "binding acme (backend sql): ok\nbinding acme/company.team (backend vault): ok\n");
 
         let mut registry = Registry::default();
         registry.register("calls", "", calls.outcomes.clone());
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-        assert!(text.contains("calls_total{backend=\"vault\",operation=\"get\",outcome=\"unavailable\"} 1"), "{text}");
-        assert!(text.contains("calls_total{backend=\"vault\",operation=\"get\",outcome=\"ok\"} 1"), "{text}");
+        let vault = "calls_total{backend=\"vault\",binding=\"acme/company.team\",operation=\"get\"";
+        assert!(text.contains(&format!("{vault},outcome=\"unavailable\"}} 1")), "{text}");
+        assert!(text.contains(&format!("{vault},outcome=\"ok\"}} 1")), "{text}");
     }
 }
