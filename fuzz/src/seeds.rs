@@ -220,6 +220,10 @@ pub fn config_seeds(repository: &Path) -> Vec<Seed> {
                  filter_tags = { owner = \"team\" }\n";
     let env = "HUSH_CACHE__TTL=30s\nHUSH_BACKENDS__LOCAL__TIMEOUT=1s\nHUSH_TENANTS__ACME__NAMESPACES__COMPANY_TEAM__READ_ONLY=false\n\
                HUSH_KEYS__ISSUER_PUBLIC_KEYS=[a.pub, b.pub]\n";
+    // Made `BackendConfig::longest_call` overflow before it saturated (hush-config's tests).
+    let huge = "[backends.slow]\nkind = \"sql\"\ntimeout = \"500000000000000000s\"\n\n\
+                [backends.slow.retry]\nmax_attempts = 100\nmax_delay = \"500000000000000000s\"\n";
+    seeds.push(("config-huge-timeouts".into(), huge.as_bytes().to_vec()));
     seeds.push(("config-small".into(), small.as_bytes().to_vec()));
     seeds.push(("config-small-env".into(), [small.as_bytes(), b"\0", env.as_bytes()].concat()));
     seeds
