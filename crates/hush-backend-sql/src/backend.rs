@@ -195,9 +195,15 @@ impl SqlBackend {
     }
 }
 
+/// The key of a secret: its (tenant, namespace, name) columns, in that order.
+pub(crate) fn key_columns<'a>(scope: &'a Scope, name: &'a SecretName) -> [&'a str; 3] {
+    [scope.tenant.as_str(), scope.namespace.as_str(), name.as_str()]
+}
+
 /// A query bound to (tenant, namespace, name), the key of a secret.
 pub(crate) fn key_query<'q>(sql: &'q str, scope: &'q Scope, name: &'q SecretName) -> Query<'q, Any, AnyArguments<'q>> {
-    sqlx::query(sql).bind(scope.tenant.as_str()).bind(scope.namespace.as_str()).bind(name.as_str())
+    let [tenant, namespace, name] = key_columns(scope, name);
+    sqlx::query(sql).bind(tenant).bind(namespace).bind(name)
 }
 
 /// What a write needs, owned: each write runs in a task of its own, so a caller that gives up
@@ -248,10 +254,11 @@ impl Writer {
         let version: i64 = key_query(&q.read_head, scope, name).fetch_one(&mut *tx).await?.try_get(0)?;
         let version_text = version.to_string();
         let sealed = self.cipher.seal(aad(scope, name, &version_text, tags), value).map_err(Attempt::Fail)?;
+        let [tenant, namespace, key_name] = key_columns(scope, name);
         sqlx::query(&q.insert_version)
-            .bind(scope.tenant.as_str())
-            .bind(scope.namespace.as_str())
-            .bind(name.as_str())
+            .bind(tenant)
+            .bind(namespace)
+            .bind(key_name)
             .bind(version)
             .bind(i64::from(sealed.key_id))
             .bind(sealed.format.number())

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName};
 use serde::Deserialize;
 
 /// Longest `table_prefix`, in bytes: table and index names stay under every dialect's limit.
@@ -112,6 +112,17 @@ impl KindConfig for SqlConfig {
 
     fn request_timeout(&self) -> Option<Duration> {
         self.connect_timeout
+    }
+
+    /// The rows the calls key by: the tables of `table_prefix` and the key columns, in the
+    /// database at `url` with its password replaced by `***`.
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let [heads, versions] = crate::schema::table_names(&self.table_prefix);
+        let [tenant, namespace, name] = crate::backend::key_columns(scope, name);
+        Some(format!(
+            "rows of {heads} / {versions} where (tenant, namespace, name) = ({tenant:?}, {namespace:?}, {name:?}) in {}",
+            redact_url(&self.url)
+        ))
     }
 }
 
@@ -263,6 +274,31 @@ mod tests {
             ..SqlConfig::default()
         };
         assert_eq!(keys(&c), ["prefix", "max_connections", "max_versions", "connect_timeout"]);
+    }
+
+    #[test]
+    fn key_for_names_the_tables_and_columns_the_queries_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        assert_eq!(
+            SqlConfig::default().key_for(&scope, &name).unwrap(),
+            r#"rows of hush_secrets / hush_secret_versions where (tenant, namespace, name) = ("acme", "company.team", "DB_PASSWORD") in sqlite://hush.db"#
+        );
+        let config = SqlConfig {
+            table_prefix: "p_".to_owned(),
+            ..SqlConfig::for_url("postgres://hush:hunter2@db/hush?password=hunter3")
+        };
+        let key = config.key_for(&scope, &name).unwrap();
+        assert!(!key.contains("hunter"), "{key}");
+        assert!(key.starts_with("rows of p_secrets / p_secret_versions where"), "{key}");
+        assert!(key.ends_with(" in postgres://hush:***@db/hush?password=***"), "{key}");
+        // The tables are those the queries name, the columns those they bind.
+        let queries = crate::schema::Queries::new(crate::dialect::Dialect::Postgres, "p_");
+        assert!(
+            queries.get_latest.contains("FROM p_secret_versions WHERE tenant = $1 AND namespace = $2 AND name = $3")
+        );
+        assert!(queries.read_head.contains("FROM p_secrets WHERE tenant = $1 AND namespace = $2 AND name = $3"));
+        assert_eq!(crate::backend::key_columns(&scope, &name), ["acme", "company.team", "DB_PASSWORD"]);
     }
 
     #[test]

@@ -187,10 +187,15 @@ pub(crate) struct Queries {
     pub(crate) key_usage: String,
 }
 
+/// The tables of `prefix`: `<prefix>secrets` (one head row per secret) and
+/// `<prefix>secret_versions` (one row per version), the tables every query names.
+pub(crate) fn table_names(prefix: &str) -> [String; 2] {
+    [format!("{prefix}secrets"), format!("{prefix}secret_versions")]
+}
+
 impl Queries {
     pub(crate) fn new(dialect: Dialect, prefix: &str) -> Self {
-        let heads = format!("{prefix}secrets");
-        let versions = format!("{prefix}secret_versions");
+        let [heads, versions] = table_names(prefix);
         let key = "tenant = ? AND namespace = ? AND name = ?";
         let list = |condition: &str| {
             format!(
