@@ -57,6 +57,9 @@ pub(crate) const AUDIT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most audit events in one message.
 const AUDIT_BATCH: usize = 256;
 
+/// How long an event waits for others to share its message, unless audit is required.
+const AUDIT_LINGER: Duration = Duration::from_millis(2);
+
 /// The JetStream stream that stores audit events.
 #[derive(Clone)]
 pub(crate) struct AuditStream {
@@ -161,8 +164,20 @@ pub(crate) async fn publish_audit(
     resolver: Resolver,
 ) {
     let counters = resolver.counters();
+    // Nobody waits for an event unless audit is required: then events wait a little for
+    // others, so the stream stores (and acknowledges) one message per tenant and linger
+    // instead of one per request or two.
+    let linger = if resolver.settings().audit.required { Duration::ZERO } else { AUDIT_LINGER };
     let mut batch = Vec::with_capacity(AUDIT_BATCH);
     while events.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
+        if !linger.is_zero() && batch.len() < AUDIT_BATCH {
+            tokio::time::sleep(linger).await;
+            while batch.len() < AUDIT_BATCH
+                && let Ok(event) = events.try_recv()
+            {
+                batch.push(event);
+            }
+        }
         batch.sort_by(|a, b| a.subject.cmp(&b.subject));
         let mut messages = Vec::new();
         for group in batch.chunk_by_mut(|a, b| a.subject == b.subject) {
