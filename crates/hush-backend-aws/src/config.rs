@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName};
 use serde::Deserialize;
 
 /// The shortest recovery window AWS accepts, in days.
@@ -176,6 +176,23 @@ impl KindConfig for AwsConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The secret's name ([`secret_name`](crate::secret_name)) and the region, with the
+    /// endpoint when one overrides AWS's (and holds no credentials).
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let mut key = format!("secret {:?}", crate::secret_name(&self.prefix, scope, name));
+        match (&self.region, &self.profile) {
+            (Some(region), _) => key.push_str(&format!(" in region {region}")),
+            (None, Some(profile)) => key.push_str(&format!(" in the region of profile {profile:?} (or AWS_REGION)")),
+            (None, None) => key.push_str(" in the default region (AWS_REGION or the profile's)"),
+        }
+        if let Some(endpoint) = &self.endpoint_override
+            && check_endpoint(endpoint).is_ok()
+        {
+            key.push_str(&format!(" at {endpoint}"));
+        }
+        Some(key)
+    }
 }
 
 impl fmt::Debug for AwsConfig {
@@ -228,6 +245,28 @@ fn check_prefix(prefix: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_secret_the_calls_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let config = AwsConfig::new("eu-west-1").with_prefix("hush/");
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"secret "hush/acme/company.team/DB_PASSWORD" in region eu-west-1"#
+        );
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            format!("secret {:?} in region eu-west-1", crate::secret_name("hush/", &scope, &name))
+        );
+        let config = AwsConfig::default().with_endpoint("http://localhost:4566");
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"secret "acme/company.team/DB_PASSWORD" in the default region (AWS_REGION or the profile's) at http://localhost:4566"#
+        );
+        let config = AwsConfig::default().with_endpoint("http://key:secret@localhost:4566");
+        assert!(!config.key_for(&scope, &name).unwrap().contains("secret@"));
+    }
 
     fn keys(config: &AwsConfig) -> Vec<String> {
         config.problems().into_iter().map(|p| p.path).collect()

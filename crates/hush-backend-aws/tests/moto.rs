@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use hush_backend_aws::{AwsBackend, MAX_VALUE_BYTES, secret_name};
 use hush_backend_behavior::SuiteOptions;
-use hush_core::{ErrorKind, ListFilter, SecretBackend, SecretPath, SecretValue, SharedBackend, Tags, VersionId};
+use hush_core::{
+    ErrorKind, KindConfig, ListFilter, SecretBackend, SecretPath, SecretValue, SharedBackend, Tags, VersionId,
+};
 use hush_layers::{Layer, RetryLayer};
-use support::{boto3_or_skip, name, scope, server_or_skip, unique};
+use support::{REGION, boto3_or_skip, name, scope, server_or_skip, unique};
 
 fn tags(pairs: &[(&str, &str)]) -> Tags {
     pairs.iter().copied().collect()
@@ -65,6 +67,11 @@ async fn a_secret_created_by_boto3_reads_through_hush() {
     let (s, n) = (scope("acme", "company.team"), name("DB"));
     let aws_name = secret_name(&prefix, &s, &n);
     assert_eq!(aws_name, format!("{prefix}acme/company.team/DB"));
+    // What `hush explain` names is the secret boto3 creates and hush reads below.
+    assert_eq!(
+        server.config(&prefix).key_for(&s, &n).unwrap(),
+        format!("secret {aws_name:?} in region {REGION} at {}", server.endpoint)
+    );
     let json = r#"{"username": "app", "password": "pa55 w0rd"}"#;
     server.boto3_ok(&format!(
         "sm.create_secret(Name={aws_name:?}, SecretString={json:?}, Tags=[{{'Key': 'team', 'Value': 'payments'}}])"

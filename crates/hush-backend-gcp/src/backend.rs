@@ -21,8 +21,8 @@ use crate::KIND;
 use crate::config::{CredentialsSource, GcpConfig};
 use crate::error::parse_error;
 use crate::mapping::{
-    NAMESPACE_LABEL, SecretKey, TENANT_LABEL, labels_for, namespace_digest, parse_secret_id, secret_key, tags_of,
-    tenant_digest,
+    NAMESPACE_LABEL, SecretKey, TENANT_LABEL, labels_for, namespace_digest, parse_secret_id, secret_key,
+    secret_resource, tags_of, tenant_digest,
 };
 
 /// Secret Manager's documented limit on a version's payload: 64 KiB.
@@ -130,7 +130,7 @@ impl GcpBackend {
 
     /// `projects/<project>/secrets/<id>`.
     fn resource(&self, key: &SecretKey) -> String {
-        format!("projects/{}/secrets/{}", self.project, key.id)
+        secret_resource(&self.project, key)
     }
 
     /// Adds the backend, operation and secret resource to an error.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName};
 use serde::Deserialize;
 
 use crate::mapping::MAX_PREFIX_LEN;
@@ -171,6 +171,22 @@ impl KindConfig for GcpConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The secret's resource name ([`secret_key`](crate::secret_key),
+    /// [`secret_resource`](crate::secret_resource)), with the endpoint when one is set.
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let key = crate::secret_key(&self.prefix, scope, name);
+        let mut text = format!("secret {}", crate::secret_resource(&self.project, &key));
+        if crate::is_hashed(&key) {
+            text.push_str(" (a hashed id: its labels hush_key_00, hush_key_01, ... hold the key)");
+        }
+        if let Some(endpoint) = &self.endpoint
+            && !endpoint.contains('@')
+        {
+            text.push_str(&format!(" at {endpoint}"));
+        }
+        Some(text)
+    }
 }
 
 impl fmt::Debug for GcpConfig {
@@ -190,6 +206,27 @@ impl fmt::Debug for GcpConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_resource_the_calls_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let config = GcpConfig::new("my-project").with_prefix("hush_");
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            "secret projects/my-project/secrets/hush_acme--company--team--DB_PASSWORD"
+        );
+        let key = crate::secret_key("hush_", &scope, &name);
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            format!("secret {}", crate::secret_resource("my-project", &key))
+        );
+        let long: SecretName = "N".repeat(128).parse().unwrap();
+        let deep = Scope::new("t".repeat(63).parse().unwrap(), vec!["n".repeat(63); 3].join(".").parse().unwrap());
+        let named = config.with_endpoint("http://127.0.0.1:8085").key_for(&deep, &long).unwrap();
+        assert!(named.starts_with("secret projects/my-project/secrets/hush_-h"), "{named}");
+        assert!(named.ends_with("hold the key) at http://127.0.0.1:8085"), "{named}");
+    }
 
     fn keys(config: &GcpConfig) -> Vec<String> {
         config.problems().into_iter().map(|p| p.path).collect()

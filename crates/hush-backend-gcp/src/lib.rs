@@ -32,8 +32,8 @@ pub use backend::{GcpBackend, MAX_VALUE_BYTES, capabilities};
 pub use config::{CredentialsSource, DEFAULT_ENDPOINT, GcpConfig};
 pub use mapping::{
     MAX_LABELS, MAX_PREFIX_LEN, MAX_SECRET_ID_LEN, NAMESPACE_LABEL, SecretKey, TAG_RULE, TENANT_LABEL, encode_direct,
-    labels_for, lower_escape, lower_unescape, namespace_digest, parse_direct, parse_secret_id, scope_labels,
-    secret_key, tags_of, tenant_digest,
+    is_hashed, labels_for, lower_escape, lower_unescape, namespace_digest, parse_direct, parse_secret_id, scope_labels,
+    secret_key, secret_resource, tags_of, tenant_digest,
 };
 
 /// The backend kind, as written in config: `kind = "gcp-secret-manager"`.

@@ -86,6 +86,17 @@ pub fn secret_key(prefix: &str, scope: &Scope, name: &SecretName) -> SecretKey {
     SecretKey { id, labels }
 }
 
+/// The resource name of a secret in `project`: `projects/<project>/secrets/<id>`, the name
+/// every call on it uses.
+pub fn secret_resource(project: &str, key: &SecretKey) -> String {
+    format!("projects/{project}/secrets/{}", key.id)
+}
+
+/// Whether `key` is a hashed id, its key held in `hush_key_NN` labels.
+pub fn is_hashed(key: &SecretKey) -> bool {
+    key.labels.keys().any(|label| label.starts_with(KEY_LABEL_STEM))
+}
+
 /// `hush_tenant` and `hush_namespace` of a scope.
 pub fn scope_labels(scope: &Scope) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use hush_backend_behavior::contract_server::{ContractReply, HttpFault};
 use hush_backend_gcp::{GcpBackend, GcpConfig, namespace_digest, secret_key, tenant_digest};
-use hush_core::{ErrorKind, ListFilter, SecretBackend, SecretValue, Tags};
+use hush_core::{ErrorKind, KindConfig, ListFilter, SecretBackend, SecretValue, Tags};
 use serde_json::json;
 use support::stub::{Fault, Stub};
 use support::{name, python, python_client, scope};
@@ -137,6 +137,12 @@ async fn a_put_creates_then_adds_and_an_existing_secret_gets_its_labels_replaced
     assert_eq!(first.len(), 2, "{first:?}");
     assert!(first[0].starts_with(&format!("POST /v1/projects/{PROJECT}/secrets?")) && first[0].contains(&id));
     assert!(first[1].starts_with(&format!("POST /v1/projects/{PROJECT}/secrets/{id}:addVersion")));
+    // What `hush explain` names is the resource the calls used.
+    let config = GcpConfig::new(PROJECT).with_endpoint(&stub.endpoint).with_prefix("hush_");
+    let named = config.key_for(&s, &n).unwrap();
+    assert_eq!(named, format!("secret projects/{PROJECT}/secrets/{id} at {}", stub.endpoint));
+    let resource = named.strip_prefix("secret ").unwrap().split(' ').next().unwrap();
+    assert!(first[1].starts_with(&format!("POST /v1/{resource}:addVersion")), "{first:?}");
     stub.clear_requests();
     let tags: Tags = [("team", "search")].into_iter().collect();
     let meta = backend.put(&s, &n, SecretValue::from("two"), tags.clone()).await.unwrap();

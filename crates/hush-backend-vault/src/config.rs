@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig, TlsConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName, TlsConfig};
 use serde::Deserialize;
 
 /// Where Kubernetes mounts a pod's service-account token.
@@ -183,6 +183,21 @@ impl KindConfig for VaultConfig {
 
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
+    }
+
+    /// The KV mount and the path in it ([`secret_path`](crate::secret_path)), as `vault kv get
+    /// -mount=<mount> <path>` takes them, with the Vault namespace when one is set and the
+    /// server (when `address` is a valid one: a URL with user info is left out).
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let path = crate::secret_path(&self.prefix, scope, name);
+        let mut key = format!("kv-v{} mount {:?}, path {path:?}", self.engine_version, self.root_engine);
+        if let Some(namespace) = &self.namespace {
+            key.push_str(&format!(" in Vault namespace {namespace:?}"));
+        }
+        if check_address(&self.address).is_ok() {
+            key.push_str(&format!(" at {}", self.address));
+        }
+        Some(key)
     }
 }
 
@@ -428,6 +443,26 @@ fn check_login_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_mount_and_the_path_the_calls_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let config = VaultConfig::default().with_prefix("hush/");
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"kv-v2 mount "secret", path "hush/acme/company/team/DB_PASSWORD" at http://127.0.0.1:8200"#
+        );
+        let path = crate::secret_path("hush/", &scope, &name);
+        assert!(config.key_for(&scope, &name).unwrap().contains(&format!("path {path:?}")));
+        let config = VaultConfig::new("https://u:pw@vault:8200", AuthConfig::default())
+            .with_engine("kv", 1)
+            .with_namespace("team1");
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"kv-v1 mount "kv", path "acme/company/team/DB_PASSWORD" in Vault namespace "team1""#
+        );
+    }
 
     fn parse(json: &str) -> Result<VaultConfig, serde_json::Error> {
         serde_json::from_str(json)

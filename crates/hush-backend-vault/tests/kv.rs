@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use hush_backend_vault::{AuthConfig, VaultBackend, VaultConfig, api_path, secret_path};
-use hush_core::{ErrorKind, ListFilter, SecretBackend, SecretPath, SecretValue, Tags, VersionId};
+use hush_core::{ErrorKind, KindConfig, ListFilter, SecretBackend, SecretPath, SecretValue, Tags, VersionId};
 use serde_json::{Value, json};
 use support::{BaoServer, ROOT_TOKEN, name, scope, server_or_skip, unique};
 
@@ -86,6 +86,12 @@ async fn bao_and_hush_read_each_others_secrets_at_the_documented_path() {
     // Written with the command line, read through hush.
     let path = secret_path("hush/", &s, &name("DB_PASSWORD"));
     assert_eq!(path, "hush/acme/company/team/DB_PASSWORD");
+    // What `hush explain` names is where the command line finds it.
+    let config = server.config(AuthConfig::token(ROOT_TOKEN), &mount, 2, "hush/");
+    assert_eq!(
+        config.key_for(&s, &name("DB_PASSWORD")).unwrap(),
+        format!("kv-v2 mount {mount:?}, path {path:?} at {}", server.address)
+    );
     server.bao(&["kv", "put", &format!("-mount={mount}"), &path, "value=s3cr3t from bao"]).unwrap();
     let got = backend.get(&s, &name("DB_PASSWORD"), None).await.unwrap();
     assert_eq!(got.value.expose(), b"s3cr3t from bao");
