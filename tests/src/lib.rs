@@ -51,6 +51,16 @@ fn nats_server_binary() -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join("nats-server")).find(|p| p.is_file())
 }
 
+/// Whether a NATS server answers on loopback `port`: it greets a new connection with its
+/// `INFO` line. A port that merely accepts connections (another test's listener that took the
+/// port before the server could bind it) does not count.
+pub fn nats_answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut greeting = [0u8; 5];
+    std::io::Read::read_exact(&mut stream, &mut greeting).is_ok() && &greeting == b"INFO "
+}
+
 /// A `nats-server` with JetStream on a free loopback port (its monitor on the next one), run
 /// by [`LocalServer`] like every other test server: gone with the test.
 #[derive(Debug)]
@@ -85,7 +95,7 @@ impl NatsServer {
             ready_within: Duration::from_secs(10),
             attempts: 5,
         };
-        let server = LocalServer::start(&spec, |server| TcpStream::connect(("127.0.0.1", server.port())).is_ok())?;
+        let server = LocalServer::start(&spec, |server| nats_answers(server.port()))?;
         Ok(NatsServer { url: format!("nats://127.0.0.1:{}", server.port()), _server: server })
     }
 }

@@ -177,7 +177,7 @@ impl Nats {
             .spawn()
             .expect("nats-server starts");
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !hush_e2e::nats_answers(port) {
             assert!(std::time::Instant::now() < deadline, "nats-server did not listen within 10s");
             std::thread::sleep(Duration::from_millis(20));
         }
