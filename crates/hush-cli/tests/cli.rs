@@ -1169,6 +1169,13 @@ async fn explain_names_each_level_its_binding_and_key_and_where_hushd_finds_the_
         assert!(out.lines().any(|l| l == line), "missing {line:?} in:\n{out}");
     }
     assert_eq!(out.lines().filter(|l| l.starts_with("    key: ")).count(), 3, "{out}");
+    // Each level's key as its store's queries address it (the override's levels in team.db).
+    for (namespace, store) in [("company.team.etl", "team.db"), ("company.team", "team.db"), ("company", "local.db")] {
+        let key = format!(
+            "    key: rows of hush_secrets / hush_secret_versions where (tenant, namespace, name) = (\"acme\", \"{namespace}\", \"DB_PASSWORD\") in sqlite://"
+        );
+        assert!(out.lines().any(|l| l.starts_with(&key) && l.ends_with(store)), "missing {key:?}…{store} in:\n{out}");
+    }
     assert!(!out.contains("value"), "no value printed:\n{out}");
 
     // From the config alone, without hushd: the same levels, nothing asked.
