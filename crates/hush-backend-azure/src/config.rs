@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName};
 use serde::Deserialize;
 
 /// The public cloud's Entra ID authority.
@@ -216,6 +216,19 @@ impl KindConfig for AzureConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The secret's name ([`secret_name`](crate::secret_name)) in the vault of
+    /// [`vault_url`](Self::vault_url).
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let secret = match crate::secret_name(&self.prefix, scope, name) {
+            Ok(secret) => format!("secret {secret:?}"),
+            Err(e) => return Some(format!("no Key Vault secret: {}", e.message())),
+        };
+        Some(match self.vault_url() {
+            Ok(vault) => format!("{secret} in vault {vault}"),
+            Err(_) => format!("{secret} in the vault of vault_name or vault_uri (not set right)"),
+        })
+    }
 }
 
 impl fmt::Debug for AzureConfig {
@@ -349,6 +362,22 @@ impl fmt::Debug for CredentialConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_secret_the_calls_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let config =
+            AzureConfig { vault_name: Some("myvault".to_owned()), ..AzureConfig::default() }.with_prefix("hush-");
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"secret "hush-acme-xcompany-steam-x-cdb-upassword-c" in vault https://myvault.vault.azure.net/"#
+        );
+        let mapped = crate::secret_name("hush-", &scope, &name).unwrap();
+        assert!(config.key_for(&scope, &name).unwrap().starts_with(&format!("secret {mapped:?} in vault ")));
+        let too_long = config.with_prefix("p".repeat(MAX_PREFIX + 80));
+        assert!(too_long.key_for(&scope, &name).unwrap().starts_with("no Key Vault secret: "));
+    }
 
     fn keys(config: &AzureConfig) -> Vec<String> {
         config.problems().into_iter().map(|p| p.path).collect()

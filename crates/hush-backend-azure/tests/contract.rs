@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use hush_backend_azure::{AzureBackend, AzureConfig, CredentialConfig, MAX_STORED_VALUE, secret_name};
 use hush_backend_behavior::SuiteOptions;
-use hush_core::{ErrorKind, ListFilter, Namespace, Scope, SecretBackend, SecretName, SecretValue, Tags, TenantId};
+use hush_core::{
+    ErrorKind, KindConfig, ListFilter, Namespace, Scope, SecretBackend, SecretName, SecretValue, Tags, TenantId,
+};
 use hyper::Method;
 use serde_json::json;
 use support::{ASSERTION, CLIENT_ID, CLIENT_SECRET, Fault, KeyVaultStub, TENANT, ca_file};
@@ -153,6 +155,10 @@ async fn names_tags_and_binary_values_are_stored_as_documented() {
     let mapped = "hush-acme-xcompany-steam-x-cdb-upassword-c";
     assert_eq!(secret_name("hush-", &s, &name("DB_PASSWORD")).unwrap(), mapped);
     assert_eq!(stub.names(), [mapped]);
+    // What `hush explain` names is the secret the put stored.
+    let explained = config(&stub).with_prefix("hush-");
+    let vault = explained.vault_url().unwrap();
+    assert_eq!(explained.key_for(&s, &name("DB_PASSWORD")).unwrap(), format!("secret {mapped:?} in vault {vault}"));
     let stored_tags = stub.tags_of(mapped).unwrap();
     assert_eq!(stored_tags.get("hush-tenant").map(String::as_str), Some("acme"));
     assert_eq!(stored_tags.get("hush-namespace").map(String::as_str), Some("company.team"));

@@ -28,6 +28,12 @@ struct Variable {
     encoded: SecretValue,
 }
 
+/// The variable that holds secret `name`: `<prefix><name>`, whatever the tenant and namespace.
+/// A snapshot keeps the variables whose name this gives for some secret name.
+pub(crate) fn variable_name(prefix: &str, name: &SecretName) -> String {
+    format!("{prefix}{name}")
+}
+
 /// Read-only secrets from `<prefix><NAME>` environment variables holding base64 values.
 ///
 /// Key mapping: secret `NAME` of any tenant and namespace is variable `<prefix>NAME`
@@ -71,6 +77,7 @@ impl EnvBackend {
             let variable = variable.into();
             let Some(rest) = variable.strip_prefix(&config.prefix) else { continue };
             let Ok(secret_name) = SecretName::new(rest) else { continue };
+            debug_assert_eq!(variable_name(&config.prefix, &secret_name), variable);
             secrets.insert(secret_name, Variable { variable, encoded: SecretValue::new(value) });
         }
         let info = BackendInfo { kind: KIND, name: name.to_owned(), capabilities: Capabilities::read_only() };
@@ -108,10 +115,9 @@ impl SecretBackend for EnvBackend {
         if version.is_some() {
             return Err(self.unsupported("reading a pinned version"));
         }
-        let entry = self
-            .secrets
-            .get(name)
-            .ok_or_else(|| Error::not_found(format!("no environment variable {}{name}", self.prefix)))?;
+        let entry = self.secrets.get(name).ok_or_else(|| {
+            Error::not_found(format!("no environment variable {}", variable_name(&self.prefix, name)))
+        })?;
         let compact = SecretValue::new(
             entry.encoded.expose().iter().copied().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<u8>>(),
         );
@@ -163,6 +169,24 @@ mod tests {
         }
         assert_eq!(b.get(&scope("acme", "a"), &name("API"), None).await.unwrap().value.expose(), b"key");
         assert_eq!(b.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn key_for_names_the_variable_get_reads() {
+        use hush_core::KindConfig;
+        let (s, n) = (scope("acme", "company.team"), name("DB_PASSWORD"));
+        let explained = EnvConfig::default().key_for(&s, &n).unwrap();
+        assert_eq!(
+            explained,
+            "environment variable SECRET_DB_PASSWORD (base64; the same for every tenant and namespace)"
+        );
+        let variable = variable_name("SECRET_", &n);
+        assert!(explained.starts_with(&format!("environment variable {variable} ")));
+        let b = backend(&[(variable.as_str(), "aHVudGVyMg==")]);
+        assert_eq!(b.get(&s, &n, None).await.unwrap().value.expose(), b"hunter2");
+        assert_eq!(b.secrets[&n].variable, variable);
+        let missing = backend(&[]).get(&s, &n, None).await.unwrap_err();
+        assert!(missing.message().contains(&variable), "{missing}");
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! The `env` backend's configuration.
 
-use hush_core::{ConfigProblem, KindConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName};
 use serde::Deserialize;
 
 /// Configuration of an `env` backend.
@@ -38,6 +38,15 @@ impl KindConfig for EnvConfig {
             ));
         }
         problems
+    }
+
+    /// The variable (`backend::variable_name`): the process's
+    /// environment when the backend was built, for every tenant and namespace alike.
+    fn key_for(&self, _scope: &Scope, name: &SecretName) -> Option<String> {
+        Some(format!(
+            "environment variable {} (base64; the same for every tenant and namespace)",
+            crate::backend::variable_name(&self.prefix, name)
+        ))
     }
 }
 

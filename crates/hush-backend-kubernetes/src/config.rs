@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig, Namespace, Scope, TenantId};
+use hush_core::{ConfigProblem, KindConfig, Namespace, Scope, SecretName, TenantId};
 use serde::Deserialize;
 
 use crate::mapping::is_label_value;
@@ -327,6 +327,22 @@ impl KindConfig for KubernetesConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The Secret ([`secret_name`](crate::secret_name)), its data key and the Kubernetes
+    /// namespace `namespaces` and `namespace` resolve the scope to, as the calls do; when they
+    /// leave it to the default, the credentials' namespace, read at run time.
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let namespaces = NamespaceMap::new(self, "");
+        let mut text = format!("Secret {:?} key {:?} in ", crate::secret_name(scope, name), self.data_key);
+        match namespaces.resolve(scope) {
+            "" if self.kubeconfig.is_some() => {
+                text.push_str("the kubeconfig context's namespace (else \"default\"), read at run time");
+            }
+            "" => text.push_str("the service account's namespace (else \"default\"), read at run time"),
+            namespace => text.push_str(&format!("namespace {namespace:?}")),
+        }
+        Some(text)
+    }
 }
 
 impl fmt::Debug for KubernetesConfig {
@@ -348,6 +364,28 @@ mod tests {
     use hush_backend_behavior::keys::scope;
 
     use super::*;
+
+    #[test]
+    fn key_for_names_the_secret_and_namespace_the_calls_use() {
+        let (s, name) = (scope("acme", "company.team"), SecretName::new("DB_PASSWORD").unwrap());
+        assert_eq!(
+            KubernetesConfig::in_cluster().key_for(&s, &name).unwrap(),
+            r#"Secret "acme.company.team.0d0b010p0a0s0s0w0o0r0d" key "value" in the service account's namespace (else "default"), read at run time"#
+        );
+        let config =
+            KubernetesConfig::from_kubeconfig("kc").with_namespace("hush").with_mapping("acme/company", "company");
+        let secret = crate::secret_name(&s, &name);
+        let namespace = NamespaceMap::new(&config, "unused").resolve(&s).to_owned();
+        assert_eq!(namespace, "company");
+        assert_eq!(
+            config.key_for(&s, &name).unwrap(),
+            format!("Secret {secret:?} key \"value\" in namespace \"company\"")
+        );
+        let other = scope("other", "x");
+        assert!(config.key_for(&other, &name).unwrap().ends_with(r#" in namespace "hush""#));
+        let unset = KubernetesConfig::from_kubeconfig("kc").with_data_key("password");
+        assert!(unset.key_for(&s, &name).unwrap().contains(r#" key "password" in the kubeconfig context's namespace"#));
+    }
 
     fn keys(config: &KubernetesConfig) -> Vec<String> {
         config.problems().into_iter().map(|p| p.path).collect()

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use hush_backend_kubernetes::{KubernetesBackend, KubernetesConfig, KubernetesFactory};
 use hush_core::{
-    BackendFactory, BuildContext, ErrorKind, ListFilter, SecretBackend, SecretPath, SecretValue, Tags, VersionId,
+    BackendFactory, BuildContext, ErrorKind, KindConfig, ListFilter, SecretBackend, SecretPath, SecretValue, Tags,
+    VersionId,
 };
 use serde_json::json;
 use support::contract::{Contract, Fault, READ_ONLY_TOKEN, TOKEN};
@@ -249,10 +250,16 @@ async fn the_label_selector_narrows_what_is_visible() {
 async fn tenants_and_namespaces_map_onto_kubernetes_namespaces() {
     let server = Contract::start();
     let (_dir, config) = config(&server);
-    let b = backend(config.with_mapping("acme", "acme-secrets").with_mapping("acme/payments", "payments"));
+    let config = config.with_mapping("acme", "acme-secrets").with_mapping("acme/payments", "payments");
+    let b = backend(config.clone());
     for (tenant, namespace) in [("acme", "payments.eu"), ("acme", "search"), ("other", "x"), ("acme", "payments")] {
         b.put(&scope(tenant, namespace), &name("k"), SecretValue::from(namespace), Tags::new()).await.unwrap();
     }
+    // What `hush explain` names is where the puts stored them.
+    let explained = |tenant, namespace| config.key_for(&scope(tenant, namespace), &name("k")).unwrap();
+    assert_eq!(explained("acme", "payments.eu"), r#"Secret "acme.payments.eu.k" key "value" in namespace "payments""#);
+    assert_eq!(explained("acme", "search"), r#"Secret "acme.search.k" key "value" in namespace "acme-secrets""#);
+    assert!(explained("other", "x").starts_with(r#"Secret "other.x.k" key "value" in the kubeconfig context's"#));
     assert_eq!(server.names("payments"), ["acme.payments.eu.k", "acme.payments.k"]);
     assert_eq!(server.names("acme-secrets"), ["acme.search.k"]);
     assert_eq!(server.names(NAMESPACE), ["other.x.k"]);
