@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig, TlsConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName, TlsConfig};
 use serde::Deserialize;
 
 /// The default `prefix`: every Conjur variable hush uses is `hush/<tenant>/...`, i.e. declared
@@ -215,6 +215,13 @@ impl KindConfig for ConjurConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The variable ([`variable_id`](crate::variable_id)), and its fully qualified id
+    /// ([`qualified_variable_id`](crate::qualified_variable_id)), as the batch read names it.
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let id = crate::variable_id(&self.prefix, scope, name);
+        Some(format!("variable {id:?} ({})", crate::qualified_variable_id(&self.account, &id)))
+    }
 }
 
 impl fmt::Debug for ConjurConfig {
@@ -235,6 +242,22 @@ impl fmt::Debug for ConjurConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_variable_the_calls_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let config = ConjurConfig { account: "myorg".into(), ..ConjurConfig::default() };
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"variable "hush/acme/company/team/DB_PASSWORD" (myorg:variable:hush/acme/company/team/DB_PASSWORD)"#
+        );
+        let id = crate::variable_id(DEFAULT_PREFIX, &scope, &name);
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            format!("variable {id:?} ({})", crate::qualified_variable_id("myorg", &id))
+        );
+    }
 
     fn keys(config: &ConjurConfig) -> Vec<String> {
         config.problems().into_iter().map(|p| p.path).collect()

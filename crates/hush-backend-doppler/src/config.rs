@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName};
 use serde::Deserialize;
 
 /// Doppler's API, the default `api_url` (the official SDKs' default host).
@@ -133,6 +133,15 @@ impl KindConfig for DopplerConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The Doppler secret ([`checked_secret_name`](crate::checked_secret_name)) in the
+    /// project's config.
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        Some(match crate::checked_secret_name(&self.prefix, scope, name) {
+            Ok(secret) => format!("secret {secret:?} in project {:?}, config {:?}", self.project, self.config),
+            Err(e) => format!("no Doppler secret: {}", e.message()),
+        })
+    }
 }
 
 impl fmt::Debug for DopplerConfig {
@@ -151,6 +160,21 @@ impl fmt::Debug for DopplerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_secret_the_calls_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let config = DopplerConfig::new("backend", "prd", "");
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"secret "HUSH__ACME__COMPANY_2TEAM__DB_0PASSWORD" in project "backend", config "prd""#
+        );
+        let secret = crate::checked_secret_name(DEFAULT_PREFIX, &scope, &name).unwrap();
+        assert!(config.key_for(&scope, &name).unwrap().starts_with(&format!("secret {secret:?} ")));
+        let long = DopplerConfig { prefix: "P".repeat(1000), ..config };
+        assert!(long.key_for(&scope, &name).unwrap().starts_with("no Doppler secret: "));
+    }
 
     fn keys(config: &DopplerConfig) -> Vec<String> {
         config.problems().into_iter().map(|p| p.path).collect()

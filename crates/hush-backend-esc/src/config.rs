@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName};
 use serde::Deserialize;
 
 /// Pulumi Cloud's ESC API, the default `api_url` (the official SDKs' default host).
@@ -164,6 +164,18 @@ impl KindConfig for EscConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The top-level property ([`property_name`](crate::property_name)) of the environment,
+    /// for every tenant and namespace alike.
+    fn key_for(&self, _scope: &Scope, name: &SecretName) -> Option<String> {
+        Some(format!(
+            "top-level property {:?} of ESC environment \"{}/{}/{}\" (the same for every tenant and namespace)",
+            crate::property_name(&self.prefix, name),
+            self.organization,
+            self.project,
+            self.environment
+        ))
+    }
 }
 
 impl fmt::Debug for EscConfig {
@@ -184,6 +196,25 @@ impl fmt::Debug for EscConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_property_the_calls_read() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let config = EscConfig {
+            organization: "acme-org".into(),
+            project: "hush".into(),
+            environment: "prod".into(),
+            prefix: "HUSH_".into(),
+            ..EscConfig::default()
+        };
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"top-level property "HUSH_DB_PASSWORD" of ESC environment "acme-org/hush/prod" (the same for every tenant and namespace)"#
+        );
+        let property = crate::property_name("HUSH_", &name);
+        assert!(config.key_for(&scope, &name).unwrap().starts_with(&format!("top-level property {property:?} ")));
+    }
 
     fn keys(config: &EscConfig) -> Vec<String> {
         config.problems().into_iter().map(|p| p.path).collect()
