@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig, TlsConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName, TlsConfig};
 use serde::Deserialize;
 
 /// The path of Password Safe's public API v3 under its address.
@@ -243,6 +243,19 @@ impl KindConfig for BeyondTrustConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The secret's title ([`secret_title`](crate::secret_title)) in the configured Secrets
+    /// Safe folder; the folder's and the secret's ids are looked up at run time.
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let title = crate::secret_title(scope, name);
+        let folder = if self.folder_id.is_empty() {
+            format!("folder {:?}", self.folder)
+        } else {
+            format!("folder id {}", self.folder_id)
+        };
+        let hashed = if title.starts_with(crate::HASHED_TITLE_PREFIX) { ", its key in the notes" } else { "" };
+        Some(format!("Secrets Safe secret titled {title:?} in {folder}{hashed} (ids looked up at run time)"))
+    }
 }
 
 impl fmt::Debug for BeyondTrustConfig {
@@ -267,6 +280,21 @@ impl fmt::Debug for BeyondTrustConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_secret_the_calls_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let config = BeyondTrustConfig { folder: "hush/prod".into(), ..BeyondTrustConfig::default() };
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"Secrets Safe secret titled "acme.company.team.DB_PASSWORD" in folder "hush/prod" (ids looked up at run time)"#
+        );
+        let title = crate::secret_title(&scope, &name);
+        assert!(config.key_for(&scope, &name).unwrap().starts_with(&format!("Secrets Safe secret titled {title:?} ")));
+        let by_id = BeyondTrustConfig { folder_id: "0e6f3c2a-1b2c-4d5e-8f90-123456789abc".into(), ..config };
+        assert!(by_id.key_for(&scope, &name).unwrap().contains(" in folder id 0e6f3c2a-1b2c-4d5e-8f90-123456789abc "));
+    }
 
     const FOLDER_ID: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig, TlsConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName, TlsConfig};
 use serde::Deserialize;
 
 /// The default `value_field`: the slug of the field hush writes a value into (the `password`
@@ -266,6 +266,20 @@ impl KindConfig for DelineaConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The secret's name ([`secret_name`](crate::secret_name)) in the folder reads search,
+    /// and the field its value is in; the secret's id is looked up by name at run time.
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let secret = crate::secret_name(scope, name);
+        let folder = match self.folder_id {
+            Some(id) => format!("folder {id}"),
+            None => "any folder the user sees".to_owned(),
+        };
+        Some(format!(
+            "secret named {secret:?} in {folder}, field {:?} (secret id looked up at run time)",
+            self.value_field
+        ))
+    }
 }
 
 impl fmt::Debug for DelineaConfig {
@@ -290,6 +304,21 @@ impl fmt::Debug for DelineaConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_secret_the_calls_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let config = DelineaConfig { folder_id: Some(42), ..DelineaConfig::default() };
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"secret named "acme.company.team.DB_PASSWORD" in folder 42, field "password" (secret id looked up at run time)"#
+        );
+        let secret = crate::secret_name(&scope, &name);
+        assert!(config.key_for(&scope, &name).unwrap().starts_with(&format!("secret named {secret:?} ")));
+        let anywhere = DelineaConfig::default().key_for(&scope, &name).unwrap();
+        assert!(anywhere.contains(" in any folder the user sees, "), "{anywhere}");
+    }
 
     fn keys(config: &DelineaConfig) -> Vec<String> {
         config.problems().into_iter().map(|p| p.path).collect()

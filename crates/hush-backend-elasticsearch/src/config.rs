@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig, TlsConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName, TlsConfig};
 use serde::Deserialize;
 
 /// The default `index`.
@@ -208,6 +208,13 @@ impl KindConfig for ElasticsearchConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The latest document ([`latest_id`](crate::latest_id)) and its versions'
+    /// ([`version_id`](crate::version_id)) in the index.
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let latest = crate::latest_id(&self.prefix, scope, name);
+        Some(format!("document {latest:?} (versions {latest}:v<N>) in index {:?}", self.index))
+    }
 }
 
 impl fmt::Debug for ElasticsearchConfig {
@@ -229,6 +236,20 @@ impl fmt::Debug for ElasticsearchConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_documents_the_calls_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let config = ElasticsearchConfig::default();
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            r#"document "hush:acme:company.team:DB_PASSWORD" (versions hush:acme:company.team:DB_PASSWORD:v<N>) in index "hush-secrets""#
+        );
+        let latest = crate::latest_id(DEFAULT_PREFIX, &scope, &name);
+        assert_eq!(crate::version_id(DEFAULT_PREFIX, &scope, &name, 3), format!("{latest}:v3"));
+        assert!(config.key_for(&scope, &name).unwrap().starts_with(&format!("document {latest:?} ")));
+    }
 
     fn keys(config: &ElasticsearchConfig) -> Vec<String> {
         config.problems().into_iter().map(|p| p.path).collect()

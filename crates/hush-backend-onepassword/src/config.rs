@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use hush_core::{ConfigProblem, KindConfig, TenantId, TlsConfig};
+use hush_core::{ConfigProblem, KindConfig, Scope, SecretName, TenantId, TlsConfig};
 use serde::Deserialize;
 
 /// The default `prefix`: every item title hush uses starts with `hush/`.
@@ -208,6 +208,22 @@ impl KindConfig for OnePasswordConfig {
     fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
     }
+
+    /// The item title ([`item_title`](crate::item_title)) in the tenant's vault (`tenant_vault`,
+    /// as the calls pick it); the item's id is looked up by title at run time.
+    fn key_for(&self, scope: &Scope, name: &SecretName) -> Option<String> {
+        let title = crate::item_title(&self.prefix, scope, name);
+        let field = &self.field;
+        Some(match tenant_vault(&self.vault_ids, &self.vault_id, scope.tenant.as_str()) {
+            Some(vault) => {
+                format!("item titled {title:?} in vault {vault:?}, field {field:?} (item id looked up at run time)")
+            }
+            None => format!(
+                "item titled {title:?}, field {field:?}, in no vault: set vault_ids.{} or vault_id",
+                scope.tenant
+            ),
+        })
+    }
 }
 
 impl fmt::Debug for OnePasswordConfig {
@@ -228,6 +244,28 @@ impl fmt::Debug for OnePasswordConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_for_names_the_item_and_vault_the_calls_use() {
+        let scope = Scope::new("acme".parse().unwrap(), "company.team".parse().unwrap());
+        let name: SecretName = "DB_PASSWORD".parse().unwrap();
+        let vault = "a".repeat(26);
+        let config = OnePasswordConfig { vault_id: vault.clone(), ..OnePasswordConfig::default() };
+        assert_eq!(
+            config.key_for(&scope, &name).unwrap(),
+            format!(
+                r#"item titled "hush/acme/company.team/DB_PASSWORD" in vault "{vault}", field "value" (item id looked up at run time)"#
+            )
+        );
+        let title = crate::item_title(DEFAULT_PREFIX, &scope, &name);
+        assert!(config.key_for(&scope, &name).unwrap().starts_with(&format!("item titled {title:?} in vault ")));
+        let own = "b".repeat(26);
+        let config =
+            OnePasswordConfig { vault_ids: [("acme".to_owned(), own.clone())].into(), ..OnePasswordConfig::default() };
+        assert!(config.key_for(&scope, &name).unwrap().contains(&format!(" in vault {own:?}")));
+        let other = Scope::new("globex".parse().unwrap(), "x".parse().unwrap());
+        assert!(config.key_for(&other, &name).unwrap().ends_with("in no vault: set vault_ids.globex or vault_id"));
+    }
 
     const VAULT: &str = "abcdefghijklmnopqrstuvwxy0";
     const OTHER: &str = "0123456789abcdefghijklmnop";
