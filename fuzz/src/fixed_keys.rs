@@ -6,7 +6,7 @@
 //! fixed bytes are written to key files in a temporary directory and loaded from there.
 
 use ed25519_dalek::SigningKey;
-use hush_crypto::{ClientKeyPair, GrantIssuer, ResolverKeyPair, write_key32};
+use hush_crypto::{ClientKeyPair, GrantIssuer, GrantVerifier, ResolverKeyPair, write_key32};
 
 /// The X25519 secret of the resolver.
 const RESOLVER_SECRET: [u8; 32] = [0x11; 32];
@@ -36,6 +36,24 @@ pub struct FixedKeys {
 }
 
 impl FixedKeys {
+    /// The grant verifier hushd builds from these keys: the default issuer for every tenant,
+    /// and [`OWN_ISSUER_TENANT`]'s own issuer for that tenant, accepting grants of at most
+    /// `max_lifetime`.
+    ///
+    /// # Panics
+    ///
+    /// When the fixed issuer keys are refused.
+    pub fn verifier(&self, max_lifetime: std::time::Duration) -> GrantVerifier {
+        GrantVerifier::new(&[self.issuer.public()], max_lifetime)
+            .and_then(|v| {
+                v.with_tenant_issuers(
+                    OWN_ISSUER_TENANT.parse().expect("a valid tenant id"),
+                    &[self.tenant_issuer.public()],
+                )
+            })
+            .expect("the fixed issuer keys are valid")
+    }
+
     /// Loads the fixed keys through hush's own key files.
     ///
     /// # Panics

@@ -21,7 +21,7 @@ use hush_crypto::{
 };
 use hush_proto::message::redact_grant;
 
-use crate::fixed_keys::{FixedKeys, OWN_ISSUER_TENANT};
+use crate::fixed_keys::FixedKeys;
 
 /// The time every token is verified at, unix seconds (2027-01-15).
 pub const NOW: i64 = 1_800_000_000;
@@ -64,14 +64,7 @@ impl GrantTarget {
     /// the issuer's (the token format changed: update [`SIGNATURE_LABEL`]).
     pub fn new() -> Self {
         let keys = FixedKeys::load();
-        let verifier = GrantVerifier::new(&[keys.issuer.public()], MAX_LIFETIME)
-            .and_then(|v| {
-                v.with_tenant_issuers(
-                    OWN_ISSUER_TENANT.parse().expect("a valid tenant id"),
-                    &[keys.tenant_issuer.public()],
-                )
-            })
-            .expect("the fixed issuer keys are valid");
+        let verifier = keys.verifier(MAX_LIFETIME);
         let target = Self { keys, verifier, signing: FixedKeys::issuer_signing_key() };
         let issued = crate::seeds::grant_tokens(&target.keys).remove(0);
         let claims = claims_bytes(&issued).expect("an issued token has claims");

@@ -16,7 +16,7 @@ use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{ChangeEvent, RequestBody, RequestEnvelope, ResponseEnvelope};
 use hush_proto::subject::{self, AdminOp, RequestSubject};
 
-use crate::fixed_keys::{FixedKeys, OWN_ISSUER_TENANT};
+use crate::fixed_keys::FixedKeys;
 use crate::request_input::{REAUTHENTICATE, RequestInput, RequestSigner, unix_now};
 
 /// The longest grant lifetime the verifier accepts: hushd's default.
@@ -44,14 +44,7 @@ impl RequestTarget {
     /// When the fixed keys cannot be loaded.
     pub fn new() -> Self {
         let keys = FixedKeys::load();
-        let verifier = GrantVerifier::new(&[keys.issuer.public()], MAX_GRANT_LIFETIME)
-            .and_then(|v| {
-                v.with_tenant_issuers(
-                    OWN_ISSUER_TENANT.parse().expect("a valid tenant id"),
-                    &[keys.tenant_issuer.public()],
-                )
-            })
-            .expect("the fixed issuer keys are valid");
+        let verifier = keys.verifier(MAX_GRANT_LIFETIME);
         let signer = RequestSigner::new(&keys);
         Self { keys, verifier, signer }
     }

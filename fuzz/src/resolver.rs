@@ -59,14 +59,7 @@ impl ResolverTarget {
     /// When the fixed keys cannot be loaded or the runtime cannot start.
     pub fn new() -> Self {
         let keys = FixedKeys::load();
-        let verifier = GrantVerifier::new(&[keys.issuer.public()], std::time::Duration::from_secs(86_400))
-            .and_then(|v| {
-                v.with_tenant_issuers(
-                    OWN_ISSUER_TENANT.parse().expect("a valid tenant id"),
-                    &[keys.tenant_issuer.public()],
-                )
-            })
-            .expect("the fixed issuer keys are valid");
+        let verifier = keys.verifier(std::time::Duration::from_secs(86_400));
         let signer = RequestSigner::new(&keys);
         let transport = keys.client.transport_key(&keys.resolver.public()).expect("the fixed keys agree");
         let runtime =
