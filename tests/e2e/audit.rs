@@ -110,10 +110,18 @@ async fn without_audit_required_an_unrecorded_event_is_counted_and_the_request_s
     admin.put("DB_PASSWORD", &SecretValue::from("hunter2"), &Tags::new()).await.unwrap();
 
     let nats = async_nats::connect(&stack.nats.url).await.unwrap();
+    // Unless audit is required, events wait a little for others before they are stored: wait
+    // until the put's is, so the stream is full with it (a limit of 0 messages means none).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stats(&nats).await["audit_recorded"].as_u64().unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the put's event was not recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let js = jetstream::new(nats.clone());
     let mut stream = js.get_stream("HUSH_AUDIT").await.expect("hushd created the audit stream");
     let mut config = stream.info().await.unwrap().config.clone();
     config.max_messages = stream.info().await.unwrap().state.messages as i64;
+    assert_eq!(config.max_messages, 1, "the put's event is stored");
     config.discard = DiscardPolicy::New;
     js.update_stream(config).await.unwrap();
 

@@ -1068,7 +1068,19 @@ async fn audit_tail_finds_every_event_recorded_while_no_consumer_listened() {
         assert_eq!(admin.secret(&format!("MISSING_{i}")).await.unwrap_err().kind(), ErrorKind::NotFound);
     }
 
-    // Every one of them is found afterwards, in order, and no value is.
+    // Once the stream stored them (events wait up to 2 ms for others), every one of them is
+    // found afterwards, in order, and no value is.
+    let nats = async_nats::connect(&stack.nats.url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let reply = nats.request("$SRV.STATS.hush", Vec::new().into()).await.unwrap();
+        let stats: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+        if stats["endpoints"][0]["data"]["audit_recorded"].as_u64() >= Some(1 + 3 * ROUNDS as u64) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "events recorded: {stats}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let tail = hush(c, &["audit", "tail", "--since", "5m", "--json"], None, &[]).await;
     assert_eq!(code(&tail), 0, "{}", stderr(&tail));
     let events: Vec<serde_json::Value> =
