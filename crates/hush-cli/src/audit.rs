@@ -24,6 +24,8 @@ pub async fn tail(path: &std::path::Path, args: AuditTailArgs) -> anyhow::Result
     let name = &config.resolver.audit_stream;
     let client = hush_client::NatsOptions::from_config(&config.nats, "hush-cli").connect().await?;
     let jetstream = jetstream::new(client);
+    let unreadable =
+        |e: &dyn std::fmt::Display| Error::unavailable(format!("cannot read the audit stream {name}: {e}"));
     let stream = jetstream.get_stream(name).await.map_err(|e| match e.kind() {
         jetstream::context::GetStreamErrorKind::JetStream(source)
             if source.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND =>
@@ -32,7 +34,7 @@ pub async fn tail(path: &std::path::Path, args: AuditTailArgs) -> anyhow::Result
                 "the audit stream {name} does not exist: no hushd with audit on has started on this NATS server"
             ))
         }
-        _ => Error::unavailable(format!("cannot read the audit stream {name}: {e}")),
+        _ => unreadable(&e),
     })?;
     let start = SystemTime::now().checked_sub(args.since).unwrap_or(SystemTime::UNIX_EPOCH);
     let start_time = time::OffsetDateTime::from(start);
@@ -43,18 +45,15 @@ pub async fn tail(path: &std::path::Path, args: AuditTailArgs) -> anyhow::Result
             ..Default::default()
         })
         .await
-        .map_err(|e| Error::unavailable(format!("cannot read the audit stream {name}: {e}")))?;
+        .map_err(|e| unreadable(&e))?;
     let pending = consumer.info().await.map(|info| info.num_pending).unwrap_or(0);
     if pending == 0 && !args.follow {
         return Ok(());
     }
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|e| Error::unavailable(format!("cannot read the audit stream {name}: {e}")))?;
+    let mut messages = consumer.messages().await.map_err(|e| unreadable(&e))?;
     let mut out = std::io::stdout().lock();
     while let Some(message) = messages.next().await {
-        let message = message.map_err(|e| Error::unavailable(format!("reading the audit stream {name}: {e}")))?;
+        let message = message.map_err(|e| unreadable(&e))?;
         for line in message.payload.split(|b| *b == b'\n').filter(|line| !line.is_empty()) {
             print_event(&mut out, line, args.json)?;
         }

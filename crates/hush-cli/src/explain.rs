@@ -10,7 +10,6 @@ use hush_config::{BindingConfig, HushConfig};
 use hush_core::{
     Error, ErrorKind, GrantScope, ListFilter, Namespace, Scope, SecretMeta, SecretName, TenantBindings, TenantId,
 };
-use hush_crypto::GrantRequest;
 
 use crate::cli::ExplainArgs;
 use crate::setup;
@@ -137,30 +136,20 @@ async fn online(
 ) -> anyhow::Result<String> {
     let client = setup::client(config).await?;
     let mut out = String::new();
-    let mint = |namespace: &Namespace, scope| -> anyhow::Result<String> {
-        let token = setup::issuer(config)?
-            .issue(&GrantRequest {
-                tenant: tenant.clone(),
-                namespace: namespace.clone(),
-                scope,
-                ttl: std::time::Duration::from_secs(60),
-                execution_id: Some("hush-explain".into()),
-                cnf: Some(client.public_key()),
-                now: setup::now(),
-            })
-            .map_err(Error::from)
-            .context("cannot mint a grant")?;
-        Ok(token)
-    };
-    if grant.is_none() {
-        for level in levels.iter().filter(|l| l.binding.is_some()) {
-            let listed = client.session(mint(&level.namespace, GrantScope::Admin)?)?.list(&ListFilter::default()).await;
-            let _ = writeln!(out, "  {}: {}", level.namespace, listing_text(listed, name, level));
-        }
-    }
     let token = match grant {
         Some(token) => token.to_owned(),
-        None => mint(namespace, GrantScope::Read)?,
+        None => {
+            let issuer = setup::issuer(config)?;
+            let mint = |namespace: &Namespace, scope| {
+                setup::own_grant(&issuer, &client, (tenant, namespace), scope, "hush-explain")
+            };
+            for level in levels.iter().filter(|l| l.binding.is_some()) {
+                let listed =
+                    client.session(mint(&level.namespace, GrantScope::Admin)?)?.list(&ListFilter::default()).await;
+                let _ = writeln!(out, "  {}: {}", level.namespace, listing_text(listed, name, level));
+            }
+            mint(namespace, GrantScope::Read)?
+        }
     };
     let session = client.session(&token)?;
     let request = hush_client::SecretRequest::new(name.as_str());

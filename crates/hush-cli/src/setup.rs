@@ -87,10 +87,23 @@ pub async fn minted_session(
     let config = load_config(config_path)?;
     let client = client(&config).await?;
     let (tenant, namespace) = self::location(location)?;
-    let token = issuer(&config)?
+    let token = own_grant(&issuer(&config)?, &client, (&tenant, &namespace), scope, execution_id)?;
+    Ok(client.session(token)?)
+}
+
+/// A grant for the CLI's own requests: minted with `issuer` for `tenant` and `namespace`,
+/// living 5 minutes, bound to `client`'s key, carrying `execution_id`.
+pub fn own_grant(
+    issuer: &GrantIssuer,
+    client: &HushClient,
+    (tenant, namespace): (&TenantId, &Namespace),
+    scope: GrantScope,
+    execution_id: &str,
+) -> anyhow::Result<String> {
+    let token = issuer
         .issue(&GrantRequest {
-            tenant,
-            namespace,
+            tenant: tenant.clone(),
+            namespace: namespace.clone(),
             scope,
             ttl: OWN_GRANT_TTL,
             execution_id: Some(execution_id.into()),
@@ -99,5 +112,5 @@ pub async fn minted_session(
         })
         .map_err(Error::from)
         .context("cannot mint a grant")?;
-    Ok(client.session(token)?)
+    Ok(token)
 }

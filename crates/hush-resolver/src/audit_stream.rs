@@ -182,7 +182,8 @@ pub(crate) async fn publish_audit(
         let mut messages = Vec::new();
         for group in batch.chunk_by_mut(|a, b| a.subject == b.subject) {
             let payload = group.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>().join(&b'\n');
-            let waiting: Vec<PendingEvent> = group.iter_mut().map(take_waiter).collect();
+            // Who waits for each event: once its payload is in the message, all that is left of it.
+            let waiting: Vec<_> = group.iter_mut().map(|e| (e.request_id, e.recorded.take())).collect();
             messages.push((stream.record(group[0].subject.clone(), payload), waiting));
         }
         batch.clear();
@@ -197,26 +198,16 @@ pub(crate) async fn publish_audit(
                 Err(error) => {
                     counters.audit_failed.fetch_add(count, Ordering::Relaxed);
                     gate.failed();
-                    let ids: Vec<String> = events.iter().map(|e| hex::encode(e.request_id)).collect();
+                    let ids: Vec<String> = events.iter().map(|(id, _)| hex::encode(id)).collect();
                     tracing::warn!(%error, stream = %stream.name, request_ids = %ids.join(","), "audit events were not recorded");
                 }
             }
-            for event in events {
-                if let Some(waiter) = event.recorded {
+            for (_, waiter) in events {
+                if let Some(waiter) = waiter {
                     let _ = waiter.send(outcome.is_ok());
                 }
             }
         }
-    }
-}
-
-/// The part of a queued event still needed once its payload is in a message.
-fn take_waiter(event: &mut PendingEvent) -> PendingEvent {
-    PendingEvent {
-        subject: String::new(),
-        payload: Vec::new(),
-        request_id: event.request_id,
-        recorded: event.recorded.take(),
     }
 }
 
