@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::RequestErrorKind;
+use async_nats::{RequestErrorKind, Subject};
 use hush_config::HushConfig;
 use hush_core::{Error, ErrorKind, Result};
 use hush_crypto::{ClientKeyPair, TransportKey, load_public_key, random_request_id, resolver_key_id};
@@ -149,7 +149,7 @@ impl HushClient {
     /// Sends one request and returns the answer's body and the request id it was bound to.
     pub(crate) async fn request(
         &self,
-        subject: String,
+        subject: Subject,
         grant: &str,
         body: RequestBody,
     ) -> Result<(ResponseBody, [u8; 16])> {
@@ -161,7 +161,7 @@ impl HushClient {
     /// goes away does not fail the reads it held. Writes are never sent twice.
     pub(crate) async fn read(
         &self,
-        subject: String,
+        subject: Subject,
         grant: &str,
         body: RequestBody,
     ) -> Result<(ResponseBody, [u8; 16])> {
@@ -177,7 +177,7 @@ impl HushClient {
     /// Like [`request`](Self::request), building the body from the request id (to seal to it).
     pub(crate) async fn request_with(
         &self,
-        subject: String,
+        subject: Subject,
         grant: &str,
         body: impl FnOnce(&[u8; 16]) -> RequestBody,
     ) -> Result<(ResponseBody, [u8; 16])> {
@@ -188,7 +188,7 @@ impl HushClient {
     }
 
     /// Sends one request, with a new id, and says whether a resolver answered it.
-    async fn send(&self, subject: String, grant: &str, body: impl FnOnce(&[u8; 16]) -> RequestBody) -> Sent {
+    async fn send(&self, subject: Subject, grant: &str, body: impl FnOnce(&[u8; 16]) -> RequestBody) -> Sent {
         let request_id = random_request_id();
         let body = body(&request_id);
         let mut envelope =
@@ -200,6 +200,7 @@ impl HushClient {
             Ok(payload) => payload,
             Err(e) => return Sent::Answered(Err(Error::invalid_input(e.to_string()))),
         };
+        // A `Subject` clone shares its bytes: a session builds its read subject once.
         let reply = match self.inner.nats.request(subject.clone(), payload.into()).await {
             Ok(reply) => reply,
             Err(e) => {

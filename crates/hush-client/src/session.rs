@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
+use async_nats::Subject;
 use hush_core::{
     Error, ErrorKind, GrantClaims, ListFilter, Namespace, Result, SecretMeta, SecretValue, Tags, TenantId,
 };
@@ -66,25 +68,33 @@ pub struct Resolved {
     pub stale: bool,
 }
 
-/// Reads and writes for one grant. Cheap to clone; clones share the masker.
+/// Reads and writes for one grant. Cheap to clone (a few reference counts); clones share the
+/// masker.
 ///
 /// `Debug` shows the grant as `hush1.***`.
 #[derive(Clone)]
 pub struct Session {
     client: HushClient,
-    grant: String,
+    grant: Arc<SessionGrant>,
+    masker: Masker,
+}
+
+/// What a session's requests carry: its grant, the tenant and namespace it names, and the
+/// read subject built from them once, not per request.
+struct SessionGrant {
+    token: String,
     tenant: TenantId,
     namespace: Namespace,
-    masker: Masker,
+    get_subject: Subject,
 }
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("client", &self.client)
-            .field("grant", &redact_grant(&self.grant))
-            .field("tenant", &self.tenant)
-            .field("namespace", &self.namespace)
+            .field("grant", &redact_grant(&self.grant.token))
+            .field("tenant", &self.grant.tenant)
+            .field("namespace", &self.grant.namespace)
             .field("masker", &self.masker)
             .finish()
     }
@@ -94,17 +104,19 @@ impl Session {
     pub(crate) fn new(client: HushClient, grant: String) -> Result<Session> {
         let GrantClaims { tenant, namespace, .. } = decode_claims_unverified(&grant)
             .map_err(|e| Error::new(ErrorKind::Unauthorized, format!("the grant is unreadable: {e}")))?;
-        Ok(Session { client, grant, tenant, namespace, masker: Masker::new() })
+        let get_subject = subject::get(&tenant, &namespace).into();
+        let grant = Arc::new(SessionGrant { token: grant, tenant, namespace, get_subject });
+        Ok(Session { client, grant, masker: Masker::new() })
     }
 
     /// The grant's tenant.
     pub fn tenant(&self) -> &TenantId {
-        &self.tenant
+        &self.grant.tenant
     }
 
     /// The grant's namespace.
     pub fn namespace(&self) -> &Namespace {
-        &self.namespace
+        &self.grant.namespace
     }
 
     /// The masker holding every value this session resolved.
@@ -122,9 +134,11 @@ impl Session {
         self.one(SecretRequest::new(name).at(path)).await
     }
 
+    /// What [`secrets`](Self::secrets) does for one request, without its lists.
     async fn one(&self, request: SecretRequest) -> Result<SecretValue> {
-        let mut values = self.secrets([request]).await?;
-        values.pop().ok_or_else(|| Error::new(ErrorKind::Internal, "the resolver answered no item"))
+        let mut results = self.fetch_chunk(std::slice::from_ref(&request)).await?;
+        let result = results.pop().ok_or_else(|| Error::new(ErrorKind::Internal, "the resolver answered no item"))?;
+        result.map(|r| r.value).map_err(|e| e.with_context("secret", &request.name))
     }
 
     /// Several secrets in one round trip (per 64). Fails with the first item's error, naming it.
@@ -156,9 +170,9 @@ impl Session {
             .iter()
             .map(|r| GetItem { name: r.name.clone(), path: r.path.clone(), version: r.version.clone() })
             .collect();
-        let subject = subject::get(&self.tenant, &self.namespace);
+        let subject = &self.grant.get_subject;
         let (body, request_id) =
-            self.client.read(subject.clone(), &self.grant, RequestBody::Get(GetRequest { items })).await?;
+            self.client.read(subject.clone(), &self.grant.token, RequestBody::Get(GetRequest { items })).await?;
         let ResponseBody::Get(results) = body else {
             return Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation"));
         };
@@ -174,7 +188,7 @@ impl Session {
                     let aad = SealAad {
                         direction: Direction::ToClient,
                         request_id: &request_id,
-                        subject: &subject,
+                        subject,
                         name: &label,
                         version: resolved.version.as_deref().unwrap_or(""),
                     };
@@ -200,12 +214,12 @@ impl Session {
     /// Writes a new version of `name` in the session's namespace (admin grant).
     /// The value is sealed to the resolver before it leaves the process.
     pub async fn put(&self, name: &str, value: &SecretValue, tags: &Tags) -> Result<SecretMeta> {
-        let subject = subject::admin(AdminOp::Put, &self.tenant, &self.namespace);
+        let subject = Subject::from(subject::admin(AdminOp::Put, &self.grant.tenant, &self.grant.namespace));
         // The request id is chosen by `request`; the value must be sealed to it, so seal inside.
         let tags: BTreeMap<String, String> = tags.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         let (body, _) = self
             .client
-            .request_with(subject.clone(), &self.grant, |request_id| {
+            .request_with(subject.clone(), &self.grant.token, |request_id| {
                 let aad =
                     SealAad { direction: Direction::ToResolver, request_id, subject: &subject, name, version: "" };
                 let sealed_value = self.client.transport().seal(&aad, value.expose());
@@ -220,9 +234,9 @@ impl Session {
 
     /// Deletes `name` and all its versions from the session's namespace (admin grant).
     pub async fn delete(&self, name: &str) -> Result<()> {
-        let subject = subject::admin(AdminOp::Delete, &self.tenant, &self.namespace);
+        let subject = Subject::from(subject::admin(AdminOp::Delete, &self.grant.tenant, &self.grant.namespace));
         let body = RequestBody::Delete(DeleteRequest { name: name.to_owned() });
-        match self.client.request(subject, &self.grant, body).await?.0 {
+        match self.client.request(subject, &self.grant.token, body).await?.0 {
             ResponseBody::Delete => Ok(()),
             _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
         }
@@ -230,10 +244,10 @@ impl Session {
 
     /// Lists metadata of the session's namespace (admin grant): names, versions, tags, never values.
     pub async fn list(&self, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
-        let subject = subject::admin(AdminOp::List, &self.tenant, &self.namespace);
+        let subject = Subject::from(subject::admin(AdminOp::List, &self.grant.tenant, &self.grant.namespace));
         let tags = filter.tags.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         let body = RequestBody::List(ListRequest { tags, recursive: filter.recursive });
-        match self.client.read(subject, &self.grant, body).await?.0 {
+        match self.client.read(subject, &self.grant.token, body).await?.0 {
             ResponseBody::List(items) => Ok(items),
             _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
         }

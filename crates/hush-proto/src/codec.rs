@@ -30,9 +30,14 @@ pub enum CodecError {
     Trailing(usize),
 }
 
+/// What an encode starts with: a one-secret request or reply fits, so it is written without
+/// regrowing (bincode's own `encode_to_vec` starts empty and regrows about seven times).
+const ENCODE_CAPACITY: usize = 512;
+
 /// Encodes `value`; fails when the result would exceed `limit` bytes.
 pub fn encode<T: Serialize>(value: &T, limit: usize) -> Result<Vec<u8>, CodecError> {
-    let bytes = bincode::serde::encode_to_vec(value, bincode::config::standard())
+    let mut bytes = Vec::with_capacity(ENCODE_CAPACITY);
+    bincode::serde::encode_into_std_write(value, &mut bytes, bincode::config::standard())
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
     if bytes.len() > limit {
         return Err(CodecError::TooLarge { len: bytes.len(), limit });

@@ -1,7 +1,7 @@
 //! Audit events: who read or wrote what, when, with what result. Never a value.
 
 use hush_core::SecretName;
-use hush_proto::message::{AuditEventRef, AuditItem};
+use hush_proto::message::{AuditEventRef, AuditItemRef};
 use hush_proto::subject::{self, RequestSubject};
 
 /// An audit event being filled in while a request is handled. It borrows the request's
@@ -13,7 +13,46 @@ pub(crate) struct AuditRecord<'a> {
     request_id: [u8; 16],
     instance: &'a str,
     pub execution_id: Option<String>,
-    pub items: Vec<AuditItem>,
+    pub items: Vec<AuditedItem>,
+}
+
+/// What happened to one secret of a request: an `AuditItem` whose fixed words (outcome,
+/// source) are not copied into strings of their own.
+#[derive(Debug)]
+pub(crate) struct AuditedItem {
+    /// The name as requested.
+    pub name: String,
+    /// `ok` or an error kind.
+    pub outcome: &'static str,
+    /// Where it was found.
+    pub found_in: Option<String>,
+    /// The version read or written.
+    pub version: Option<String>,
+    /// `cache`, `backend` or `stale` for reads.
+    pub source: Option<&'static str>,
+    /// The backend whose failure the outcome is.
+    pub backend: Option<String>,
+    /// The error's text, for outcomes other than `ok` and `not_found`.
+    pub error: Option<String>,
+}
+
+impl AuditedItem {
+    /// An item of `name` with `outcome` and nothing else known yet.
+    pub(crate) fn new(name: String, outcome: &'static str) -> Self {
+        AuditedItem { name, outcome, found_in: None, version: None, source: None, backend: None, error: None }
+    }
+
+    fn borrowed(&self) -> AuditItemRef<'_> {
+        AuditItemRef {
+            name: &self.name,
+            outcome: self.outcome,
+            found_in: self.found_in.as_deref(),
+            version: self.version.as_deref(),
+            source: self.source,
+            backend: self.backend.as_deref(),
+            error: self.error.as_deref(),
+        }
+    }
 }
 
 impl<'a> AuditRecord<'a> {
@@ -33,15 +72,7 @@ impl<'a> AuditRecord<'a> {
 
     /// Records the one secret a write names.
     pub(crate) fn push_item(&mut self, name: &SecretName) {
-        self.items.push(AuditItem {
-            name: name.to_string(),
-            outcome: "ok".into(),
-            found_in: None,
-            version: None,
-            source: None,
-            backend: None,
-            error: None,
-        });
+        self.items.push(AuditedItem::new(name.to_string(), "ok"));
     }
 
     /// Records the version a write produced.
@@ -60,17 +91,18 @@ impl<'a> AuditRecord<'a> {
     }
 
     /// The subject and JSON payload of the finished event.
-    pub(crate) fn finish(mut self, outcome: &str, time_ms: i64) -> (String, Vec<u8>) {
+    pub(crate) fn finish(mut self, outcome: &'static str, time_ms: i64) -> (String, Vec<u8>) {
         if outcome != "ok" {
             for item in &mut self.items {
                 if item.outcome == "ok" && item.found_in.is_none() {
-                    item.outcome = outcome.into();
+                    item.outcome = outcome;
                 }
             }
         }
         let mut request_id = [0u8; 32];
         // 16 bytes always fit 32 hex digits.
         let _ = hex::encode_to_slice(self.request_id, &mut request_id);
+        let items: Vec<AuditItemRef<'_>> = self.items.iter().map(AuditedItem::borrowed).collect();
         let event = AuditEventRef {
             time_ms,
             tenant: self.target.tenant().as_str(),
@@ -80,9 +112,9 @@ impl<'a> AuditRecord<'a> {
             execution_id: self.execution_id.as_deref(),
             request_id: std::str::from_utf8(&request_id).unwrap_or_default(),
             resolver: self.instance,
-            items: &self.items,
+            items: &items,
         };
-        let mut payload = Vec::with_capacity(256);
+        let mut payload = Vec::with_capacity(256 + 128 * items.len());
         // Serialising plain strings and numbers to JSON cannot fail.
         let _ = serde_json::to_writer(&mut payload, &event);
         (subject::audit(self.target.tenant()), payload)

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use hush_core::{Error, GrantClaims, TenantId};
 use hush_crypto::{GrantError, GrantNeed, GrantVerifier};
@@ -38,17 +37,23 @@ impl BindingPolicy {
 pub(crate) struct GrantGate {
     verifier: GrantVerifier,
     policy: BindingPolicy,
-    verified: moka::sync::Cache<String, Arc<GrantClaims>>,
+    /// Claims by grant token, with when they were verified (unix seconds): a grant is verified
+    /// again after [`VERIFIED_FOR`], and the most used [`MAX_VERIFIED`] are kept.
+    verified: quick_cache::sync::Cache<String, (Arc<GrantClaims>, i64)>,
 }
+
+/// How long a verified grant's signature is trusted without checking it again, in seconds.
+/// Its expiry and scope are checked on every request.
+const VERIFIED_FOR: i64 = 300;
+/// How many verified grants are remembered.
+const MAX_VERIFIED: usize = 100_000;
 
 /// Longest grant token hush reads; longer is refused before any work.
 const MAX_TOKEN_LEN: usize = 4096;
 
 impl GrantGate {
     pub(crate) fn new(verifier: GrantVerifier, policy: BindingPolicy) -> Self {
-        let verified =
-            moka::sync::Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(300)).build();
-        Self { verifier, policy, verified }
+        Self { verifier, policy, verified: quick_cache::sync::Cache::new(MAX_VERIFIED) }
     }
 
     /// Whether grants for `tenant` must be bound to the client key.
@@ -62,10 +67,10 @@ impl GrantGate {
             return Err(GrantError::Malformed.into());
         }
         let claims = match self.verified.get(token) {
-            Some(claims) => claims,
-            None => {
+            Some((claims, verified_at)) if now.saturating_sub(verified_at) < VERIFIED_FOR => claims,
+            _ => {
                 let claims = Arc::new(self.verifier.verify(token, now)?);
-                self.verified.insert(token.to_owned(), claims.clone());
+                self.verified.insert(token.to_owned(), (claims.clone(), now));
                 claims
             }
         };
@@ -81,7 +86,7 @@ impl fmt::Debug for GrantGate {
         f.debug_struct("GrantGate")
             .field("verifier", &self.verifier)
             .field("policy", &self.policy)
-            .field("verified_grants", &self.verified.entry_count())
+            .field("verified_grants", &self.verified.len())
             .finish()
     }
 }

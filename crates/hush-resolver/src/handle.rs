@@ -10,14 +10,14 @@ use hush_core::{
 };
 use hush_crypto::{ChangeEventMacInput, Direction, GrantNeed, SealAad, TransportKey};
 use hush_proto::message::{
-    AuditItem, ChangeEvent, DeleteRequest, GetItem, ListRequest, PutRequest, RequestBody, RequestEnvelope,
-    ResolvedSecret, ResponseBody, ResponseEnvelope, WireError, sealed_item_label,
+    ChangeEvent, DeleteRequest, GetItem, ListRequest, PutRequest, RequestBody, RequestEnvelope, ResolvedSecret,
+    ResponseBody, ResponseEnvelope, WireError, sealed_item_label,
 };
 use hush_proto::subject::{self, AdminOp, RequestSubject};
 use hush_proto::{MAX_ITEMS_PER_REQUEST, PROTOCOL_VERSION};
 
 use crate::Resolver;
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, AuditedItem};
 use crate::metrics::Counters;
 
 /// The outcome of one request: the reply to send and the events to publish.
@@ -330,7 +330,7 @@ impl Resolver {
         Handled { reply: self.error_reply(request_id, self.key_id(), error), audit, change: None, summary }
     }
 
-    fn audit_event(&self, record: AuditRecord<'_>, outcome: &str) -> Option<(String, Vec<u8>)> {
+    fn audit_event(&self, record: AuditRecord<'_>, outcome: &'static str) -> Option<(String, Vec<u8>)> {
         self.inner.settings.audit.enabled.then(|| record.finish(outcome, unix_now_ms()))
     }
 
@@ -376,30 +376,24 @@ impl Resolver {
             .into_iter()
             .map(|result| result.unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "a name was not looked up"))));
         let mut replies = Vec::with_capacity(items.len());
-        for (item, result) in items.iter().zip(results) {
+        audit.items.reserve(items.len());
+        for (item, result) in items.into_iter().zip(results) {
             match result {
                 Ok((resolved, source)) => {
-                    audit.items.push(AuditItem {
-                        name: item.name.clone(),
-                        outcome: "ok".into(),
+                    audit.items.push(AuditedItem {
                         found_in: Some(resolved.namespace.clone()),
                         version: resolved.version.clone(),
-                        source: Some(source.into()),
-                        backend: None,
-                        error: None,
+                        source: Some(source),
+                        ..AuditedItem::new(item.name, "ok")
                     });
                     replies.push(Ok(resolved));
                 }
                 Err(e) => {
                     let failed = e.kind() != ErrorKind::NotFound;
-                    audit.items.push(AuditItem {
-                        name: item.name.clone(),
-                        outcome: e.kind().as_str().into(),
-                        found_in: None,
-                        version: None,
-                        source: None,
+                    audit.items.push(AuditedItem {
                         backend: e.context_value("backend").map(str::to_owned),
                         error: failed.then(|| e.to_string()),
+                        ..AuditedItem::new(item.name, e.kind().as_str())
                     });
                     replies.push(Err(WireError::from(&e)));
                 }

@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use hush_core::{Error, ErrorKind};
 use hush_crypto::{ChangeEventKey, ResolverKeyPair, TransportKey};
@@ -12,8 +11,13 @@ use hush_crypto::{ChangeEventKey, ResolverKeyPair, TransportKey};
 pub(crate) struct TransportKeys {
     /// The live keys with their ids; the first is the primary.
     keys: Vec<([u8; 8], ResolverKeyPair)>,
-    derived: moka::sync::Cache<([u8; 8], [u8; 32]), Arc<TransportKey>>,
+    /// At most [`MAX_DERIVED`] keys; the least used go first. A key is never stale: it is what
+    /// the same X25519 exchange would derive again.
+    derived: quick_cache::sync::Cache<([u8; 8], [u8; 32]), Arc<TransportKey>>,
 }
+
+/// How many derived transport keys are kept: one per (resolver key, client key) in use.
+const MAX_DERIVED: usize = 100_000;
 
 impl TransportKeys {
     /// # Panics
@@ -22,9 +26,7 @@ impl TransportKeys {
     pub(crate) fn new(keys: Vec<ResolverKeyPair>) -> Self {
         assert!(!keys.is_empty(), "a resolver needs at least one key");
         let keys = keys.into_iter().map(|key| (key.key_id(), key)).collect();
-        let derived =
-            moka::sync::Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(3600)).build();
-        Self { keys, derived }
+        Self { keys, derived: quick_cache::sync::Cache::new(MAX_DERIVED) }
     }
 
     /// The id of the primary key (the one error replies to undecodable requests name).
@@ -60,6 +62,6 @@ impl TransportKeys {
 impl fmt::Debug for TransportKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let keys: Vec<&ResolverKeyPair> = self.keys.iter().map(|(_, key)| key).collect();
-        f.debug_struct("TransportKeys").field("keys", &keys).field("derived", &self.derived.entry_count()).finish()
+        f.debug_struct("TransportKeys").field("keys", &keys).field("derived", &self.derived.len()).finish()
     }
 }
