@@ -193,10 +193,7 @@ impl HushClient {
         let body = body(&request_id);
         let mut envelope =
             RequestEnvelope::new(request_id, self.inner.keys.public(), self.inner.resolver_key_id, unix_now_ms(), body);
-        if let Err(e) = self.inner.transport.authenticate(&mut envelope, &subject, grant) {
-            return Sent::Answered(Err(Error::invalid_input(e.to_string())));
-        }
-        let payload = match envelope.encode() {
+        let payload = match self.inner.transport.authenticate_and_encode(&mut envelope, &subject, grant) {
             Ok(payload) => payload,
             Err(e) => return Sent::Answered(Err(Error::invalid_input(e.to_string()))),
         };

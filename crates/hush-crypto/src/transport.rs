@@ -341,10 +341,31 @@ impl TransportKey {
     /// client does last before it encodes a request. Fails only when the body exceeds the
     /// request size limit.
     pub fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str, grant: &str) -> Result<(), CodecError> {
+        self.authenticate_body(envelope, subject, grant).map(drop)
+    }
+
+    /// [`authenticate`](Self::authenticate), then the encoded request, ready to send: the body
+    /// is encoded once, for the MAC and the message.
+    pub fn authenticate_and_encode(
+        &self,
+        envelope: &mut RequestEnvelope,
+        subject: &str,
+        grant: &str,
+    ) -> Result<Vec<u8>, CodecError> {
+        let body = self.authenticate_body(envelope, subject, grant)?;
+        envelope.encode_with_body(&body)
+    }
+
+    fn authenticate_body(
+        &self,
+        envelope: &mut RequestEnvelope,
+        subject: &str,
+        grant: &str,
+    ) -> Result<Vec<u8>, CodecError> {
         envelope.sealed_grant = self.seal(&grant_aad(&envelope.request_id, subject), grant.as_bytes());
         let body = envelope.encoded_body()?;
         envelope.mac = self.request_mac(&RequestMacInput::of(envelope, subject, &body));
-        Ok(())
+        Ok(body)
     }
 
     /// The grant of `envelope`, sent to `subject`, opened: [`CryptoError::Open`] when it was not
@@ -358,7 +379,18 @@ impl TransportKey {
     /// ([`CryptoError::BadMac`] otherwise, an oversized body included).
     pub fn verify_envelope(&self, envelope: &RequestEnvelope, subject: &str) -> Result<(), CryptoError> {
         let body = envelope.encoded_body().map_err(|_| CryptoError::BadMac)?;
-        self.verify_request_mac(&RequestMacInput::of(envelope, subject, &body), &envelope.mac)
+        self.verify_envelope_body(envelope, subject, &body)
+    }
+
+    /// [`verify_envelope`](Self::verify_envelope) given the body's encoding as received
+    /// ([`RequestEnvelope::decode_with_body`]): the MAC covers exactly the bytes that came.
+    pub fn verify_envelope_body(
+        &self,
+        envelope: &RequestEnvelope,
+        subject: &str,
+        body: &[u8],
+    ) -> Result<(), CryptoError> {
+        self.verify_request_mac(&RequestMacInput::of(envelope, subject, body), &envelope.mac)
     }
 
     /// Seals `value` with a fresh random nonce: returns `nonce (12) ‖ ciphertext ‖ tag (16)`.

@@ -45,16 +45,29 @@ pub fn encode<T: Serialize>(value: &T, limit: usize) -> Result<Vec<u8>, CodecErr
     Ok(bytes)
 }
 
+/// Appends the encoding of `value` to `out`. A struct's encoding is its fields' encodings one
+/// after the other, so a message can be written in parts; the caller checks the whole's size.
+pub fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    bincode::serde::encode_into_std_write(value, out, bincode::config::standard())
+        .map(|_| ())
+        .map_err(|e| CodecError::Malformed(e.to_string()))
+}
+
 /// Decodes a `T` from exactly `bytes`; refuses input over `limit` bytes before reading it.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, CodecError> {
-    if bytes.len() > limit {
-        return Err(CodecError::TooLarge { len: bytes.len(), limit });
-    }
-    let (value, read) =
-        bincode::serde::decode_from_slice(bytes, bincode::config::standard().with_limit::<{ 2 * 1024 * 1024 }>())
-            .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    let (value, read) = decode_prefix(bytes, limit)?;
     if read != bytes.len() {
         return Err(CodecError::Trailing(bytes.len() - read));
     }
     Ok(value)
+}
+
+/// Decodes a `T` from the start of `bytes` and says how many bytes it took; refuses input
+/// over `limit` bytes before reading it.
+pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<(T, usize), CodecError> {
+    if bytes.len() > limit {
+        return Err(CodecError::TooLarge { len: bytes.len(), limit });
+    }
+    bincode::serde::decode_from_slice(bytes, bincode::config::standard().with_limit::<{ 2 * 1024 * 1024 }>())
+        .map_err(|e| CodecError::Malformed(e.to_string()))
 }

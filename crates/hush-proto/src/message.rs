@@ -357,20 +357,87 @@ impl RequestEnvelope {
 
     /// Encodes with the request limit.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
-        codec::encode(self, MAX_REQUEST_BYTES)
+        self.encode_with_body(&self.encoded_body()?)
+    }
+
+    /// Encodes with the request limit, given the body's encoding ([`encoded_body`](Self::encoded_body),
+    /// which the MAC covers): the body is encoded once per request, not twice.
+    pub fn encode_with_body(&self, body: &[u8]) -> Result<Vec<u8>, CodecError> {
+        let head = EnvelopeHeadRef {
+            version: self.version,
+            request_id: &self.request_id,
+            client_key: &self.client_key,
+            resolver_key_id: &self.resolver_key_id,
+            sealed_grant: &self.sealed_grant,
+            sent_at_ms: self.sent_at_ms,
+        };
+        let mut bytes = Vec::with_capacity(96 + self.sealed_grant.len() + body.len());
+        codec::encode_into(&head, &mut bytes)?;
+        bytes.extend_from_slice(body);
+        bytes.extend_from_slice(&self.mac);
+        if bytes.len() > MAX_REQUEST_BYTES {
+            return Err(CodecError::TooLarge { len: bytes.len(), limit: MAX_REQUEST_BYTES });
+        }
+        Ok(bytes)
     }
 
     /// Decodes with the request limit and checks the protocol version.
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let envelope: Self = codec::decode(bytes, MAX_REQUEST_BYTES)?;
-        if envelope.version != PROTOCOL_VERSION {
+        Self::decode_with_body(bytes).map(|(envelope, _)| envelope)
+    }
+
+    /// [`decode`](Self::decode), and the body's encoding as received: what the MAC covers, so the
+    /// resolver checks it without encoding the body again.
+    pub fn decode_with_body(bytes: &[u8]) -> Result<(Self, &[u8]), CodecError> {
+        let (head, read): (EnvelopeHead, usize) = codec::decode_prefix(bytes, MAX_REQUEST_BYTES)?;
+        if head.version != PROTOCOL_VERSION {
             return Err(CodecError::Malformed(format!(
                 "protocol version {} is not supported (this resolver speaks {PROTOCOL_VERSION})",
-                envelope.version
+                head.version
             )));
         }
-        Ok(envelope)
+        // The body, then the MAC's 32 bytes (a fixed array has no length prefix).
+        let (rest, mac) = bytes[read..]
+            .split_last_chunk::<32>()
+            .ok_or_else(|| CodecError::Malformed("the request ends before its MAC".into()))?;
+        let body = codec::decode(rest, MAX_REQUEST_BYTES)?;
+        let envelope = RequestEnvelope {
+            version: head.version,
+            request_id: head.request_id,
+            client_key: head.client_key,
+            resolver_key_id: head.resolver_key_id,
+            sealed_grant: head.sealed_grant,
+            sent_at_ms: head.sent_at_ms,
+            body,
+            mac: *mac,
+        };
+        Ok((envelope, rest))
     }
+}
+
+/// The fields of a [`RequestEnvelope`] before its body, in its order: bincode writes a struct
+/// as its fields one after the other, so head, body and MAC written in turn are the envelope.
+#[derive(Serialize)]
+struct EnvelopeHeadRef<'a> {
+    version: u16,
+    request_id: &'a [u8; 16],
+    client_key: &'a [u8; 32],
+    resolver_key_id: &'a [u8; 8],
+    #[serde(with = "serde_bytes")]
+    sealed_grant: &'a [u8],
+    sent_at_ms: i64,
+}
+
+/// [`EnvelopeHeadRef`], decoded.
+#[derive(Deserialize)]
+struct EnvelopeHead {
+    version: u16,
+    request_id: [u8; 16],
+    client_key: [u8; 32],
+    resolver_key_id: [u8; 8],
+    #[serde(with = "serde_bytes")]
+    sealed_grant: Vec<u8>,
+    sent_at_ms: i64,
 }
 
 impl ResponseEnvelope {
@@ -446,6 +513,35 @@ mod tests {
     fn request_round_trips() {
         let bytes = sample().encode().unwrap();
         assert_eq!(RequestEnvelope::decode(&bytes).unwrap(), sample());
+    }
+
+    /// The envelope is written as head, body and MAC, and read back the same way: the bytes
+    /// are the derived encoding of the whole struct, and the body read back is the body's
+    /// own encoding, which the MAC covers.
+    #[test]
+    fn an_envelope_in_parts_is_the_whole_struct_encoding() {
+        let bodies = [
+            sample().body,
+            RequestBody::Put(PutRequest {
+                name: "DB".into(),
+                sealed_value: vec![5; 70],
+                tags: [("env".to_owned(), "prod".to_owned())].into(),
+            }),
+            RequestBody::Delete(DeleteRequest { name: "DB".into() }),
+            RequestBody::List(ListRequest { tags: Default::default(), recursive: true }),
+        ];
+        for body in bodies {
+            let envelope = RequestEnvelope { body, sealed_grant: vec![b'g'; 300], ..sample() };
+            let bytes = envelope.encode().unwrap();
+            assert_eq!(bytes, crate::codec::encode(&envelope, MAX_REQUEST_BYTES).unwrap());
+            let (decoded, body) = RequestEnvelope::decode_with_body(&bytes).unwrap();
+            assert_eq!(decoded, envelope);
+            assert_eq!(body, envelope.encoded_body().unwrap());
+        }
+        let bytes = sample().encode().unwrap();
+        for cut in 1..=32 {
+            assert!(RequestEnvelope::decode(&bytes[..bytes.len() - cut]).is_err(), "cut {cut}");
+        }
     }
 
     /// Byte strings are `serde_bytes`: one length-prefixed block, decoded with one copy. In

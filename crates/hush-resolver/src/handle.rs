@@ -155,8 +155,8 @@ impl Resolver {
     async fn handle_unbounded(&self, subject: &str, payload: &[u8]) -> Handled {
         let inner = &self.inner;
         Counters::bump(&inner.metrics.requests);
-        let envelope = match RequestEnvelope::decode(payload) {
-            Ok(envelope) => envelope,
+        let (envelope, encoded_body) = match RequestEnvelope::decode_with_body(payload) {
+            Ok(decoded) => decoded,
             Err(e) => return self.refuse([0; 16], &Error::invalid_input(e.to_string()), None),
         };
         let request_id = envelope.request_id;
@@ -190,7 +190,7 @@ impl Resolver {
                 return self.refuse(request_id, &e, Some(audit));
             }
         };
-        if let Err(e) = self.authenticate(&envelope, subject, &transport) {
+        if let Err(e) = self.authenticate(&envelope, encoded_body, subject, &transport) {
             Counters::bump(&inner.metrics.unauthorized);
             return self.refuse(request_id, &e, Some(audit));
         }
@@ -259,8 +259,14 @@ impl Resolver {
 
     /// Checks the request's MAC under the key shared with its client key: proof that the
     /// sender holds the client's private key, and that nothing of the request was edited.
-    fn authenticate(&self, envelope: &RequestEnvelope, subject: &str, transport: &TransportKey) -> Result<(), Error> {
-        transport.verify_envelope(envelope, subject).map_err(|_| {
+    fn authenticate(
+        &self,
+        envelope: &RequestEnvelope,
+        encoded_body: &[u8],
+        subject: &str,
+        transport: &TransportKey,
+    ) -> Result<(), Error> {
+        transport.verify_envelope_body(envelope, subject, encoded_body).map_err(|_| {
             Error::new(
                 ErrorKind::Unauthorized,
                 "the request's MAC does not verify: it was altered, or not made with the client key's private half",
