@@ -301,7 +301,7 @@ impl SecretCache {
         let claimed = inner
             .cache
             .entry_async(&key, |_, entry| {
-                if inner.is_fresh(entry) {
+                if inner.is_fresh(entry, Instant::now()) {
                     EntryAction::Retain(answer(entry, Freshness::Cached))
                 } else {
                     EntryAction::ReplaceWithGuard
@@ -360,11 +360,17 @@ impl SecretCache {
     /// hit; `None` when there is none, counted as nothing: [`get_or_load`](Self::get_or_load)
     /// counts the miss. No future, no lock beyond the table's shard.
     pub fn get_fresh(&self, key: &CacheKey) -> Option<Result<Arc<Secret>>> {
+        self.get_fresh_at(key, Instant::now())
+    }
+
+    /// [`get_fresh`](Self::get_fresh) with the time given: a read of many names reads the
+    /// clock once.
+    pub fn get_fresh_at(&self, key: &CacheKey, now: Instant) -> Option<Result<Arc<Secret>>> {
         let inner = &*self.inner;
         if !inner.settings.enabled {
             return None;
         }
-        let entry = inner.cache.get(key).filter(|entry| inner.is_fresh(entry))?;
+        let entry = inner.cache.get(key).filter(|entry| inner.is_fresh(entry, now))?;
         let counter = match entry.answer {
             Answer::Found(_) => &inner.counters.hits,
             Answer::Missing(_) => &inner.counters.negative_hits,
@@ -426,8 +432,8 @@ impl Inner {
 
     /// Whether an entry may be answered without loading: younger than `ttl` (values) or
     /// `negative_ttl` ("not found").
-    fn is_fresh(&self, entry: &Entry) -> bool {
-        let age = entry.loaded_at.elapsed();
+    fn is_fresh(&self, entry: &Entry, now: Instant) -> bool {
+        let age = now.saturating_duration_since(entry.loaded_at);
         match entry.answer {
             Answer::Found(_) => age < self.settings.ttl,
             Answer::Missing(_) => age < self.settings.negative_ttl,

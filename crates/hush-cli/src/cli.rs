@@ -79,8 +79,9 @@ pub enum Command {
     ///
     /// Without --tenant/--namespace (and --grant), it writes its secrets into a namespace of
     /// its own under the first tenant with a writable default backend and removes them after.
-    /// It prints latency, throughput, the ratios to the echo, secrets() of 64 names, and
-    /// hushd's CPU per request and memory (read from /proc, Linux).
+    /// It prints latency, throughput, the ratios to the echo, secrets() of 64 names, hushd's
+    /// CPU per request and memory, and its own CPU per request: what a secret() costs the
+    /// client beyond a bare request (read from /proc, Linux).
     ///
     /// With --backend NAME, it also measures the cold path of that backend: uncached secret()
     /// reads through hushd, and direct reads of the same secrets through the same backend

@@ -834,10 +834,22 @@ async fn bench_measures_in_a_namespace_of_its_own_and_removes_what_it_wrote() {
     assert_eq!((report["backend"].as_str(), report["backend_kind"].as_str()), (Some("local"), Some("sql")));
     let namespace = report["namespace"].as_str().unwrap().to_owned();
     assert!(namespace.starts_with("hush_bench_"), "{namespace}");
-    for positive in ["echo_rps", "secret_rps", "batch_items_per_second", "hushd_cpu_us_per_request", "hushd_rss_bytes"]
-    {
+    for positive in [
+        "echo_rps",
+        "secret_rps",
+        "batch_items_per_second",
+        "hushd_cpu_us_per_request",
+        "hushd_rss_bytes",
+        "client_cpu_us_per_echo",
+        "client_cpu_us_per_secret",
+        "client_cpu_us_per_batch",
+    ] {
         assert!(report[positive].as_f64().is_some_and(|v| v > 0.0), "{positive}: {report}");
     }
+    // The client's own cost of a secret() is its CPU per secret() less its CPU per echo.
+    let over = report["client_cpu_us_over_echo"].as_f64().expect("client_cpu_us_over_echo");
+    let (secret, echo) = (report["client_cpu_us_per_secret"].as_f64(), report["client_cpu_us_per_echo"].as_f64());
+    assert!((over - (secret.unwrap() - echo.unwrap())).abs() < 1e-9, "{report}");
     assert!(report["fill_rss_after_bytes"].as_u64().is_some_and(|after| after > 0), "{report}");
     assert_eq!(report["fill_secrets"], 40);
     // Nothing it wrote is left.

@@ -362,8 +362,10 @@ impl Resolver {
         self.inner.metrics.items.fetch_add(items.len() as u64, std::sync::atomic::Ordering::Relaxed);
         // Most names are answered from the cache, without a future each; only the others are
         // loaded, concurrently.
+        // One clock read for every name's freshness.
+        let now = tokio::time::Instant::now();
         let mut results: Vec<Result<_, usize>> =
-            items.iter().enumerate().map(|(index, item)| self.get_item_cached(checked, index, item)).collect();
+            items.iter().enumerate().map(|(index, item)| self.get_item_cached(checked, index, item, now)).collect();
         // Each uncached name, and the level of its lineage its load starts at.
         let uncached: Vec<(usize, usize)> =
             results.iter().enumerate().filter_map(|(index, r)| r.as_ref().err().map(|&level| (index, level))).collect();
@@ -416,6 +418,7 @@ impl Resolver {
         checked: &Checked<'_>,
         index: usize,
         item: &GetItem,
+        now: tokio::time::Instant,
     ) -> Result<Result<(ResolvedSecret, &'static str), Error>, usize> {
         let (name, version, path) = match parse_item(item) {
             Ok(parsed) => parsed,
@@ -425,7 +428,7 @@ impl Resolver {
         for (depth, level) in checked.namespace.lineage().enumerate() {
             let Some(_) = inner.bindings.effective(&checked.tenant, &level) else { continue };
             let key = CacheKey::new(&checked.tenant, &level, &name, version.as_ref());
-            match inner.cache.get_fresh(&key).ok_or(depth)? {
+            match inner.cache.get_fresh_at(&key, now).ok_or(depth)? {
                 Ok(secret) => {
                     return Ok(self.resolved(checked, index, &name, level, &secret, path.as_ref(), Freshness::Cached));
                 }
