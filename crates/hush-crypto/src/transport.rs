@@ -370,9 +370,16 @@ impl TransportKey {
 
     /// The grant of `envelope`, sent to `subject`, opened: [`CryptoError::Open`] when it was not
     /// sealed with this key for this request and subject.
-    pub fn open_grant(&self, envelope: &RequestEnvelope, subject: &str) -> Result<String, CryptoError> {
-        let opened = self.open(&grant_aad(&envelope.request_id, subject), &envelope.sealed_grant)?;
-        String::from_utf8(opened.expose().to_vec()).map_err(|_| CryptoError::Open)
+    ///
+    /// The grant is a credential: it is wiped when dropped, and opened without a second copy.
+    pub fn open_grant(&self, envelope: &RequestEnvelope, subject: &str) -> Result<Zeroizing<String>, CryptoError> {
+        let mut opened = self.open_in_place(&grant_aad(&envelope.request_id, subject), &envelope.sealed_grant)?;
+        // Checked before the bytes move into a `String`: a failed conversion would hand them
+        // back outside `Zeroizing`.
+        if std::str::from_utf8(&opened).is_err() {
+            return Err(CryptoError::Open);
+        }
+        String::from_utf8(std::mem::take(&mut *opened)).map(Zeroizing::new).map_err(|_| CryptoError::Open)
     }
 
     /// Checks that `envelope` was authenticated for `subject` with this key
@@ -418,6 +425,11 @@ impl TransportKey {
     /// Opens what [`seal`](Self::seal) made with the same key and AAD; anything else is
     /// [`CryptoError::Open`].
     pub fn open(&self, aad: &SealAad<'_>, sealed: &[u8]) -> Result<SecretValue, CryptoError> {
+        let mut plaintext = self.open_in_place(aad, sealed)?;
+        Ok(SecretValue::new(std::mem::take(&mut *plaintext)))
+    }
+
+    fn open_in_place(&self, aad: &SealAad<'_>, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         if sealed.len() < NONCE_LEN + TAG_LEN {
             return Err(CryptoError::Open);
         }
@@ -427,7 +439,7 @@ impl TransportKey {
         self.aead
             .decrypt_in_place_detached(Nonce::from_slice(nonce), &aad.to_bytes(), &mut plaintext, tag.into())
             .map_err(|_| CryptoError::Open)?;
-        Ok(SecretValue::new(std::mem::take(&mut *plaintext)))
+        Ok(plaintext)
     }
 }
 
@@ -570,7 +582,7 @@ mod tests {
         let wire = envelope.encode().unwrap();
         assert!(!wire.windows(grant.len()).any(|w| w == grant.as_bytes()), "the grant is not on the wire in clear");
         assert!(!wire.windows(8).any(|w| w == b"Y2xhaW1z"), "nor its claims");
-        assert_eq!(resolver_side.open_grant(&envelope, SUBJECT).unwrap(), grant);
+        assert_eq!(resolver_side.open_grant(&envelope, SUBJECT).unwrap().as_str(), grant);
         resolver_side.verify_envelope(&envelope, SUBJECT).unwrap();
 
         // Moved to another subject or request, or opened with another client's key: refused.
@@ -583,6 +595,10 @@ mod tests {
         // A value sealed for a secret never opens as a grant (`:` is in no secret name).
         let value = client_side.seal(&SealAad { name: "grant", ..grant_aad(&[5; 16], SUBJECT) }, b"x");
         assert!(resolver_side.open(&grant_aad(&[5; 16], SUBJECT), &value).is_err());
+        // A sealed grant that opens but is not text is refused, not lossily converted.
+        let mut not_text = envelope.clone();
+        not_text.sealed_grant = client_side.seal(&grant_aad(&[5; 16], SUBJECT), &[0xff, 0xfe, b'a']);
+        assert!(matches!(resolver_side.open_grant(&not_text, SUBJECT), Err(CryptoError::Open)));
     }
 
     #[test]
