@@ -292,7 +292,7 @@ async fn the_real_clients_requests_carry_the_documented_mac() {
     let body = envelope.encoded_body().unwrap();
     transport.verify_request_mac(&RequestMacInput::of(&envelope, &request.subject, &body), &envelope.mac).unwrap();
     // The grant rides sealed to the resolver, under the same transport key.
-    assert_eq!(transport.open_grant(&envelope, &request.subject).unwrap(), grant);
+    assert_eq!(transport.open_grant(&envelope, &request.subject).unwrap().as_str(), grant);
 }
 
 #[tokio::test]
