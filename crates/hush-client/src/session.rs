@@ -138,7 +138,7 @@ impl Session {
     async fn one(&self, request: SecretRequest) -> Result<SecretValue> {
         let mut results = self.fetch_chunk(std::slice::from_ref(&request)).await?;
         let result = results.pop().ok_or_else(|| Error::new(ErrorKind::Internal, "the resolver answered no item"))?;
-        result.map(|r| r.value).map_err(|e| e.with_context("secret", &request.name))
+        value_of(&request, result)
     }
 
     /// Several secrets in one round trip (per 64). Fails with the first item's error, naming it.
@@ -149,11 +149,7 @@ impl Session {
     {
         let requests: Vec<SecretRequest> = requests.into_iter().map(Into::into).collect();
         let results = self.fetch(&requests).await?;
-        requests
-            .iter()
-            .zip(results)
-            .map(|(request, result)| result.map(|r| r.value).map_err(|e| e.with_context("secret", &request.name)))
-            .collect()
+        requests.iter().zip(results).map(|(request, result)| value_of(request, result)).collect()
     }
 
     /// Several secrets with one result each, in request order.
@@ -252,4 +248,9 @@ impl Session {
             _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
         }
     }
+}
+
+/// The value `request` resolved to, or its error naming the secret.
+fn value_of(request: &SecretRequest, result: Result<Resolved>) -> Result<SecretValue> {
+    result.map(|r| r.value).map_err(|e| e.with_context("secret", &request.name))
 }

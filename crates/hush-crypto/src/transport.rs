@@ -374,12 +374,11 @@ impl TransportKey {
     /// The grant is a credential: it is wiped when dropped, and opened without a second copy.
     pub fn open_grant(&self, envelope: &RequestEnvelope, subject: &str) -> Result<Zeroizing<String>, CryptoError> {
         let mut opened = self.open_in_place(&grant_aad(&envelope.request_id, subject), &envelope.sealed_grant)?;
-        // Checked before the bytes move into a `String`: a failed conversion would hand them
-        // back outside `Zeroizing`.
-        if std::str::from_utf8(&opened).is_err() {
-            return Err(CryptoError::Open);
-        }
-        String::from_utf8(std::mem::take(&mut *opened)).map(Zeroizing::new).map_err(|_| CryptoError::Open)
+        String::from_utf8(std::mem::take(&mut *opened)).map(Zeroizing::new).map_err(|not_text| {
+            // The conversion hands the bytes back: wiped here too.
+            drop(Zeroizing::new(not_text.into_bytes()));
+            CryptoError::Open
+        })
     }
 
     /// Checks that `envelope` was authenticated for `subject` with this key

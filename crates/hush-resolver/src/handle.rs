@@ -360,10 +360,10 @@ impl Resolver {
             )));
         }
         self.inner.metrics.items.fetch_add(items.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        // Most names are answered from the cache, without a future each; only the others are
-        // loaded, concurrently.
         // One clock read for every name's freshness.
         let now = tokio::time::Instant::now();
+        // Most names are answered from the cache, without a future each; only the others are
+        // loaded, concurrently.
         let mut results: Vec<Result<_, usize>> =
             items.iter().enumerate().map(|(index, item)| self.get_item_cached(checked, index, item, now)).collect();
         // Each uncached name, and the level of its lineage its load starts at.
