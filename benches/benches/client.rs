@@ -1,6 +1,6 @@
 //! The client's own CPU per `secret()`, without NATS: what a worker spends beyond a bare
 //! request/reply. `client/request` builds a request as `hush-client` does (a fresh request id,
-//! the grant sealed to the exchange, the body encoded and MACed, the envelope encoded);
+//! the session's sealed grant, the body encoded and MACed, the envelope encoded);
 //! `client/reply` reads the answer (decode, open the sealed value, teach the masker);
 //! `client/whole` is both.
 //!
@@ -16,18 +16,21 @@ use fixture::{admin_grant, memory_resolver, now_ms, store};
 use hush_client::Masker;
 use hush_core::{Namespace, TenantId};
 use hush_crypto::{
-    ClientKeyPair, Direction, GrantIssuer, ResolverKeyPair, SealAad, TransportKey, random_request_id, resolver_key_id,
+    ClientKeyPair, Direction, GrantIssuer, ResolverKeyPair, SealAad, SealedGrant, TransportKey, random_request_id,
+    resolver_key_id,
 };
 use hush_proto::message::{
     GetItem, GetRequest, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope, sealed_item_label,
 };
 
-/// What a worker holds: its key pair, the transport key, the resolver key id, a grant.
+/// What a worker holds: its key pair, the transport key, the resolver key id, a grant and
+/// the grant sealed once for its session.
 struct Worker {
     keys: ClientKeyPair,
     transport: TransportKey,
     resolver_key_id: [u8; 8],
     grant: String,
+    sealed_grant: SealedGrant,
 }
 
 impl Worker {
@@ -37,8 +40,7 @@ impl Worker {
         let body =
             RequestBody::Get(GetRequest { items: vec![GetItem { name: name.into(), path: None, version: None }] });
         let mut envelope = RequestEnvelope::new(request_id, self.keys.public(), self.resolver_key_id, now_ms(), body);
-        self.transport.authenticate(&mut envelope, subject, &self.grant).unwrap();
-        (request_id, envelope.encode().unwrap())
+        (request_id, self.transport.authenticate_and_encode(&mut envelope, subject, &self.sealed_grant).unwrap())
     }
 
     /// Reads the reply to a one-name request, as `Session::fetch_chunk` does.
@@ -69,10 +71,13 @@ fn benches(c: &mut Criterion) {
     let resolver = memory_resolver(resolver_key, &issuer);
     let keys = ClientKeyPair::generate();
     let (tenant, namespace) = (TenantId::new("acme").unwrap(), Namespace::new("company.team.etl").unwrap());
+    let transport = keys.transport_key(&resolver_public).unwrap();
+    let grant = admin_grant(&issuer, &keys, &tenant, &namespace);
     let worker = Worker {
-        transport: keys.transport_key(&resolver_public).unwrap(),
+        sealed_grant: transport.seal_grant(&grant),
+        transport,
         resolver_key_id: resolver_key_id(&resolver_public),
-        grant: admin_grant(&issuer, &keys, &tenant, &namespace),
+        grant,
         keys,
     };
     // Store the secret through the resolver, then take one real reply to a read of it.

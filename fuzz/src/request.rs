@@ -77,7 +77,7 @@ impl RequestTarget {
         if transport.verify_envelope(envelope, subject_text).is_err() {
             return;
         }
-        let grant = transport.open_grant(envelope, subject_text);
+        let grant = transport.open_grant(&envelope.sealed_grant);
         assert!(
             envelope.client_key != self.keys.client.public() || grant.is_ok(),
             "a request the fixed client authenticated has a grant the resolver cannot open"

@@ -282,7 +282,8 @@ async fn the_real_clients_requests_carry_the_documented_mac() {
     let mut wire = spy(&stack, "hush.v1.get.>").await;
     let client = stack.client().await;
     let grant = stack.bound_grant("acme", "company", GrantScope::Read, client.public_key());
-    let _ = client.session(grant.clone()).unwrap().secret("NOPE").await;
+    let session = client.session(grant.clone()).unwrap();
+    let _ = session.secret("NOPE").await;
     let request = captured(&mut wire).await;
     let envelope = RequestEnvelope::decode(&request.payload).unwrap();
     assert!((now_ms() - envelope.sent_at_ms).abs() < 60_000);
@@ -291,8 +292,68 @@ async fn the_real_clients_requests_carry_the_documented_mac() {
     let transport = resolver_key.transport_key(&envelope.client_key).unwrap();
     let body = envelope.encoded_body().unwrap();
     transport.verify_request_mac(&RequestMacInput::of(&envelope, &request.subject, &body), &envelope.mac).unwrap();
-    // The grant rides sealed to the resolver, under the same transport key.
-    assert_eq!(transport.open_grant(&envelope, &request.subject).unwrap().as_str(), grant);
+    // The grant rides sealed to the resolver, under the same transport key, sealed once per
+    // session: the session's next request carries the same bytes, under a new MAC.
+    assert_eq!(transport.open_grant(&envelope.sealed_grant).unwrap().as_str(), grant);
+    let _ = session.secret("NOPE_EITHER").await;
+    let next = RequestEnvelope::decode(&captured(&mut wire).await.payload).unwrap();
+    assert_eq!(next.sealed_grant, envelope.sealed_grant);
+    assert_ne!((next.request_id, next.mac), (envelope.request_id, envelope.mac));
+    transport.verify_envelope(&next, &request.subject).unwrap();
+}
+
+/// A session sends the same sealed grant with every request, and hushd caches a verified
+/// grant by it. An attacker who captures those bytes cannot use them: under its own client key
+/// they are another cache entry and do not open, and with the victim's client key the attacker
+/// cannot make the MAC. Even with an unbound grant, which the tenant allows.
+#[tokio::test]
+async fn a_sealed_grant_captured_from_another_client_is_refused_under_any_other_key() {
+    let config = format!("{CONFIG}\n[tenants.initech]\nbackend = \"local\"\nrequire_bound_grants = false\n");
+    let Some(stack) = Stack::start_or_skip(&config) else { return };
+    let replica = stack.replica().await;
+    put(&stack, "initech", "company", "X", "initech-x").await;
+    let mut wire = spy(&stack, "hush.v1.get.>").await;
+    let victim = stack.client().await.session(stack.grant("initech", "company", GrantScope::Read)).unwrap();
+    // Read twice: the second request is answered from the verified-grant cache.
+    assert_eq!(victim.secret("X").await.unwrap().expose(), b"initech-x");
+    assert_eq!(victim.secret("X").await.unwrap().expose(), b"initech-x");
+    let request = captured(&mut wire).await;
+    let stolen = RequestEnvelope::decode(&request.payload).unwrap();
+    let unauthorized_before = replica.resolver.metrics().unauthorized;
+
+    // 1. The captured sealed grant in a request the attacker authenticates with its own key.
+    let attacker = stack.raw_client().await;
+    let get = || RequestBody::Get(GetRequest { items: vec![GetItem { name: "X".into(), path: None, version: None }] });
+    let mut own_key = attacker.envelope(&request.subject, "hush1.unused.grant", get());
+    own_key.sealed_grant.clone_from(&stolen.sealed_grant);
+    let body = own_key.encoded_body().unwrap();
+    own_key.mac = attacker.transport.request_mac(&RequestMacInput::of(&own_key, &request.subject, &body));
+    let err = refusal(attacker.send(&request.subject, &own_key).await);
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(err.message().contains("grant does not open"), "{err}");
+
+    // 2. The same, claiming the victim's client key: the attacker's MAC does not verify under it.
+    let mut victims_key = own_key.clone();
+    victims_key.client_key = stolen.client_key;
+    let err = refusal(attacker.send(&request.subject, &victims_key).await);
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(err.message().contains("MAC does not verify"), "{err}");
+
+    // 3. The captured request itself, sent again: answered, but sealed to the victim's key.
+    let replayed = attacker.send_bytes(&request.subject, request.payload.to_vec()).await;
+    let Ok(hush_proto::message::ResponseBody::Get(items)) = replayed.body else { panic!("a get answer") };
+    let sealed_value = &items[0].as_ref().expect("the replayed read is answered").sealed_value;
+    assert!(!sealed_value.windows(9).any(|w| w == b"initech-x"), "the value is sealed");
+    let label = hush_proto::message::sealed_item_label(0, "X");
+    let aad = hush_crypto::SealAad {
+        direction: hush_crypto::Direction::ToClient,
+        request_id: &stolen.request_id,
+        subject: &request.subject,
+        name: &label,
+        version: items[0].as_ref().unwrap().version.as_deref().unwrap_or(""),
+    };
+    assert!(attacker.transport.open(&aad, sealed_value).is_err(), "the attacker's key does not open it");
+    assert_eq!(replica.resolver.metrics().unauthorized, unauthorized_before + 2);
 }
 
 #[tokio::test]

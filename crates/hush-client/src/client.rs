@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::{RequestErrorKind, Subject};
 use hush_config::HushConfig;
 use hush_core::{Error, ErrorKind, Result};
-use hush_crypto::{ClientKeyPair, TransportKey, load_public_key, random_request_id, resolver_key_id};
+use hush_crypto::{ClientKeyPair, SealedGrant, TransportKey, load_public_key, random_request_id, resolver_key_id};
 use hush_proto::message::{RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
 
 use crate::session::Session;
@@ -150,7 +150,7 @@ impl HushClient {
     pub(crate) async fn request(
         &self,
         subject: Subject,
-        grant: &str,
+        grant: &SealedGrant,
         body: RequestBody,
     ) -> Result<(ResponseBody, [u8; 16])> {
         self.request_with(subject, grant, |_| body).await
@@ -162,7 +162,7 @@ impl HushClient {
     pub(crate) async fn read(
         &self,
         subject: Subject,
-        grant: &str,
+        grant: &SealedGrant,
         body: RequestBody,
     ) -> Result<(ResponseBody, [u8; 16])> {
         match self.send(subject.clone(), grant, |_| body).await {
@@ -178,7 +178,7 @@ impl HushClient {
     pub(crate) async fn request_with(
         &self,
         subject: Subject,
-        grant: &str,
+        grant: &SealedGrant,
         body: impl FnOnce(&[u8; 16]) -> RequestBody,
     ) -> Result<(ResponseBody, [u8; 16])> {
         match self.send(subject, grant, body).await {
@@ -188,7 +188,7 @@ impl HushClient {
     }
 
     /// Sends one request, with a new id, and says whether a resolver answered it.
-    async fn send(&self, subject: Subject, grant: &str, body: impl FnOnce(&[u8; 16]) -> RequestBody) -> Sent {
+    async fn send(&self, subject: Subject, grant: &SealedGrant, body: impl FnOnce(&[u8; 16]) -> RequestBody) -> Sent {
         let request_id = random_request_id();
         let body = body(&request_id);
         let mut envelope =

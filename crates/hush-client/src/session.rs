@@ -8,16 +8,16 @@ use async_nats::Subject;
 use hush_core::{
     Error, ErrorKind, GrantClaims, ListFilter, Namespace, Result, SecretMeta, SecretValue, Tags, TenantId,
 };
-use hush_crypto::{Direction, SealAad, decode_claims_unverified};
+use hush_crypto::{Direction, SealAad, SealedGrant, decode_claims_unverified};
 use hush_proto::MAX_ITEMS_PER_REQUEST;
 use hush_proto::message::{
-    DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, RequestBody, ResponseBody, redact_grant,
-    sealed_item_label,
+    DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, RequestBody, ResponseBody, sealed_item_label,
 };
 use hush_proto::subject::{self, AdminOp};
 
 use crate::client::HushClient;
 use crate::masker::Masker;
+use zeroize::Zeroizing;
 
 /// One secret to read: a name, and optionally a JSON path and a pinned version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +71,11 @@ pub struct Resolved {
 /// Reads and writes for one grant. Cheap to clone (a few reference counts); clones share the
 /// masker.
 ///
-/// `Debug` shows the grant as `hush1.***`.
+/// The session seals its grant to the resolver once, when it is made, and keeps only the
+/// sealed grant: every request carries those bytes, bound to it by the request MAC
+/// (ARCHITECTURE.md "Request authentication").
+///
+/// `Debug` shows the sealed grant's length only.
 #[derive(Clone)]
 pub struct Session {
     client: HushClient,
@@ -79,10 +83,10 @@ pub struct Session {
     masker: Masker,
 }
 
-/// What a session's requests carry: its grant, the tenant and namespace it names, and the
-/// read subject built from them once, not per request.
+/// What a session's requests carry: its grant sealed to the resolver, the tenant and namespace
+/// it names, and the read subject built from them once, not per request.
 struct SessionGrant {
-    token: String,
+    sealed: SealedGrant,
     tenant: TenantId,
     namespace: Namespace,
     get_subject: Subject,
@@ -92,7 +96,7 @@ impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("client", &self.client)
-            .field("grant", &redact_grant(&self.grant.token))
+            .field("grant", &self.grant.sealed)
             .field("tenant", &self.grant.tenant)
             .field("namespace", &self.grant.namespace)
             .field("masker", &self.masker)
@@ -102,10 +106,13 @@ impl fmt::Debug for Session {
 
 impl Session {
     pub(crate) fn new(client: HushClient, grant: String) -> Result<Session> {
+        // The token is a credential: wiped once sealed.
+        let grant = Zeroizing::new(grant);
         let GrantClaims { tenant, namespace, .. } = decode_claims_unverified(&grant)
             .map_err(|e| Error::new(ErrorKind::Unauthorized, format!("the grant is unreadable: {e}")))?;
         let get_subject = subject::get(&tenant, &namespace).into();
-        let grant = Arc::new(SessionGrant { token: grant, tenant, namespace, get_subject });
+        let sealed = client.transport().seal_grant(&grant);
+        let grant = Arc::new(SessionGrant { sealed, tenant, namespace, get_subject });
         Ok(Session { client, grant, masker: Masker::new() })
     }
 
@@ -168,7 +175,7 @@ impl Session {
             .collect();
         let subject = &self.grant.get_subject;
         let (body, request_id) =
-            self.client.read(subject.clone(), &self.grant.token, RequestBody::Get(GetRequest { items })).await?;
+            self.client.read(subject.clone(), &self.grant.sealed, RequestBody::Get(GetRequest { items })).await?;
         let ResponseBody::Get(results) = body else {
             return Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation"));
         };
@@ -215,7 +222,7 @@ impl Session {
         let tags: BTreeMap<String, String> = tags.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         let (body, _) = self
             .client
-            .request_with(subject.clone(), &self.grant.token, |request_id| {
+            .request_with(subject.clone(), &self.grant.sealed, |request_id| {
                 let aad =
                     SealAad { direction: Direction::ToResolver, request_id, subject: &subject, name, version: "" };
                 let sealed_value = self.client.transport().seal(&aad, value.expose());
@@ -232,7 +239,7 @@ impl Session {
     pub async fn delete(&self, name: &str) -> Result<()> {
         let subject = Subject::from(subject::admin(AdminOp::Delete, &self.grant.tenant, &self.grant.namespace));
         let body = RequestBody::Delete(DeleteRequest { name: name.to_owned() });
-        match self.client.request(subject, &self.grant.token, body).await?.0 {
+        match self.client.request(subject, &self.grant.sealed, body).await?.0 {
             ResponseBody::Delete => Ok(()),
             _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
         }
@@ -243,7 +250,7 @@ impl Session {
         let subject = Subject::from(subject::admin(AdminOp::List, &self.grant.tenant, &self.grant.namespace));
         let tags = filter.tags.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         let body = RequestBody::List(ListRequest { tags, recursive: filter.recursive });
-        match self.client.read(subject, &self.grant.token, body).await?.0 {
+        match self.client.read(subject, &self.grant.sealed, body).await?.0 {
             ResponseBody::List(items) => Ok(items),
             _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
         }

@@ -43,10 +43,10 @@ pub use error::{CryptoError, GrantError};
 pub use fingerprint::key_id_hex;
 pub use grant::{
     GrantIssuer, GrantNeed, GrantRequest, GrantVerifier, MAX_EXECUTION_ID_CHARS, MAX_TOKEN_CHARS, NOT_BEFORE_SKEW_SECS,
-    TOKEN_PREFIX, decode_claims_unverified,
+    TOKEN_PREFIX, decode_claims_unverified, grant_id,
 };
 pub use key_file::{key32_from_slice, read_key32, read_private_key32, write_key32, write_new_file};
 pub use transport::{
-    ClientKeyPair, Direction, RequestMacInput, ResolverKeyPair, SealAad, TransportKey, load_public_key,
+    ClientKeyPair, Direction, RequestMacInput, ResolverKeyPair, SealAad, SealedGrant, TransportKey, load_public_key,
     random_request_id, resolver_key_id,
 };

@@ -11,6 +11,8 @@
 //! - `K_mac = HKDF-SHA256(salt = "hush-request-v1", ikm = shared, info)`. A request's MAC is
 //!   HMAC-SHA256 under `K_mac` over [`RequestMacInput`]: only the holder of the client's
 //!   private key (or the resolver's) can make one, so a request proves possession of its key.
+//! - A grant is sealed once per session under `K_seal` with AAD `lp("hush-grant-v1")`
+//!   ([`SealedGrant`]); the request MAC binds it to each request.
 
 use std::fmt;
 use std::path::Path;
@@ -41,6 +43,9 @@ const HKDF_SALT_REQUEST_MAC: &[u8] = b"hush-request-v1";
 const REQUEST_MAC_LABEL: &[u8] = b"hush-req-v1";
 /// Label that starts every transport AAD.
 const AAD_LABEL: &[u8] = b"hush-v1";
+/// The AAD of a sealed grant, `lp("hush-grant-v1")`: unlike every value's AAD, which starts
+/// with `lp("hush-v1")`, so a sealed grant and a sealed value never open as each other.
+const GRANT_AAD: &[u8] = b"\x0d\x00\x00\x00hush-grant-v1";
 /// AES-GCM nonce length.
 const NONCE_LEN: usize = 12;
 /// AES-GCM tag length.
@@ -271,13 +276,26 @@ impl fmt::Debug for TransportKey {
     }
 }
 
-/// The item label a request's grant is sealed under: `:` is in no secret name, so a sealed
-/// grant and a sealed value never share an AAD.
-pub const GRANT_LABEL: &str = ":grant";
+/// A grant token sealed to the resolver under one transport key (`nonce ‖ ciphertext ‖ tag`,
+/// AAD `lp("hush-grant-v1")`): made once per session ([`TransportKey::seal_grant`]) and sent
+/// with each of its requests, where the request MAC binds it (ARCHITECTURE.md "Request
+/// authentication"). Only the holders of the client's or the resolver's private key open it.
+///
+/// `Debug` shows its length only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedGrant(Vec<u8>);
 
-/// What a request's grant is sealed to: client to resolver, this request, this subject.
-fn grant_aad<'a>(request_id: &'a [u8; 16], subject: &'a str) -> SealAad<'a> {
-    SealAad { direction: Direction::ToResolver, request_id, subject, name: GRANT_LABEL, version: "" }
+impl SealedGrant {
+    /// The bytes a request carries as its `sealed_grant`.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SealedGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SealedGrant({} bytes)", self.0.len())
+    }
 }
 
 /// Which way a sealed value travels; part of the AAD, so a reply cannot be reflected back.
@@ -337,20 +355,25 @@ impl TransportKey {
         input.mac(&self.mac).verify_slice(mac).map_err(|_| CryptoError::BadMac)
     }
 
-    /// Seals `grant` into `envelope` and sets its MAC, for sending it to `subject`: what every
-    /// client does last before it encodes a request. Fails only when the body exceeds the
-    /// request size limit.
-    pub fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str, grant: &str) -> Result<(), CodecError> {
-        self.authenticate_body(envelope, subject, grant).map(drop)
+    /// Seals a grant token to the resolver, once for all the requests of a session.
+    pub fn seal_grant(&self, grant: &str) -> SealedGrant {
+        SealedGrant(self.seal_under(GRANT_AAD, grant.as_bytes()))
     }
 
-    /// [`authenticate`](Self::authenticate), then the encoded request, ready to send: the body
-    /// is encoded once, for the MAC and the message.
+    /// Seals `grant` into `envelope` and sets its MAC, for sending it to `subject`: a one-off
+    /// request. Fails only when the body exceeds the request size limit.
+    pub fn authenticate(&self, envelope: &mut RequestEnvelope, subject: &str, grant: &str) -> Result<(), CodecError> {
+        self.authenticate_body(envelope, subject, &self.seal_grant(grant)).map(drop)
+    }
+
+    /// Puts a session's sealed grant into `envelope`, sets its MAC for `subject` and encodes
+    /// the request, ready to send: what every client does last. The body is encoded once, for
+    /// the MAC and the message.
     pub fn authenticate_and_encode(
         &self,
         envelope: &mut RequestEnvelope,
         subject: &str,
-        grant: &str,
+        grant: &SealedGrant,
     ) -> Result<Vec<u8>, CodecError> {
         let body = self.authenticate_body(envelope, subject, grant)?;
         envelope.encode_with_body(&body)
@@ -360,20 +383,20 @@ impl TransportKey {
         &self,
         envelope: &mut RequestEnvelope,
         subject: &str,
-        grant: &str,
+        grant: &SealedGrant,
     ) -> Result<Vec<u8>, CodecError> {
-        envelope.sealed_grant = self.seal(&grant_aad(&envelope.request_id, subject), grant.as_bytes());
+        envelope.sealed_grant.clone_from(&grant.0);
         let body = envelope.encoded_body()?;
         envelope.mac = self.request_mac(&RequestMacInput::of(envelope, subject, &body));
         Ok(body)
     }
 
-    /// The grant of `envelope`, sent to `subject`, opened: [`CryptoError::Open`] when it was not
-    /// sealed with this key for this request and subject.
+    /// A request's sealed grant opened: [`CryptoError::Open`] when it was not sealed with this
+    /// key (another client key, another resolver key, altered bytes) or is not text.
     ///
     /// The grant is a credential: it is wiped when dropped, and opened without a second copy.
-    pub fn open_grant(&self, envelope: &RequestEnvelope, subject: &str) -> Result<Zeroizing<String>, CryptoError> {
-        let mut opened = self.open_in_place(&grant_aad(&envelope.request_id, subject), &envelope.sealed_grant)?;
+    pub fn open_grant(&self, sealed_grant: &[u8]) -> Result<Zeroizing<String>, CryptoError> {
+        let mut opened = self.open_in_place(GRANT_AAD, sealed_grant)?;
         String::from_utf8(std::mem::take(&mut *opened)).map(Zeroizing::new).map_err(|not_text| {
             // The conversion hands the bytes back: wiped here too.
             drop(Zeroizing::new(not_text.into_bytes()));
@@ -406,6 +429,10 @@ impl TransportKey {
     /// When `value` exceeds AES-GCM's limit of 64 GiB, which no hush message can hold
     /// (responses are capped at 1 MiB).
     pub fn seal(&self, aad: &SealAad<'_>, value: &[u8]) -> Vec<u8> {
+        self.seal_under(&aad.to_bytes(), value)
+    }
+
+    fn seal_under(&self, aad: &[u8], value: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         // A per-thread CSPRNG, not a system call per value (ARCHITECTURE.md, "Keys of one exchange").
         rand::thread_rng().fill_bytes(&mut nonce);
@@ -415,7 +442,7 @@ impl TransportKey {
         out.extend_from_slice(value);
         let tag = self
             .aead
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad.to_bytes(), &mut out[NONCE_LEN..])
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[NONCE_LEN..])
             .expect("AES-GCM refuses only plaintexts over 64 GiB; hush messages are capped at 1 MiB");
         out.extend_from_slice(&tag);
         out
@@ -424,11 +451,11 @@ impl TransportKey {
     /// Opens what [`seal`](Self::seal) made with the same key and AAD; anything else is
     /// [`CryptoError::Open`].
     pub fn open(&self, aad: &SealAad<'_>, sealed: &[u8]) -> Result<SecretValue, CryptoError> {
-        let mut plaintext = self.open_in_place(aad, sealed)?;
+        let mut plaintext = self.open_in_place(&aad.to_bytes(), sealed)?;
         Ok(SecretValue::new(std::mem::take(&mut *plaintext)))
     }
 
-    fn open_in_place(&self, aad: &SealAad<'_>, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    fn open_in_place(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         if sealed.len() < NONCE_LEN + TAG_LEN {
             return Err(CryptoError::Open);
         }
@@ -436,7 +463,7 @@ impl TransportKey {
         let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
         let mut plaintext = Zeroizing::new(body.to_vec());
         self.aead
-            .decrypt_in_place_detached(Nonce::from_slice(nonce), &aad.to_bytes(), &mut plaintext, tag.into())
+            .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, &mut plaintext, tag.into())
             .map_err(|_| CryptoError::Open)?;
         Ok(plaintext)
     }
@@ -569,35 +596,51 @@ mod tests {
     }
 
     #[test]
-    fn a_grant_is_sealed_to_its_request_and_opens_only_there() {
+    fn a_sealed_grant_opens_only_under_its_key_pair_and_the_mac_binds_it_to_each_request() {
         let resolver = ResolverKeyPair::generate();
         let client = ClientKeyPair::generate();
         let (resolver_side, client_side) =
             (resolver.transport_key(&client.public()).unwrap(), client.transport_key(&resolver.public()).unwrap());
         let grant = "hush1.Y2xhaW1z.c2lnbmF0dXJl";
+        let sealed = client_side.seal_grant(grant);
+        assert_eq!(format!("{sealed:?}"), format!("SealedGrant({} bytes)", 12 + grant.len() + 16));
         let body = hush_proto::message::RequestBody::List(hush_proto::message::ListRequest::default());
         let mut envelope = RequestEnvelope::new([5; 16], client.public(), [0; 8], 1000, body);
-        client_side.authenticate(&mut envelope, SUBJECT, grant).unwrap();
-        let wire = envelope.encode().unwrap();
+        let wire = client_side.authenticate_and_encode(&mut envelope, SUBJECT, &sealed).unwrap();
+        assert_eq!(wire, envelope.encode().unwrap());
         assert!(!wire.windows(grant.len()).any(|w| w == grant.as_bytes()), "the grant is not on the wire in clear");
         assert!(!wire.windows(8).any(|w| w == b"Y2xhaW1z"), "nor its claims");
-        assert_eq!(resolver_side.open_grant(&envelope, SUBJECT).unwrap().as_str(), grant);
+        assert_eq!(envelope.sealed_grant, sealed.as_bytes());
+        assert_eq!(resolver_side.open_grant(&envelope.sealed_grant).unwrap().as_str(), grant);
         resolver_side.verify_envelope(&envelope, SUBJECT).unwrap();
 
-        // Moved to another subject or request, or opened with another client's key: refused.
-        assert!(matches!(resolver_side.open_grant(&envelope, "hush.v1.get.acme.other"), Err(CryptoError::Open)));
-        let mut moved = envelope.clone();
-        moved.request_id = [6; 16];
-        assert!(resolver_side.open_grant(&moved, SUBJECT).is_err());
+        // The same sealed grant in the session's next request: the MAC binds it there too.
+        let mut next = RequestEnvelope::new([6; 16], client.public(), [0; 8], 1001, envelope.body.clone());
+        client_side.authenticate_and_encode(&mut next, SUBJECT, &sealed).unwrap();
+        assert_eq!(next.sealed_grant, envelope.sealed_grant);
+        resolver_side.verify_envelope(&next, SUBJECT).unwrap();
+        // Moved into a request it was not authenticated with: the MAC fails.
+        let mut moved = next.clone();
+        moved.sealed_grant = client_side.seal_grant(grant).0;
+        assert_ne!(moved.sealed_grant, next.sealed_grant, "a fresh nonce each time it is sealed");
+        assert!(matches!(resolver_side.verify_envelope(&moved, SUBJECT), Err(CryptoError::BadMac)));
+
+        // Under another client key (an attacker re-sending it) or another resolver key: it does not open.
         let stranger = resolver.transport_key(&ClientKeyPair::generate().public()).unwrap();
-        assert!(stranger.open_grant(&envelope, SUBJECT).is_err());
-        // A value sealed for a secret never opens as a grant (`:` is in no secret name).
-        let value = client_side.seal(&SealAad { name: "grant", ..grant_aad(&[5; 16], SUBJECT) }, b"x");
-        assert!(resolver_side.open(&grant_aad(&[5; 16], SUBJECT), &value).is_err());
+        assert!(matches!(stranger.open_grant(sealed.as_bytes()), Err(CryptoError::Open)));
+        let other_resolver = client.transport_key(&ResolverKeyPair::generate().public()).unwrap();
+        assert!(other_resolver.open_grant(sealed.as_bytes()).is_err());
+        let mut altered = sealed.as_bytes().to_vec();
+        altered[20] ^= 1;
+        assert!(resolver_side.open_grant(&altered).is_err());
+        // A sealed value never opens as a grant, nor a grant as a value: their AADs differ.
+        let value = client_side.seal(&aad(&[5; 16]), grant.as_bytes());
+        assert!(resolver_side.open_grant(&value).is_err());
+        assert!(resolver_side.open(&aad(&[5; 16]), sealed.as_bytes()).is_err());
+        assert_eq!(GRANT_AAD, length_prefix::concat(&[b"hush-grant-v1"]).as_slice());
         // A sealed grant that opens but is not text is refused, not lossily converted.
-        let mut not_text = envelope.clone();
-        not_text.sealed_grant = client_side.seal(&grant_aad(&[5; 16], SUBJECT), &[0xff, 0xfe, b'a']);
-        assert!(matches!(resolver_side.open_grant(&not_text, SUBJECT), Err(CryptoError::Open)));
+        let not_text = client_side.seal_under(GRANT_AAD, &[0xff, 0xfe, b'a']);
+        assert!(matches!(resolver_side.open_grant(&not_text), Err(CryptoError::Open)));
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! Grant checks on every request (DESIGN.md section 4, ARCHITECTURE.md "Security").
 //!
-//! Signature verification costs tens of microseconds, so verified claims are cached by token
-//! (bounded, a few minutes). The cheap checks — expiry, tenant, namespace, scope, the key
-//! binding and whether the tenant requires one — run on every request, cached or not.
+//! Opening a sealed grant and verifying its signature cost microseconds, so verified claims
+//! are cached by the sealed grant as it arrived, with the resolver key and client key it was
+//! sealed under (bounded, a few minutes; ARCHITECTURE.md "Request authentication"). The cheap
+//! checks — expiry, tenant, namespace, scope, the key binding and whether the tenant requires
+//! one — run on every request, cached or not.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use hush_core::{Error, GrantClaims, TenantId};
-use hush_crypto::{GrantError, GrantNeed, GrantVerifier};
+use hush_core::{Error, ErrorKind, GrantClaims, TenantId};
+use hush_crypto::{GrantError, GrantNeed, GrantVerifier, TransportKey, grant_id};
 
 /// Which tenants require grants bound to the client key (`cnf`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,13 +35,70 @@ impl BindingPolicy {
     }
 }
 
+/// A grant's id, `SHA-256(token)`: what its backend reads are charged to, without holding
+/// the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct GrantId([u8; 32]);
+
+impl GrantId {
+    /// The id of `token`.
+    pub(crate) fn of(token: &str) -> Self {
+        Self(grant_id(token))
+    }
+}
+
+/// A grant that verified: its claims, and its id.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifiedGrant {
+    pub(crate) claims: Arc<GrantClaims>,
+    pub(crate) id: GrantId,
+}
+
+/// A request's sealed grant as it arrived: the bytes, and the resolver key and client key whose
+/// transport key opens them. Checked only after the request's MAC verified under that
+/// transport key, so the sender holds the client key.
+#[derive(Clone, Copy, Hash)]
+pub(crate) struct SealedGrantRef<'a> {
+    pub(crate) resolver_key_id: &'a [u8; 8],
+    pub(crate) client_key: &'a [u8; 32],
+    pub(crate) sealed: &'a [u8],
+}
+
+/// [`SealedGrantRef`], owned: the verified-grant cache's key. Hashes as the reference does
+/// (fixed arrays and byte slices hash the same whether owned or borrowed).
+#[derive(PartialEq, Eq, Hash)]
+struct SealedGrantKey {
+    resolver_key_id: [u8; 8],
+    client_key: [u8; 32],
+    sealed: Box<[u8]>,
+}
+
+impl quick_cache::Equivalent<SealedGrantKey> for SealedGrantRef<'_> {
+    fn equivalent(&self, key: &SealedGrantKey) -> bool {
+        *self.resolver_key_id == key.resolver_key_id
+            && *self.client_key == key.client_key
+            && *self.sealed == *key.sealed
+    }
+}
+
+impl SealedGrantRef<'_> {
+    fn to_key(self) -> SealedGrantKey {
+        SealedGrantKey {
+            resolver_key_id: *self.resolver_key_id,
+            client_key: *self.client_key,
+            sealed: self.sealed.into(),
+        }
+    }
+}
+
 /// Verifies grants, remembering the ones already verified.
 pub(crate) struct GrantGate {
     verifier: GrantVerifier,
     policy: BindingPolicy,
-    /// Claims by grant token, with when they were verified (unix seconds): a grant is verified
-    /// again after [`VERIFIED_FOR`], and the most used [`MAX_VERIFIED`] are kept.
-    verified: quick_cache::sync::Cache<String, (Arc<GrantClaims>, i64)>,
+    /// The verified grant by how it arrived sealed, with when it was verified (unix seconds):
+    /// verified again after [`VERIFIED_FOR`]; the most used [`MAX_VERIFIED`] are kept. No
+    /// token is kept.
+    verified: quick_cache::sync::Cache<SealedGrantKey, (VerifiedGrant, i64)>,
 }
 
 /// How long a verified grant's signature is trusted without checking it again, in seconds.
@@ -50,6 +109,8 @@ const MAX_VERIFIED: usize = 100_000;
 
 /// Longest grant token hush reads; longer is refused before any work.
 const MAX_TOKEN_LEN: usize = 4096;
+/// Longest sealed grant: the longest token, its nonce and its tag.
+const MAX_SEALED_LEN: usize = MAX_TOKEN_LEN + 12 + 16;
 
 impl GrantGate {
     pub(crate) fn new(verifier: GrantVerifier, policy: BindingPolicy) -> Self {
@@ -61,27 +122,50 @@ impl GrantGate {
         self.policy.requires_binding(tenant)
     }
 
-    /// The grant's claims when it allows `need` at `now`; `Unauthorized` otherwise.
-    pub(crate) fn authorize(&self, token: &str, need: &GrantNeed<'_>, now: i64) -> Result<Arc<GrantClaims>, Error> {
+    /// The grant `sealed` carries when it allows `need` at `now`; `Unauthorized` otherwise.
+    ///
+    /// Call only once the request's MAC verified under `transport`, the key of `sealed`'s
+    /// resolver key and client key: a cached grant is then not opened again.
+    pub(crate) fn authorize(
+        &self,
+        sealed: SealedGrantRef<'_>,
+        transport: &TransportKey,
+        need: &GrantNeed<'_>,
+        now: i64,
+    ) -> Result<VerifiedGrant, Error> {
+        if sealed.sealed.len() > MAX_SEALED_LEN {
+            return Err(GrantError::Malformed.into());
+        }
+        let grant = match self.verified.get(&sealed) {
+            Some((grant, verified_at)) if now.saturating_sub(verified_at) < VERIFIED_FOR => grant,
+            _ => {
+                let grant = self.verify(sealed.sealed, transport, now)?;
+                self.verified.insert(sealed.to_key(), (grant.clone(), now));
+                grant
+            }
+        };
+        need.check(&grant.claims, now)?;
+        Ok(grant)
+    }
+
+    /// Opens and verifies a sealed grant; the token is wiped when done.
+    fn verify(&self, sealed: &[u8], transport: &TransportKey, now: i64) -> Result<VerifiedGrant, Error> {
+        let token = transport.open_grant(sealed).map_err(|_| {
+            Error::new(
+                ErrorKind::Unauthorized,
+                "the grant does not open: it was not sealed with the sender's client key for this resolver key",
+            )
+        })?;
         if token.len() > MAX_TOKEN_LEN {
             return Err(GrantError::Malformed.into());
         }
-        let claims = match self.verified.get(token) {
-            Some((claims, verified_at)) if now.saturating_sub(verified_at) < VERIFIED_FOR => claims,
-            _ => {
-                let claims = Arc::new(self.verifier.verify(token, now)?);
-                self.verified.insert(token.to_owned(), (claims.clone(), now));
-                claims
-            }
-        };
-        need.check(&claims, now)?;
-        Ok(claims)
+        let claims = Arc::new(self.verifier.verify(&token, now)?);
+        Ok(VerifiedGrant { claims, id: GrantId::of(&token) })
     }
 }
 
 impl fmt::Debug for GrantGate {
-    /// The verifier and the policy; of the cached claims only their number (the cache is
-    /// keyed by grant tokens, which are credentials).
+    /// The verifier and the policy; of the cached grants only their number.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GrantGate")
             .field("verifier", &self.verifier)

@@ -18,6 +18,7 @@ use hush_proto::{MAX_ITEMS_PER_REQUEST, PROTOCOL_VERSION};
 
 use crate::Resolver;
 use crate::audit::{AuditRecord, AuditedItem};
+use crate::authz::{GrantId, SealedGrantRef};
 use crate::metrics::Counters;
 
 /// The outcome of one request: the reply to send and the events to publish.
@@ -52,8 +53,8 @@ struct Checked<'a> {
     tenant: TenantId,
     namespace: Namespace,
     request_id: [u8; 16],
-    /// The grant token: backend reads are charged to it.
-    grant: &'a str,
+    /// The grant's id: backend reads are charged to it.
+    grant: GrantId,
     /// The resolver key the client sealed to: the reply names it.
     resolver_key_id: [u8; 8],
     /// Shared with the derived-key cache: cloning it would copy (and then wipe) AES round keys.
@@ -194,21 +195,19 @@ impl Resolver {
             Counters::bump(&inner.metrics.unauthorized);
             return self.refuse(request_id, &e, Some(audit));
         }
-        let Ok(grant) = transport.open_grant(&envelope, subject) else {
-            Counters::bump(&inner.metrics.unauthorized);
-            let e = Error::new(
-                ErrorKind::Unauthorized,
-                "the grant does not open: it was not sealed by the sender's client key for this request",
-            );
-            return self.refuse(request_id, &e, Some(audit));
+        let sealed = SealedGrantRef {
+            resolver_key_id: &envelope.resolver_key_id,
+            client_key: &envelope.client_key,
+            sealed: &envelope.sealed_grant,
         };
-        let claims = match inner.grants.authorize(&grant, &need, unix_now()) {
-            Ok(claims) => claims,
+        let grant = match inner.grants.authorize(sealed, &transport, &need, unix_now()) {
+            Ok(grant) => grant,
             Err(e) => {
                 Counters::bump(&inner.metrics.unauthorized);
                 return self.refuse(request_id, &e, Some(audit));
             }
         };
+        let claims = &grant.claims;
         audit.execution_id = claims.execution_id.clone();
         if envelope.resolver_key_id != self.key_id() {
             Counters::bump(&inner.metrics.requests_with_previous_keys);
@@ -227,7 +226,7 @@ impl Resolver {
             tenant: target.tenant().clone(),
             namespace: target.namespace().clone(),
             request_id,
-            grant: &grant,
+            grant: grant.id,
             resolver_key_id: envelope.resolver_key_id,
             transport,
         };
@@ -457,7 +456,7 @@ impl Resolver {
             let key = CacheKey::new(&checked.tenant, &level, &name, version.as_ref());
             let load = || {
                 let scope = Scope::new(checked.tenant.clone(), level.clone());
-                let charged = inner.budgets.charge(checked.grant);
+                let charged = inner.budgets.charge(&checked.grant);
                 if charged.is_ok() {
                     Counters::bump(&inner.metrics.backend_reads);
                 }

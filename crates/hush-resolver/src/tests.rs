@@ -20,7 +20,7 @@ use hush_proto::message::{
 };
 use tokio::time::{Instant, advance};
 
-use crate::authz::GrantGate;
+use crate::authz::{GrantGate, GrantId, SealedGrantRef};
 use crate::{BindingPolicy, MemoryLedger, Resolver, ResolverSettings};
 
 fn now() -> i64 {
@@ -243,26 +243,53 @@ async fn a_known_tenant_without_bindings_has_no_secrets() {
 }
 
 #[test]
-fn cached_claims_are_refused_once_expired() {
+fn a_sealed_grant_is_opened_once_cached_by_its_keys_and_refused_once_expired() {
     let f = fixture();
     let verifier = GrantVerifier::new(&[f.issuer.public()], Duration::from_secs(3600)).unwrap();
     let gate = GrantGate::new(verifier, BindingPolicy::default());
     let issued = now();
     let token = f.grant("acme", "a", 10, issued);
     let (tenant, namespace) = (TenantId::new("acme").unwrap(), Namespace::new("a").unwrap());
+    let client_key = f.client.public();
     let need = GrantNeed {
         tenant: &tenant,
         namespace: &namespace,
         scope: GrantScope::Read,
-        client_key: &f.client.public(),
+        client_key: &client_key,
         require_bound: true,
     };
-    assert!(gate.authorize(&token, &need, issued).is_ok(), "verified, then cached");
-    let later = gate.authorize(&token, &need, issued + 11).unwrap_err();
+    let resolver_side = f.resolver_key.transport_key(&client_key).unwrap();
+    let sealed = f.client.transport_key(&f.resolver_key.public()).unwrap().seal_grant(&token);
+    let key_id = f.resolver_key.key_id();
+    let arrived = SealedGrantRef { resolver_key_id: &key_id, client_key: &client_key, sealed: sealed.as_bytes() };
+
+    let grant = gate.authorize(arrived, &resolver_side, &need, issued).expect("opened and verified");
+    assert_eq!(grant.id, GrantId::of(&token), "backend reads are charged to SHA-256(token)");
+    // Cached by how it arrived: the next request's grant is not opened again (a key that
+    // would not open it is not used); the caller has checked the MAC under the right key.
+    let stranger_side = f.resolver_key.transport_key(&ClientKeyPair::generate().public()).unwrap();
+    assert!(gate.authorize(arrived, &stranger_side, &need, issued + 1).is_ok(), "a cache hit");
+    let later = gate.authorize(arrived, &resolver_side, &need, issued + 11).unwrap_err();
     assert_eq!(later.kind(), ErrorKind::Unauthorized, "the cache does not outlive the grant");
+
+    // The same bytes under another client key are another entry, and do not open.
     let other_key = ClientKeyPair::generate().public();
-    let stolen = GrantNeed { client_key: &other_key, ..need };
-    assert_eq!(gate.authorize(&token, &stolen, issued).unwrap_err().kind(), ErrorKind::Unauthorized);
+    let moved = SealedGrantRef { client_key: &other_key, ..arrived };
+    let stolen = GrantNeed { client_key: &other_key, require_bound: false, ..need };
+    let other_side = f.resolver_key.transport_key(&other_key).unwrap();
+    let err = gate.authorize(moved, &other_side, &stolen, issued).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    assert!(err.message().contains("does not open"), "{err}");
+    // Under its own key but for another client key than the grant's binding: refused.
+    let bound_elsewhere = GrantNeed { client_key: &other_key, ..need };
+    assert_eq!(
+        gate.authorize(arrived, &resolver_side, &bound_elsewhere, issued).unwrap_err().kind(),
+        ErrorKind::Unauthorized
+    );
+    // Oversized: refused before any work.
+    let huge = vec![0u8; 5000];
+    let oversized = SealedGrantRef { sealed: &huge, ..arrived };
+    assert_eq!(gate.authorize(oversized, &resolver_side, &need, issued).unwrap_err().kind(), ErrorKind::Unauthorized);
 }
 
 #[tokio::test]
