@@ -19,6 +19,11 @@ fn refusal(response: ResponseEnvelope) -> Error {
     Error::from(response.body.expect_err("the request is refused"))
 }
 
+/// [`CONFIG`] and a second tenant, `initech`, that accepts grants not bound to a client key.
+fn with_initech_allowing_unbound_grants() -> String {
+    format!("{CONFIG}\n[tenants.initech]\nbackend = \"local\"\nrequire_bound_grants = false\n")
+}
+
 /// Subscribes to `subject` as an eavesdropper on NATS would.
 async fn spy(stack: &Stack, subject: &str) -> async_nats::Subscriber {
     let nats = async_nats::connect(&stack.nats.url).await.unwrap();
@@ -166,7 +171,7 @@ async fn forged_change_events_are_dropped_and_counted() {
 
 #[tokio::test]
 async fn unbound_grants_are_refused_unless_the_tenant_allows_them() {
-    let config = format!("{CONFIG}\n[tenants.initech]\nbackend = \"local\"\nrequire_bound_grants = false\n");
+    let config = with_initech_allowing_unbound_grants();
     let Some(stack) = Stack::start_or_skip(&config) else { return };
     let _replica = stack.replica().await;
     put(&stack, "acme", "company", "X", "acme-x").await;
@@ -308,7 +313,7 @@ async fn the_real_clients_requests_carry_the_documented_mac() {
 /// cannot make the MAC. Even with an unbound grant, which the tenant allows.
 #[tokio::test]
 async fn a_sealed_grant_captured_from_another_client_is_refused_under_any_other_key() {
-    let config = format!("{CONFIG}\n[tenants.initech]\nbackend = \"local\"\nrequire_bound_grants = false\n");
+    let config = with_initech_allowing_unbound_grants();
     let Some(stack) = Stack::start_or_skip(&config) else { return };
     let replica = stack.replica().await;
     put(&stack, "initech", "company", "X", "initech-x").await;
