@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hush_core::{Error, ErrorKind, GrantClaims, TenantId};
 use hush_crypto::{GrantError, GrantNeed, GrantVerifier, TransportKey, grant_id};
@@ -35,8 +36,8 @@ impl BindingPolicy {
     }
 }
 
-/// A grant's id, `SHA-256(token)`: what its backend reads are charged to, without holding
-/// the token.
+/// A grant's id, `SHA-256(token)`: what its backend reads are charged to and its verified
+/// claims are found by, without holding the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct GrantId([u8; 32]);
 
@@ -99,6 +100,11 @@ pub(crate) struct GrantGate {
     /// verified again after [`VERIFIED_FOR`]; the most used [`MAX_VERIFIED`] are kept. No
     /// token is kept.
     verified: quick_cache::sync::Cache<SealedGrantKey, (VerifiedGrant, i64)>,
+    /// The same claims by grant id: a token sealed again (a new session for the same grant) is
+    /// opened, not verified again.
+    verified_by_id: quick_cache::sync::Cache<GrantId, (Arc<GrantClaims>, i64)>,
+    /// How many signatures were checked: what both caches save.
+    signatures_checked: AtomicU64,
 }
 
 /// How long a verified grant's signature is trusted without checking it again, in seconds.
@@ -114,7 +120,13 @@ const MAX_SEALED_LEN: usize = MAX_TOKEN_LEN + 12 + 16;
 
 impl GrantGate {
     pub(crate) fn new(verifier: GrantVerifier, policy: BindingPolicy) -> Self {
-        Self { verifier, policy, verified: quick_cache::sync::Cache::new(MAX_VERIFIED) }
+        Self {
+            verifier,
+            policy,
+            verified: quick_cache::sync::Cache::new(MAX_VERIFIED),
+            verified_by_id: quick_cache::sync::Cache::new(MAX_VERIFIED),
+            signatures_checked: AtomicU64::new(0),
+        }
     }
 
     /// Whether grants for `tenant` must be bound to the client key.
@@ -139,8 +151,8 @@ impl GrantGate {
         let grant = match self.verified.get(&sealed) {
             Some((grant, verified_at)) if now.saturating_sub(verified_at) < VERIFIED_FOR => grant,
             _ => {
-                let grant = self.verify(sealed.sealed, transport, now)?;
-                self.verified.insert(sealed.to_key(), (grant.clone(), now));
+                let (grant, verified_at) = self.open(sealed.sealed, transport, now)?;
+                self.verified.insert(sealed.to_key(), (grant.clone(), verified_at));
                 grant
             }
         };
@@ -148,8 +160,9 @@ impl GrantGate {
         Ok(grant)
     }
 
-    /// Opens and verifies a sealed grant; the token is wiped when done.
-    fn verify(&self, sealed: &[u8], transport: &TransportKey, now: i64) -> Result<VerifiedGrant, Error> {
+    /// Opens a sealed grant and finds its verified claims by id, or verifies it; the token is
+    /// wiped when done. Returns the grant and when its signature was checked.
+    fn open(&self, sealed: &[u8], transport: &TransportKey, now: i64) -> Result<(VerifiedGrant, i64), Error> {
         let token = transport.open_grant(sealed).map_err(|_| {
             Error::new(
                 ErrorKind::Unauthorized,
@@ -159,8 +172,22 @@ impl GrantGate {
         if token.len() > MAX_TOKEN_LEN {
             return Err(GrantError::Malformed.into());
         }
+        let id = GrantId::of(&token);
+        if let Some((claims, verified_at)) = self.verified_by_id.get(&id)
+            && now.saturating_sub(verified_at) < VERIFIED_FOR
+        {
+            return Ok((VerifiedGrant { claims, id }, verified_at));
+        }
+        self.signatures_checked.fetch_add(1, Ordering::Relaxed);
         let claims = Arc::new(self.verifier.verify(&token, now)?);
-        Ok(VerifiedGrant { claims, id: GrantId::of(&token) })
+        self.verified_by_id.insert(id, (claims.clone(), now));
+        Ok((VerifiedGrant { claims, id }, now))
+    }
+
+    /// How many grant signatures were checked since the gate was made.
+    #[cfg(test)]
+    pub(crate) fn signatures_checked(&self) -> u64 {
+        self.signatures_checked.load(Ordering::Relaxed)
     }
 }
 

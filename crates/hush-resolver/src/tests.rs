@@ -243,7 +243,7 @@ async fn a_known_tenant_without_bindings_has_no_secrets() {
 }
 
 #[test]
-fn a_sealed_grant_is_opened_once_cached_by_its_keys_and_refused_once_expired() {
+fn a_sealed_grant_is_cached_by_its_keys_its_token_verified_once_and_refused_once_expired() {
     let f = fixture();
     let verifier = GrantVerifier::new(&[f.issuer.public()], Duration::from_secs(3600)).unwrap();
     let gate = GrantGate::new(verifier, BindingPolicy::default());
@@ -269,6 +269,11 @@ fn a_sealed_grant_is_opened_once_cached_by_its_keys_and_refused_once_expired() {
     // would not open it is not used); the caller has checked the MAC under the right key.
     let stranger_side = f.resolver_key.transport_key(&ClientKeyPair::generate().public()).unwrap();
     assert!(gate.authorize(arrived, &stranger_side, &need, issued + 1).is_ok(), "a cache hit");
+    // The same token sealed again (a new session for the grant): opened, not verified again.
+    let resealed = f.client.transport_key(&f.resolver_key.public()).unwrap().seal_grant(&token);
+    let again = SealedGrantRef { sealed: resealed.as_bytes(), ..arrived };
+    assert_eq!(gate.authorize(again, &resolver_side, &need, issued + 2).unwrap().id, grant.id);
+    assert_eq!(gate.signatures_checked(), 1, "one signature check for the token");
     let later = gate.authorize(arrived, &resolver_side, &need, issued + 11).unwrap_err();
     assert_eq!(later.kind(), ErrorKind::Unauthorized, "the cache does not outlive the grant");
 
@@ -286,6 +291,15 @@ fn a_sealed_grant_is_opened_once_cached_by_its_keys_and_refused_once_expired() {
         gate.authorize(arrived, &resolver_side, &bound_elsewhere, issued).unwrap_err().kind(),
         ErrorKind::Unauthorized
     );
+    // A grant verified longer ago than the cache trusts is checked again, whichever way it came.
+    let long_lived = f.grant("acme", "a", 3600, issued);
+    let sealed_long = f.client.transport_key(&f.resolver_key.public()).unwrap().seal_grant(&long_lived);
+    let long = SealedGrantRef { sealed: sealed_long.as_bytes(), ..arrived };
+    gate.authorize(long, &resolver_side, &need, issued).unwrap();
+    gate.authorize(long, &resolver_side, &need, issued + 299).unwrap();
+    assert_eq!(gate.signatures_checked(), 2);
+    gate.authorize(long, &resolver_side, &need, issued + 300).unwrap();
+    assert_eq!(gate.signatures_checked(), 3, "verified again after VERIFIED_FOR");
     // Oversized: refused before any work.
     let huge = vec![0u8; 5000];
     let oversized = SealedGrantRef { sealed: &huge, ..arrived };
