@@ -14,10 +14,10 @@ use hush_proto::message::{
     DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, RequestBody, ResponseBody, sealed_item_label,
 };
 use hush_proto::subject::{self, AdminOp};
+use zeroize::Zeroizing;
 
 use crate::client::HushClient;
 use crate::masker::Masker;
-use zeroize::Zeroizing;
 
 /// One secret to read: a name, and optionally a JSON path and a pinned version.
 #[derive(Debug, Clone, PartialEq, Eq)]
