@@ -115,8 +115,14 @@ const MAX_VERIFIED: usize = 100_000;
 
 /// Longest grant token hush reads; longer is refused before any work.
 const MAX_TOKEN_LEN: usize = 4096;
-/// Longest sealed grant: the longest token, its nonce and its tag.
+/// Longest sealed grant: the longest token, its nonce and its tag. A sealed grant within it
+/// opens to a token within [`MAX_TOKEN_LEN`].
 const MAX_SEALED_LEN: usize = MAX_TOKEN_LEN + 12 + 16;
+
+/// Whether a signature checked at `verified_at` is still trusted at `now` (both caches).
+fn still_trusted(verified_at: i64, now: i64) -> bool {
+    now.saturating_sub(verified_at) < VERIFIED_FOR
+}
 
 impl GrantGate {
     pub(crate) fn new(verifier: GrantVerifier, policy: BindingPolicy) -> Self {
@@ -149,7 +155,7 @@ impl GrantGate {
             return Err(GrantError::Malformed.into());
         }
         let grant = match self.verified.get(&sealed) {
-            Some((grant, verified_at)) if now.saturating_sub(verified_at) < VERIFIED_FOR => grant,
+            Some((grant, verified_at)) if still_trusted(verified_at, now) => grant,
             _ => {
                 let (grant, verified_at) = self.open(sealed.sealed, transport, now)?;
                 self.verified.insert(sealed.to_key(), (grant.clone(), verified_at));
@@ -169,12 +175,9 @@ impl GrantGate {
                 "the grant does not open: it was not sealed with the sender's client key for this resolver key",
             )
         })?;
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(GrantError::Malformed.into());
-        }
         let id = GrantId::of(&token);
         if let Some((claims, verified_at)) = self.verified_by_id.get(&id)
-            && now.saturating_sub(verified_at) < VERIFIED_FOR
+            && still_trusted(verified_at, now)
         {
             return Ok((VerifiedGrant { claims, id }, verified_at));
         }
