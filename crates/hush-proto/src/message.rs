@@ -209,7 +209,7 @@ pub struct ChangeEvent {
 /// Never holds a value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    /// When, unix milliseconds.
+    /// When the resolver received the request, unix milliseconds.
     pub time_ms: i64,
     /// The tenant.
     pub tenant: String,

@@ -1,7 +1,7 @@
 //! Audit events: who read or wrote what, when, with what result. Never a value.
 
 use hush_core::SecretName;
-use hush_proto::message::{AuditEventRef, AuditItemRef};
+use hush_proto::message::{AuditEventRef, AuditItemRef, ResolvedSecret, WireError};
 use hush_proto::subject::{self, RequestSubject};
 
 /// An audit event being filled in while a request is handled. It borrows the request's
@@ -12,6 +12,8 @@ pub(crate) struct AuditRecord<'a> {
     operation: &'static str,
     request_id: [u8; 16],
     instance: &'a str,
+    /// When hushd received the request, unix milliseconds: the event's `time_ms`.
+    received_ms: i64,
     pub execution_id: Option<String>,
     pub items: Vec<AuditedItem>,
 }
@@ -24,9 +26,10 @@ pub(crate) struct AuditedItem {
     pub name: String,
     /// `ok` or an error kind.
     pub outcome: &'static str,
-    /// Where it was found.
+    /// Where it was found, for a read that failed after finding it; a read's reply says where
+    /// the others were found ([`AuditRecord::finish_read`]).
     pub found_in: Option<String>,
-    /// The version read or written.
+    /// The version written; a read's reply says which version it read.
     pub version: Option<String>,
     /// `cache`, `backend` or `stale` for reads.
     pub source: Option<&'static str>,
@@ -42,12 +45,14 @@ impl AuditedItem {
         AuditedItem { name, outcome, found_in: None, version: None, source: None, backend: None, error: None }
     }
 
-    fn borrowed(&self) -> AuditItemRef<'_> {
+    /// The item as written, where it was found and its version taken from `read`, the item's
+    /// reply, when it was read: not copied into the item.
+    fn borrowed<'a>(&'a self, read: Option<&'a ResolvedSecret>) -> AuditItemRef<'a> {
         AuditItemRef {
             name: &self.name,
             outcome: self.outcome,
-            found_in: self.found_in.as_deref(),
-            version: self.version.as_deref(),
+            found_in: self.found_in.as_deref().or(read.map(|r| r.namespace.as_str())),
+            version: self.version.as_deref().or(read.and_then(|r| r.version.as_deref())),
             source: self.source,
             backend: self.backend.as_deref(),
             error: self.error.as_deref(),
@@ -61,8 +66,9 @@ impl<'a> AuditRecord<'a> {
         operation: &'static str,
         request_id: [u8; 16],
         instance: &'a str,
+        received_ms: i64,
     ) -> Self {
-        AuditRecord { target, operation, request_id, instance, execution_id: None, items: Vec::new() }
+        AuditRecord { target, operation, request_id, instance, received_ms, execution_id: None, items: Vec::new() }
     }
 
     /// `get`, `put`, `delete` or `list`.
@@ -91,7 +97,17 @@ impl<'a> AuditRecord<'a> {
     }
 
     /// The subject and JSON payload of the finished event.
-    pub(crate) fn finish(mut self, outcome: &'static str, time_ms: i64) -> (String, Vec<u8>) {
+    pub(crate) fn finish(self, outcome: &'static str) -> (String, Vec<u8>) {
+        self.finish_read(outcome, &[])
+    }
+
+    /// [`finish`](Self::finish) for a read answered with `replies`, one per item in order:
+    /// each item found says where and which version from its reply.
+    pub(crate) fn finish_read(
+        mut self,
+        outcome: &'static str,
+        replies: &[Result<ResolvedSecret, WireError>],
+    ) -> (String, Vec<u8>) {
         if outcome != "ok" {
             for item in &mut self.items {
                 if item.outcome == "ok" && item.found_in.is_none() {
@@ -102,9 +118,11 @@ impl<'a> AuditRecord<'a> {
         let mut request_id = [0u8; 32];
         // 16 bytes always fit 32 hex digits.
         let _ = hex::encode_to_slice(self.request_id, &mut request_id);
-        let items: Vec<AuditItemRef<'_>> = self.items.iter().map(AuditedItem::borrowed).collect();
+        let reads = replies.iter().map(|reply| reply.as_ref().ok()).chain(std::iter::repeat(None));
+        let items: Vec<AuditItemRef<'_>> =
+            self.items.iter().zip(reads).map(|(item, read)| item.borrowed(read)).collect();
         let event = AuditEventRef {
-            time_ms,
+            time_ms: self.received_ms,
             tenant: self.target.tenant().as_str(),
             namespace: self.target.namespace().as_str(),
             operation: self.operation,

@@ -53,6 +53,8 @@ struct Checked<'a> {
     tenant: TenantId,
     namespace: Namespace,
     request_id: [u8; 16],
+    /// When the request arrived: a cached name is fresh if it is fresh then.
+    received: tokio::time::Instant,
     /// The grant's id: backend reads are charged to it.
     grant: GrantId,
     /// The resolver key the client sealed to: the reply names it.
@@ -64,12 +66,13 @@ struct Checked<'a> {
 /// One line per request: at debug, or at warn when it failed for a reason of hushd's or a
 /// backend's (`internal`, `unavailable`). It names the request id (the audit event's), tenant,
 /// namespace, operation, outcome and duration, never a value or a grant.
-fn log_request(subject: &str, summary: &Summary, elapsed: std::time::Duration) {
+fn log_request(subject: &str, summary: &Summary, started: tokio::time::Instant) {
     let failure = summary.failure.as_ref();
     let warn = failure.is_some_and(|(kind, _)| matches!(kind, ErrorKind::Internal | ErrorKind::Unavailable));
     if !warn && !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
+    let elapsed = started.elapsed();
     let (tenant, namespace) = subject::parse_request(subject)
         .map(|t| (t.tenant().to_string(), t.namespace().to_string()))
         .unwrap_or_default();
@@ -101,10 +104,6 @@ fn not_found(name: &SecretName, namespace: &Namespace) -> Error {
     Error::not_found(format!("secret {name} not found in namespace {namespace} or its ancestors"))
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 fn unix_now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
@@ -117,14 +116,14 @@ impl Resolver {
     pub async fn handle(&self, subject: &str, payload: &[u8]) -> Handled {
         let started = tokio::time::Instant::now();
         let handled = self.handle_timed(subject, payload, started).await;
-        log_request(subject, &handled.summary, started.elapsed());
+        log_request(subject, &handled.summary, started);
         handled
     }
 
     async fn handle_timed(&self, subject: &str, payload: &[u8], started: tokio::time::Instant) -> Handled {
         let timeout = self.inner.settings.request_timeout;
         let deadline = started + timeout;
-        let mut handling = std::pin::pin!(self.handle_unbounded(subject, payload));
+        let mut handling = std::pin::pin!(self.handle_unbounded(subject, payload, started));
         // A cached read completes in its first poll: it needs no timer. Anything that has to
         // wait (a backend, the replay ledger, another request's load) gets one, counted from
         // the start.
@@ -153,8 +152,11 @@ impl Resolver {
         }
     }
 
-    async fn handle_unbounded(&self, subject: &str, payload: &[u8]) -> Handled {
+    /// `started` is when the request arrived: the one monotonic and the one wall-clock reading
+    /// of a request serve its cache freshness, grant times and audit time alike.
+    async fn handle_unbounded(&self, subject: &str, payload: &[u8], started: tokio::time::Instant) -> Handled {
         let inner = &self.inner;
+        let received_ms = unix_now_ms();
         Counters::bump(&inner.metrics.requests);
         let (envelope, encoded_body) = match RequestEnvelope::decode_with_body(payload) {
             Ok(decoded) => decoded,
@@ -175,7 +177,7 @@ impl Resolver {
                 return self.refuse(request_id, &e, None);
             }
         };
-        let mut audit = AuditRecord::new(&target, operation, request_id, &inner.settings.instance);
+        let mut audit = AuditRecord::new(&target, operation, request_id, &inner.settings.instance, received_ms);
         let scope = if operation == "get" { GrantScope::Read } else { GrantScope::Admin };
         let need = GrantNeed {
             tenant: target.tenant(),
@@ -200,7 +202,7 @@ impl Resolver {
             client_key: &envelope.client_key,
             sealed: &envelope.sealed_grant,
         };
-        let grant = match inner.grants.authorize(sealed, &transport, &need, unix_now()) {
+        let grant = match inner.grants.authorize(sealed, &transport, &need, received_ms.div_euclid(1000)) {
             Ok(grant) => grant,
             Err(e) => {
                 Counters::bump(&inner.metrics.unauthorized);
@@ -226,6 +228,7 @@ impl Resolver {
             tenant: target.tenant().clone(),
             namespace: target.namespace().clone(),
             request_id,
+            received: started,
             grant: grant.id,
             resolver_key_id: envelope.resolver_key_id,
             transport,
@@ -245,7 +248,12 @@ impl Resolver {
                 match response.encode() {
                     Ok(reply) => {
                         let summary = Summary { request_id, operation, items: audit.items.len(), failure: None };
-                        Handled { reply, audit: self.audit_event(audit, "ok"), change, summary }
+                        let replies = match &response.body {
+                            Ok(ResponseBody::Get(replies)) => replies.as_slice(),
+                            _ => &[],
+                        };
+                        let audit = self.inner.settings.audit.enabled.then(|| audit.finish_read("ok", replies));
+                        Handled { reply, audit, change, summary }
                     }
                     Err(e) => {
                         self.refuse(request_id, &Error::invalid_input(format!("reply too large: {e}")), Some(audit))
@@ -336,7 +344,7 @@ impl Resolver {
     }
 
     fn audit_event(&self, record: AuditRecord<'_>, outcome: &'static str) -> Option<(String, Vec<u8>)> {
-        self.inner.settings.audit.enabled.then(|| record.finish(outcome, unix_now_ms()))
+        self.inner.settings.audit.enabled.then(|| record.finish(outcome))
     }
 
     fn binding(&self, tenant: &TenantId, namespace: &Namespace) -> Result<&SharedBackend, Error> {
@@ -359,8 +367,8 @@ impl Resolver {
             )));
         }
         self.inner.metrics.items.fetch_add(items.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        // One clock read for every name's freshness.
-        let now = tokio::time::Instant::now();
+        // Every name's freshness against the one clock reading of the request.
+        let now = checked.received;
         // Most names are answered from the cache, without a future each; only the others are
         // loaded, concurrently.
         let mut results: Vec<Result<_, usize>> =
@@ -387,12 +395,8 @@ impl Resolver {
         for (item, result) in items.into_iter().zip(results) {
             match result {
                 Ok((resolved, source)) => {
-                    audit.items.push(AuditedItem {
-                        found_in: Some(resolved.namespace.clone()),
-                        version: resolved.version.clone(),
-                        source: Some(source),
-                        ..AuditedItem::new(item.name, "ok")
-                    });
+                    // Where it was found and its version: from the reply, when the event is written.
+                    audit.items.push(AuditedItem { source: Some(source), ..AuditedItem::new(item.name, "ok") });
                     replies.push(Ok(resolved));
                 }
                 Err(e) => {

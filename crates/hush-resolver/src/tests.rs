@@ -155,7 +155,17 @@ impl Fixture {
         let audit: serde_json::Value = serde_json::from_slice(&audit).unwrap();
         let transport = self.client.transport_key(&self.resolver_key.public()).unwrap();
         let open = |index: usize, item: Result<ResolvedSecret, WireError>| {
-            let resolved = item.map_err(Error::from)?;
+            let audited = &audit["items"][index];
+            let resolved = match item {
+                Ok(resolved) => resolved,
+                Err(wire) => {
+                    assert!(audited["found_in"].is_null(), "an item not answered was found nowhere: {audited}");
+                    assert_eq!(audited["outcome"], wire.kind.as_str(), "the audit event has the item's outcome");
+                    return Err(Error::from(wire));
+                }
+            };
+            assert_eq!(audited["found_in"], resolved.namespace.as_str(), "the audit event says where it was found");
+            assert_eq!(audited["version"].as_str(), resolved.version.as_deref(), "and its version");
             let label = sealed_item_label(index, names[index]);
             let aad = SealAad {
                 direction: Direction::ToClient,
