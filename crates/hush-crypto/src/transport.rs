@@ -308,10 +308,10 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn byte(self) -> u8 {
+    fn byte_ref(self) -> &'static u8 {
         match self {
-            Direction::ToClient => 1,
-            Direction::ToResolver => 2,
+            Direction::ToClient => &1,
+            Direction::ToResolver => &2,
         }
     }
 }
@@ -332,15 +332,41 @@ pub struct SealAad<'a> {
 }
 
 impl SealAad<'_> {
-    fn to_bytes(self) -> Vec<u8> {
-        length_prefix::concat(&[
+    fn fields(&self) -> [&[u8]; 6] {
+        [
             AAD_LABEL,
-            &[self.direction.byte()],
+            std::slice::from_ref(self.direction.byte_ref()),
             self.request_id,
             self.subject.as_bytes(),
             self.name.as_bytes(),
             self.version.as_bytes(),
-        ])
+        ]
+    }
+}
+
+/// The AAD of one seal or open: written into the buffer that holds the sealed bytes, after
+/// them, so that sealing a value takes one allocation.
+#[derive(Clone, Copy)]
+enum Aad<'a> {
+    /// Fixed bytes: a sealed grant's.
+    Bytes(&'a [u8]),
+    /// A value's, length-prefixed fields.
+    Value(&'a SealAad<'a>),
+}
+
+impl Aad<'_> {
+    fn len(self) -> usize {
+        match self {
+            Aad::Bytes(bytes) => bytes.len(),
+            Aad::Value(aad) => aad.fields().iter().map(|field| 4 + field.len()).sum(),
+        }
+    }
+
+    fn write_to(self, out: &mut Vec<u8>) {
+        match self {
+            Aad::Bytes(bytes) => out.extend_from_slice(bytes),
+            Aad::Value(aad) => aad.fields().iter().for_each(|field| length_prefix::push(out, field)),
+        }
     }
 }
 
@@ -357,7 +383,7 @@ impl TransportKey {
 
     /// Seals a grant token to the resolver, once for all the requests of a session.
     pub fn seal_grant(&self, grant: &str) -> SealedGrant {
-        SealedGrant(self.seal_under(GRANT_AAD, grant.as_bytes()))
+        SealedGrant(self.seal_under(Aad::Bytes(GRANT_AAD), grant.as_bytes()))
     }
 
     /// Seals `grant` into `envelope` and sets its MAC, for sending it to `subject`: a one-off
@@ -396,7 +422,7 @@ impl TransportKey {
     ///
     /// The grant is a credential: it is wiped when dropped, and opened without a second copy.
     pub fn open_grant(&self, sealed_grant: &[u8]) -> Result<Zeroizing<String>, CryptoError> {
-        let mut opened = self.open_in_place(GRANT_AAD, sealed_grant)?;
+        let mut opened = self.open_in_place(Aad::Bytes(GRANT_AAD), sealed_grant)?;
         String::from_utf8(std::mem::take(&mut *opened)).map(Zeroizing::new).map_err(|not_text| {
             // The conversion hands the bytes back: wiped here too.
             drop(Zeroizing::new(not_text.into_bytes()));
@@ -429,21 +455,26 @@ impl TransportKey {
     /// When `value` exceeds AES-GCM's limit of 64 GiB, which no hush message can hold
     /// (responses are capped at 1 MiB).
     pub fn seal(&self, aad: &SealAad<'_>, value: &[u8]) -> Vec<u8> {
-        self.seal_under(&aad.to_bytes(), value)
+        self.seal_under(Aad::Value(aad), value)
     }
 
-    fn seal_under(&self, aad: &[u8], value: &[u8]) -> Vec<u8> {
+    fn seal_under(&self, aad: Aad<'_>, value: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         // A per-thread CSPRNG, not a system call per value (ARCHITECTURE.md, "Keys of one exchange").
         rand::thread_rng().fill_bytes(&mut nonce);
-        // One buffer sized for everything: no reallocation leaves a plaintext copy behind.
-        let mut out = Vec::with_capacity(NONCE_LEN + value.len() + TAG_LEN);
+        // One buffer sized for everything, the AAD after the value until the tag replaces it:
+        // no reallocation leaves a plaintext copy behind.
+        let sealed_len = NONCE_LEN + value.len();
+        let mut out = Vec::with_capacity(sealed_len + aad.len().max(TAG_LEN));
         out.extend_from_slice(&nonce);
         out.extend_from_slice(value);
+        aad.write_to(&mut out);
+        let (sealed, aad) = out.split_at_mut(sealed_len);
         let tag = self
             .aead
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[NONCE_LEN..])
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut sealed[NONCE_LEN..])
             .expect("AES-GCM refuses only plaintexts over 64 GiB; hush messages are capped at 1 MiB");
+        out.truncate(sealed_len);
         out.extend_from_slice(&tag);
         out
     }
@@ -451,20 +482,25 @@ impl TransportKey {
     /// Opens what [`seal`](Self::seal) made with the same key and AAD; anything else is
     /// [`CryptoError::Open`].
     pub fn open(&self, aad: &SealAad<'_>, sealed: &[u8]) -> Result<SecretValue, CryptoError> {
-        let mut plaintext = self.open_in_place(&aad.to_bytes(), sealed)?;
+        let mut plaintext = self.open_in_place(Aad::Value(aad), sealed)?;
         Ok(SecretValue::new(std::mem::take(&mut *plaintext)))
     }
 
-    fn open_in_place(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    fn open_in_place(&self, aad: Aad<'_>, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         if sealed.len() < NONCE_LEN + TAG_LEN {
             return Err(CryptoError::Open);
         }
         let (nonce, rest) = sealed.split_at(NONCE_LEN);
         let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
-        let mut plaintext = Zeroizing::new(body.to_vec());
+        // One buffer: the ciphertext, opened in place, then the AAD, cut off once opened.
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(body.len() + aad.len()));
+        plaintext.extend_from_slice(body);
+        aad.write_to(&mut plaintext);
+        let (opened, aad) = plaintext.split_at_mut(body.len());
         self.aead
-            .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, &mut plaintext, tag.into())
+            .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, opened, tag.into())
             .map_err(|_| CryptoError::Open)?;
+        plaintext.truncate(body.len());
         Ok(plaintext)
     }
 }
@@ -537,6 +573,24 @@ mod tests {
         let sealed = expected.seal(&aad(&id), b"v");
         let derived = resolver.transport_key(&client.public()).unwrap();
         assert_eq!(derived.open(&aad(&id), &sealed).unwrap().expose(), b"v");
+
+        // A value and a grant open with plain AES-256-GCM under K and the AADs as written:
+        // lp("hush-v1") ‖ lp(direction) ‖ lp(request_id) ‖ lp(subject) ‖ lp(name) ‖ lp(version),
+        // and lp("hush-grant-v1").
+        use aes_gcm::aead::{Aead, Payload};
+        let mut value_aad = Vec::new();
+        for field in [&b"hush-v1"[..], &[1], &id, SUBJECT.as_bytes(), b"DB_PASSWORD", b"3"] {
+            value_aad.extend_from_slice(&(field.len() as u32).to_le_bytes());
+            value_aad.extend_from_slice(field);
+        }
+        let plain = Aes256Gcm::new((&k).into());
+        let open = |sealed: &[u8], aad: &[u8]| {
+            let (nonce, rest) = sealed.split_at(NONCE_LEN);
+            plain.decrypt(Nonce::from_slice(nonce), Payload { msg: rest, aad }).unwrap()
+        };
+        assert_eq!(open(&sealed, &value_aad), b"v");
+        let grant = derived.seal_grant("hush1.g.s");
+        assert_eq!(open(grant.as_bytes(), b"\x0d\x00\x00\x00hush-grant-v1"), b"hush1.g.s");
 
         // The request MAC, recomputed from the written construction.
         let input = RequestMacInput {
@@ -639,7 +693,7 @@ mod tests {
         assert!(resolver_side.open(&aad(&[5; 16]), sealed.as_bytes()).is_err());
         assert_eq!(GRANT_AAD, length_prefix::concat(&[b"hush-grant-v1"]).as_slice());
         // A sealed grant that opens but is not text is refused, not lossily converted.
-        let not_text = client_side.seal_under(GRANT_AAD, &[0xff, 0xfe, b'a']);
+        let not_text = client_side.seal_under(Aad::Bytes(GRANT_AAD), &[0xff, 0xfe, b'a']);
         assert!(matches!(resolver_side.open_grant(&not_text), Err(CryptoError::Open)));
     }
 
