@@ -98,6 +98,19 @@ impl NatsServer {
         let server = LocalServer::start(&spec, |server| nats_answers(server.port()))?;
         Ok(NatsServer { url: format!("nats://127.0.0.1:{}", server.port()), _server: server })
     }
+
+    /// The server's process id: the process named `nats-server` whose arguments name its port.
+    pub fn pid(&self) -> Option<u32> {
+        let port = self.url.rsplit(':').next()?;
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let mut args = cmdline.split(|&b| b == 0);
+            let listens = args.any(|arg| arg == b"-p") && args.next() == Some(port.as_bytes());
+            (comm.trim() == "nats-server" && listens).then_some(pid)
+        })
+    }
 }
 
 /// An OpenBao dev server (`bao server -dev`, root token `root`) on a free loopback port,

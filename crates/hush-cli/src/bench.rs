@@ -44,15 +44,26 @@ struct Figures {
     rps: f64,
     cpu_us_per_request: Option<f64>,
     client_cpu_us_per_request: Option<f64>,
+    /// nats-server's CPU per request, when its process is known.
+    nats_cpu_us_per_request: Option<f64>,
 }
 
 /// Makes `requests` calls, `call(i)` for i in `0..requests`, `concurrency` at a time.
-async fn measure<F, Fut>(requests: usize, concurrency: usize, cpu_of: Option<u32>, call: F) -> anyhow::Result<Figures>
+/// `cpu_of` is the responder's process, `nats_of` nats-server's: the CPU each spent per request
+/// is read from /proc before and after.
+async fn measure<F, Fut>(
+    requests: usize,
+    concurrency: usize,
+    cpu_of: Option<u32>,
+    nats_of: Option<u32>,
+    call: F,
+) -> anyhow::Result<Figures>
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     let cpu_before = cpu_of.and_then(process_cpu_ns);
+    let nats_before = nats_of.and_then(process_cpu_ns);
     let client_before = process_cpu_ns(std::process::id());
     let started = Instant::now();
     let mut latencies: Vec<Duration> = futures::stream::iter(0..requests)
@@ -70,6 +81,7 @@ where
         .collect::<anyhow::Result<_>>()?;
     let wall = started.elapsed();
     let cpu_after = cpu_of.and_then(process_cpu_ns);
+    let nats_after = nats_of.and_then(process_cpu_ns);
     let client_after = process_cpu_ns(std::process::id());
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
@@ -83,6 +95,7 @@ where
         rps: requests as f64 / wall.as_secs_f64(),
         cpu_us_per_request: per_request(cpu_before, cpu_after),
         client_cpu_us_per_request: per_request(client_before, client_after),
+        nats_cpu_us_per_request: per_request(nats_before, nats_after),
     })
 }
 
@@ -106,19 +119,20 @@ fn process_rss_bytes(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The pid of the one process named `hushd` on this machine, if exactly one runs.
-fn find_hushd() -> Result<u32, String> {
+/// The pid of the one process named `name` (`hushd`, `nats-server`) on this machine, if
+/// exactly one runs; `flag` is the option that names it otherwise.
+fn find_process(name: &str, flag: &str) -> Result<u32, String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        if std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|comm| comm.trim() == "hushd") {
+        if std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|comm| comm.trim() == name) {
             found.push(pid);
         }
     }
     match found.as_slice() {
         [pid] => Ok(*pid),
-        [] => Err("no hushd process runs on this machine".to_owned()),
-        many => Err(format!("{} hushd processes run here: pass --hushd-pid", many.len())),
+        [] => Err(format!("no {name} process runs on this machine")),
+        many => Err(format!("{} {name} processes run here: pass {flag}", many.len())),
     }
 }
 
@@ -266,9 +280,14 @@ async fn measure_all(
 ) -> anyhow::Result<Report> {
     let hushd = match args.hushd_pid {
         Some(pid) => Ok(pid),
-        None => find_hushd(),
+        None => find_process("hushd", "--hushd-pid"),
     };
     let hushd_pid = hushd.as_ref().ok().copied();
+    let nats_server = match args.nats_pid {
+        Some(pid) => Ok(pid),
+        None => find_process("nats-server", "--nats-pid"),
+    };
+    let nats_pid = nats_server.as_ref().ok().copied();
     let batch_names = batch_names();
     if scope == GrantScope::Admin {
         let value = SecretValue::from("benchmark-value-0123456789");
@@ -310,13 +329,13 @@ async fn measure_all(
         let (session, batch) = (session.clone(), batch.clone());
         async move { session.secrets(batch).await.map(|_| ()).map_err(anyhow::Error::from) }
     };
-    measure(WARMUP, args.concurrency, None, echo_call).await?;
-    measure(WARMUP, args.concurrency, None, secret_call).await?;
-    let echo_figures = measure(args.requests, args.concurrency, echo_pid, echo_call).await?;
-    let secret_figures = measure(args.requests, args.concurrency, hushd_pid, secret_call).await?;
+    measure(WARMUP, args.concurrency, None, None, echo_call).await?;
+    measure(WARMUP, args.concurrency, None, None, secret_call).await?;
+    let echo_figures = measure(args.requests, args.concurrency, echo_pid, nats_pid, echo_call).await?;
+    let secret_figures = measure(args.requests, args.concurrency, hushd_pid, nats_pid, secret_call).await?;
     let batches = (args.requests / 16).max(1);
     let batch_figures = match scope {
-        GrantScope::Admin => Some(measure(batches, args.concurrency, hushd_pid, batch_call).await?),
+        GrantScope::Admin => Some(measure(batches, args.concurrency, hushd_pid, nats_pid, batch_call).await?),
         // With a given grant, the batch names may not exist: only the single secret is measured.
         GrantScope::Read => None,
     };
@@ -344,6 +363,7 @@ async fn measure_all(
         target: target.clone(),
         hushd_rss_bytes: hushd_pid.and_then(process_rss_bytes),
         hushd_pid: hushd,
+        nats_pid: nats_server,
         echo: echo_figures,
         secret: secret_figures,
         batch: batch_figures,
@@ -494,6 +514,7 @@ struct Report {
     config: String,
     target: Target,
     hushd_pid: Result<u32, String>,
+    nats_pid: Result<u32, String>,
     hushd_rss_bytes: Option<u64>,
     echo: Figures,
     secret: Figures,
@@ -546,6 +567,10 @@ impl Report {
                 "client_cpu_us_per_secret": secret.client_cpu_us_per_request,
                 "client_cpu_us_per_batch": self.batch.and_then(|b| b.client_cpu_us_per_request),
                 "client_cpu_us_over_echo": client_cpu_over_echo(&echo, &secret),
+                "nats_pid": self.nats_pid.as_ref().ok(),
+                "nats_cpu_us_per_echo": echo.nats_cpu_us_per_request,
+                "nats_cpu_us_per_secret": secret.nats_cpu_us_per_request,
+                "nats_cpu_us_per_batch": self.batch.and_then(|b| b.nats_cpu_us_per_request),
                 "fill_secrets": self.fill.as_ref().map(|f| f.secrets),
                 "fill_rss_before_bytes": self.fill.as_ref().and_then(|f| f.rss_before),
                 "fill_rss_after_bytes": self.fill.as_ref().and_then(|f| f.rss_after),
@@ -636,6 +661,16 @@ impl Report {
                 self.hushd_rss_bytes.map_or("—".to_owned(), |b| format!("{:.1} MiB", b as f64 / MIB))
             ),
             Err(why) => println!("hushd's CPU and memory not measured: {why}"),
+        }
+        match &self.nats_pid {
+            Ok(pid) => println!(
+                "nats-server (pid {pid}): {} µs CPU per echo, {} per cached secret(){}",
+                shown(echo.nats_cpu_us_per_request),
+                shown(secret.nats_cpu_us_per_request),
+                self.batch
+                    .map_or(String::new(), |b| format!(", {} per secrets({BATCH})", shown(b.nats_cpu_us_per_request)))
+            ),
+            Err(why) => println!("nats-server's CPU not measured: {why}"),
         }
         if let Some(fill) = &self.fill {
             let rss = |b: Option<u64>| b.map_or("—".to_owned(), |b| format!("{:.1} MiB", b as f64 / MIB));

@@ -326,6 +326,10 @@ pub struct BenchArgs {
     /// process named hushd on this machine).
     #[arg(long, value_name = "PID")]
     pub hushd_pid: Option<u32>,
+    /// nats-server's process id, to read its CPU time per request from /proc (default: the one
+    /// process named nats-server on this machine).
+    #[arg(long, value_name = "PID")]
+    pub nats_pid: Option<u32>,
     /// Also write N secrets of 100 bytes, read each once so hushd caches them, print hushd's
     /// resident memory, and delete them.
     #[arg(long, value_name = "N")]

@@ -825,7 +825,21 @@ async fn bench_measures_in_a_namespace_of_its_own_and_removes_what_it_wrote() {
     let config = stack.config_path.clone();
     // The replica runs in this test process: its CPU and memory are this process's.
     let pid = std::process::id().to_string();
-    let args = ["bench", "--requests", "400", "--concurrency", "8", "--fill", "40", "--json", "--hushd-pid", &pid];
+    let nats_pid = stack.nats.pid().expect("the test's nats-server process").to_string();
+    let args = [
+        "bench",
+        "--requests",
+        "400",
+        "--concurrency",
+        "8",
+        "--fill",
+        "40",
+        "--json",
+        "--hushd-pid",
+        &pid,
+        "--nats-pid",
+        &nats_pid,
+    ];
     let output = hush(&config, &args, None, &[]).await;
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).expect("one JSON object");
@@ -843,6 +857,9 @@ async fn bench_measures_in_a_namespace_of_its_own_and_removes_what_it_wrote() {
         "client_cpu_us_per_echo",
         "client_cpu_us_per_secret",
         "client_cpu_us_per_batch",
+        "nats_cpu_us_per_echo",
+        "nats_cpu_us_per_secret",
+        "nats_cpu_us_per_batch",
     ] {
         assert!(report[positive].as_f64().is_some_and(|v| v > 0.0), "{positive}: {report}");
     }
@@ -850,6 +867,8 @@ async fn bench_measures_in_a_namespace_of_its_own_and_removes_what_it_wrote() {
     let over = report["client_cpu_us_over_echo"].as_f64().expect("client_cpu_us_over_echo");
     let (secret, echo) = (report["client_cpu_us_per_secret"].as_f64(), report["client_cpu_us_per_echo"].as_f64());
     assert!((over - (secret.unwrap() - echo.unwrap())).abs() < 1e-9, "{report}");
+    assert_eq!(report["nats_pid"].as_str(), None, "a number: {report}");
+    assert_eq!(report["nats_pid"].to_string(), nats_pid, "the nats-server it was given");
     assert!(report["fill_rss_after_bytes"].as_u64().is_some_and(|after| after > 0), "{report}");
     assert_eq!(report["fill_secrets"], 40);
     // Nothing it wrote is left.

@@ -252,10 +252,10 @@ async fn measure_cold(
         }
     };
     run_all(n.min(DIRECT_WARMUP), concurrency, direct_read).await.context("--backend: direct reads (warm-up)")?;
-    let direct_figures = measure(n, concurrency, None, |i| async move { Ok(direct_read(i).await?) })
+    let direct_figures = measure(n, concurrency, None, None, |i| async move { Ok(direct_read(i).await?) })
         .await
         .context("--backend: direct reads")?;
-    let cold_figures = measure(n, concurrency, hushd, |i| async move {
+    let cold_figures = measure(n, concurrency, hushd, None, |i| async move {
         let got = session.secret(names[i].as_str()).await?;
         Ok(check(&names[i], &got, &values[i], "through hushd")?)
     })
