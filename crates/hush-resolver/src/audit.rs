@@ -27,7 +27,7 @@ pub(crate) struct AuditedItem {
     /// `ok` or an error kind.
     pub outcome: &'static str,
     /// Where it was found, for a read that failed after finding it; a read's reply says where
-    /// the others were found ([`AuditRecord::finish_read`]).
+    /// the others were found ([`AuditRecord::finish`]).
     pub found_in: Option<String>,
     /// The version written; a read's reply says which version it read.
     pub version: Option<String>,
@@ -96,14 +96,10 @@ impl<'a> AuditRecord<'a> {
         }
     }
 
-    /// The subject and JSON payload of the finished event.
-    pub(crate) fn finish(self, outcome: &'static str) -> (String, Vec<u8>) {
-        self.finish_read(outcome, &[])
-    }
-
-    /// [`finish`](Self::finish) for a read answered with `replies`, one per item in order:
-    /// each item found says where and which version from its reply.
-    pub(crate) fn finish_read(
+    /// The subject and JSON payload of the finished event. `replies` are a read's answers, one
+    /// per item in order (empty for anything else): each item found says where and which
+    /// version from its reply.
+    pub(crate) fn finish(
         mut self,
         outcome: &'static str,
         replies: &[Result<ResolvedSecret, WireError>],

@@ -153,7 +153,7 @@ impl Resolver {
     }
 
     /// `started` is when the request arrived: the one monotonic and the one wall-clock reading
-    /// of a request serve its cache freshness, grant times and audit time alike.
+    /// of a request serve its cache freshness, grant times, replay window and audit time alike.
     async fn handle_unbounded(&self, subject: &str, payload: &[u8], started: tokio::time::Instant) -> Handled {
         let inner = &self.inner;
         let received_ms = unix_now_ms();
@@ -215,7 +215,7 @@ impl Resolver {
             Counters::bump(&inner.metrics.requests_with_previous_keys);
         }
         if scope == GrantScope::Admin
-            && let Err(e) = self.refuse_replays(&envelope, target.tenant()).await
+            && let Err(e) = self.refuse_replays(&envelope, target.tenant(), received_ms).await
         {
             return self.refuse(request_id, &e, Some(audit));
         }
@@ -252,8 +252,7 @@ impl Resolver {
                             Ok(ResponseBody::Get(replies)) => replies.as_slice(),
                             _ => &[],
                         };
-                        let audit = self.inner.settings.audit.enabled.then(|| audit.finish_read("ok", replies));
-                        Handled { reply, audit, change, summary }
+                        Handled { reply, audit: self.audit_event(audit, "ok", replies), change, summary }
                     }
                     Err(e) => {
                         self.refuse(request_id, &Error::invalid_input(format!("reply too large: {e}")), Some(audit))
@@ -283,9 +282,15 @@ impl Resolver {
 
     /// Refuses an admin request sent outside the replay window, or whose id was used before
     /// (on any replica, before any restart). Records the id: call only once authenticated.
-    async fn refuse_replays(&self, envelope: &RequestEnvelope, tenant: &TenantId) -> Result<(), Error> {
+    /// `received_ms` is when the request arrived (unix milliseconds).
+    async fn refuse_replays(
+        &self,
+        envelope: &RequestEnvelope,
+        tenant: &TenantId,
+        received_ms: i64,
+    ) -> Result<(), Error> {
         let window = self.inner.settings.replay_window;
-        let skew_ms = unix_now_ms().abs_diff(envelope.sent_at_ms);
+        let skew_ms = received_ms.abs_diff(envelope.sent_at_ms);
         if u128::from(skew_ms) > window.as_millis() {
             Counters::bump(&self.inner.metrics.unauthorized);
             Counters::bump(&self.inner.metrics.replays_refused);
@@ -339,12 +344,18 @@ impl Resolver {
             items: audit.as_ref().map_or(0, |a| a.items.len()),
             failure: Some((error.kind(), error.to_string())),
         };
-        let audit = audit.and_then(|a| self.audit_event(a, error.kind().as_str()));
+        let audit = audit.and_then(|a| self.audit_event(a, error.kind().as_str(), &[]));
         Handled { reply: self.error_reply(request_id, self.key_id(), error), audit, change: None, summary }
     }
 
-    fn audit_event(&self, record: AuditRecord<'_>, outcome: &'static str) -> Option<(String, Vec<u8>)> {
-        self.inner.settings.audit.enabled.then(|| record.finish(outcome))
+    /// The finished audit event, when audit is on; `replies` are a read's answers, one per item.
+    fn audit_event(
+        &self,
+        record: AuditRecord<'_>,
+        outcome: &'static str,
+        replies: &[Result<ResolvedSecret, WireError>],
+    ) -> Option<(String, Vec<u8>)> {
+        self.inner.settings.audit.enabled.then(|| record.finish(outcome, replies))
     }
 
     fn binding(&self, tenant: &TenantId, namespace: &Namespace) -> Result<&SharedBackend, Error> {
