@@ -1,8 +1,9 @@
 //! The client's own CPU per `secret()`, without NATS: what a worker spends beyond a bare
 //! request/reply. `client/request` builds a request as `hush-client` does (a fresh request id,
 //! the session's sealed grant, the body encoded and MACed, the envelope encoded);
-//! `client/reply` reads the answer (decode, open the sealed value, teach the masker);
-//! `client/whole` is both.
+//! `client/reply` reads the answer (decode, open the sealed items, copy the value out, teach
+//! the masker); `client/whole` is both; `client/reply_64` reads the answer to a `secrets()` of
+//! 64 names.
 //!
 //! The reply comes from a real `Resolver::handle` over the in-memory backend, built once.
 
@@ -14,13 +15,15 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fixture::{admin_grant, memory_resolver, now_ms, store};
 use hush_client::Masker;
+use hush_core::SecretValue;
 use hush_core::{Namespace, TenantId};
 use hush_crypto::{
-    ClientKeyPair, Direction, GrantIssuer, ResolverKeyPair, SealAad, SealedGrant, TransportKey, random_request_id,
+    ClientKeyPair, GrantIssuer, ReplyAad, ResolverKeyPair, SealedGrant, TransportKey, random_request_id,
     resolver_key_id,
 };
+use hush_proto::codec::{self, MAX_RESPONSE_BYTES};
 use hush_proto::message::{
-    GetItem, GetRequest, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope, sealed_item_label,
+    GetItem, GetRequest, ReadItems, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope,
 };
 
 /// What a worker holds: its key pair, the transport key, the resolver key id, a grant and
@@ -34,33 +37,39 @@ struct Worker {
 }
 
 impl Worker {
-    /// The request bytes of one `secret(name)`, as `HushClient::request_with` builds them.
-    fn request(&self, subject: &str, name: &str) -> ([u8; 16], Vec<u8>) {
+    /// The request bytes of a read of `names`, as `HushClient::request_with` builds them, and
+    /// the request's id and MAC, which the reply is bound to.
+    fn request(&self, subject: &str, names: &[&str]) -> (Sent, Vec<u8>) {
         let request_id = random_request_id();
-        let body =
-            RequestBody::Get(GetRequest { items: vec![GetItem { name: name.into(), path: None, version: None }] });
+        let items = names.iter().map(|&name| GetItem { name: name.into(), path: None, version: None }).collect();
+        let body = RequestBody::Get(GetRequest { items });
         let mut envelope = RequestEnvelope::new(request_id, self.keys.public(), self.resolver_key_id, now_ms(), body);
-        (request_id, self.transport.authenticate_and_encode(&mut envelope, subject, &self.sealed_grant).unwrap())
+        let payload = self.transport.authenticate_and_encode(&mut envelope, subject, &self.sealed_grant).unwrap();
+        (Sent { id: request_id, mac: envelope.mac }, payload)
     }
 
-    /// Reads the reply to a one-name request, as `Session::fetch_chunk` does.
-    fn reply(&self, subject: &str, name: &str, request_id: &[u8; 16], reply: &[u8], masker: &Masker) -> usize {
+    /// Reads the reply to a read, as `Session::fetch_chunk` does: the bytes of all values.
+    fn reply(&self, subject: &str, sent: &Sent, reply: &[u8], masker: &Masker) -> usize {
         let response = ResponseEnvelope::decode(reply).unwrap();
-        assert_eq!(&response.request_id, request_id);
-        let Ok(ResponseBody::Get(mut items)) = response.body else { panic!("not a get answer") };
-        let resolved = items.pop().unwrap().unwrap();
-        let label = sealed_item_label(0, name);
-        let aad = SealAad {
-            direction: Direction::ToClient,
-            request_id,
-            subject,
-            name: &label,
-            version: resolved.version.as_deref().unwrap_or(""),
-        };
-        let value = self.transport.open(&aad, &resolved.sealed_value).unwrap();
-        masker.add(&value);
-        value.len()
+        assert_eq!(response.request_id, sent.id);
+        let Ok(ResponseBody::Get(sealed)) = response.body else { panic!("not a get answer") };
+        let aad = ReplyAad { request_id: &sent.id, subject, request_mac: &sent.mac };
+        let opened = self.transport.open_reply(&aad, &sealed.0).unwrap();
+        let items: ReadItems<'_> = codec::decode_borrowed(&opened, MAX_RESPONSE_BYTES).unwrap();
+        let mut read = 0;
+        for item in items {
+            let value = SecretValue::new(item.unwrap().value.to_vec());
+            masker.add(&value);
+            read += value.len();
+        }
+        read
     }
+}
+
+/// A request's id and MAC.
+struct Sent {
+    id: [u8; 16],
+    mac: [u8; 32],
 }
 
 fn benches(c: &mut Criterion) {
@@ -83,32 +92,39 @@ fn benches(c: &mut Criterion) {
     // Store the secret through the resolver, then take one real reply to a read of it.
     let location = (&tenant, &namespace);
     let (transport, grant) = (&worker.transport, &worker.grant);
-    runtime.block_on(store(
-        &resolver,
-        &worker.keys,
-        transport,
-        &resolver_public,
-        grant,
-        location,
-        "DB",
-        b"correct horse battery staple",
-    ));
+    let names: Vec<String> = (0..64).map(|i| format!("BATCH_{i:02}")).collect();
+    let values = names.iter().map(|name| (name.as_str(), format!("{name}-{:0>90}", 7)));
+    for (name, value) in std::iter::once(("DB", "correct horse battery staple".to_owned())).chain(values) {
+        runtime.block_on(store(
+            &resolver,
+            &worker.keys,
+            transport,
+            &resolver_public,
+            grant,
+            location,
+            name,
+            value.as_bytes(),
+        ));
+    }
     let subject = hush_proto::subject::get(&tenant, &namespace);
-    let (request_id, payload) = worker.request(&subject, "DB");
+    let (sent, payload) = worker.request(&subject, &["DB"]);
     let reply = runtime.block_on(resolver.handle(&subject, &payload)).reply;
     let masker = Masker::new();
-    assert_eq!(worker.reply(&subject, "DB", &request_id, &reply, &masker), 28);
+    assert_eq!(worker.reply(&subject, &sent, &reply, &masker), 28);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (sent_64, payload) = worker.request(&subject, &names);
+    let reply_64 = runtime.block_on(resolver.handle(&subject, &payload)).reply;
+    assert_eq!(worker.reply(&subject, &sent_64, &reply_64, &masker), 64 * 99);
 
-    c.bench_function("client/request", |b| b.iter(|| black_box(worker.request(&subject, "DB"))));
-    c.bench_function("client/reply", |b| {
-        b.iter(|| black_box(worker.reply(&subject, "DB", &request_id, &reply, &masker)))
-    });
+    c.bench_function("client/request", |b| b.iter(|| black_box(worker.request(&subject, &["DB"]))));
+    c.bench_function("client/reply", |b| b.iter(|| black_box(worker.reply(&subject, &sent, &reply, &masker))));
     c.bench_function("client/whole", |b| {
         b.iter(|| {
-            let request = black_box(worker.request(&subject, "DB"));
-            black_box((request, worker.reply(&subject, "DB", &request_id, &reply, &masker)))
+            let request = black_box(worker.request(&subject, &["DB"]));
+            black_box((request, worker.reply(&subject, &sent, &reply, &masker)))
         })
     });
+    c.bench_function("client/reply_64", |b| b.iter(|| black_box(worker.reply(&subject, &sent_64, &reply_64, &masker))));
 }
 
 criterion_group! {

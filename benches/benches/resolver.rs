@@ -1,7 +1,7 @@
 //! The resolver's per-request CPU path, without NATS: what a cached `secret()` costs hushd.
 //!
 //! `handle/cached_get` is the whole path (decode, grant check, transport key, request MAC,
-//! cache hit, seal, encode) through `Resolver::handle`, `handle/cached_get_64` the same for a
+//! cache hit, seal the reply, encode) through `Resolver::handle`, `handle/cached_get_64` the same for a
 //! `secrets()` of 64 names; the other benches split it into its steps.
 //!
 //! The resolver is built directly over the shared in-memory backend
@@ -17,10 +17,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use fixture::{admin_grant, memory_resolver, now, now_ms, store};
 use hush_core::{GrantScope, Namespace, SecretValue, TenantId};
 use hush_crypto::{
-    ClientKeyPair, Direction, GrantIssuer, GrantRequest, GrantVerifier, ResolverKeyPair, SealAad, TransportKey,
+    ClientKeyPair, GrantIssuer, GrantRequest, GrantVerifier, ReplyAad, ResolverKeyPair, TransportKey,
     random_request_id, resolver_key_id,
 };
-use hush_proto::message::{GetItem, GetRequest, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
+use hush_proto::codec::{self, MAX_RESPONSE_BYTES};
+use hush_proto::message::{
+    GetItem, GetRequest, ReadItems, RequestBody, RequestEnvelope, ResolvedSecret, ResponseBody, ResponseEnvelope,
+};
 use hush_resolver::Resolver;
 
 /// An envelope as `hush-client` builds it: sent now, MAC under the client's transport key.
@@ -82,10 +85,10 @@ fn fixture(runtime: &tokio::runtime::Runtime) -> Fixture {
     let subject = hush_proto::subject::get(&tenant, &namespace);
     let body =
         RequestBody::Get(GetRequest { items: vec![GetItem { name: "DB_PASSWORD".into(), path: None, version: None }] });
-    let get = envelope(&transport, &client, &resolver_public, &subject, &grant, random_request_id(), body);
-    let one = get.encode().unwrap();
+    let get_one = envelope(&transport, &client, &resolver_public, &subject, &grant, random_request_id(), body);
+    let one = get_one.encode().unwrap();
     let items = names.into_iter().map(|name| GetItem { name, path: None, version: None }).collect();
-    let get = envelope(
+    let get_batch = envelope(
         &transport,
         &client,
         &resolver_public,
@@ -94,13 +97,17 @@ fn fixture(runtime: &tokio::runtime::Runtime) -> Fixture {
         random_request_id(),
         RequestBody::Get(GetRequest { items }),
     );
-    let batch = get.encode().unwrap();
+    let batch = get_batch.encode().unwrap();
     // Warm the cache: the secrets are stored in company.team.etl itself.
-    for (payload, count) in [(&one, 1), (&batch, BATCH)] {
+    for (request, payload, count) in [(&get_one, &one, 1), (&get_batch, &batch, BATCH)] {
         let first = runtime.block_on(resolver.handle(&subject, payload));
-        assert!(
-            matches!(ResponseEnvelope::decode(&first.reply).unwrap().body, Ok(ResponseBody::Get(items)) if items.len() == count && items.iter().all(Result::is_ok))
-        );
+        let Ok(ResponseBody::Get(sealed)) = ResponseEnvelope::decode(&first.reply).unwrap().body else {
+            panic!("a get answer")
+        };
+        let aad = ReplyAad { request_id: &request.request_id, subject: &subject, request_mac: &request.mac };
+        let opened = transport.open_reply(&aad, &sealed.0).unwrap();
+        let items: ReadItems<'_> = codec::decode_borrowed(&opened, MAX_RESPONSE_BYTES).unwrap();
+        assert!(items.len() == count && items.iter().all(Result::is_ok));
     }
     Fixture { resolver, subject, one, batch, transport }
 }
@@ -125,15 +132,13 @@ fn benches(c: &mut Criterion) {
     let client = ClientKeyPair::generate();
     let key = client.transport_key(&ResolverKeyPair::generate().public()).unwrap();
     let request_id = random_request_id();
-    let aad = SealAad {
-        direction: Direction::ToClient,
-        request_id: &request_id,
-        subject: &subject,
-        name: "0:DB",
-        version: "1",
-    };
+    let aad = ReplyAad { request_id: &request_id, subject: &subject, request_mac: &[7; 32] };
     let value = SecretValue::from("correct horse battery staple");
-    c.bench_function("step/seal_value", |b| b.iter(|| black_box(key.seal(&aad, value.expose()))));
+    let one_item =
+        [Ok(ResolvedSecret { namespace: "company.team.etl", version: Some("1"), value: value.expose(), stale: false })];
+    c.bench_function("step/seal_reply", |b| {
+        b.iter(|| black_box(key.seal_reply(&aad, &one_item, MAX_RESPONSE_BYTES).unwrap()))
+    });
 
     let decoded = RequestEnvelope::decode(&payload).unwrap();
     let mac_key = client.transport_key(&ResolverKeyPair::generate().public()).unwrap();

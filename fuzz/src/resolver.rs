@@ -4,8 +4,9 @@
 //! Each input gets a new resolver (so no input sees what an earlier one cached, stored or
 //! recorded as replayed) over an in-memory backend holding a few secrets in `acme`'s
 //! `company` and `company.team`, one of them JSON for paths to select in. Properties: the
-//! reply always decodes, names the request's id when the request decoded, and every value it
-//! returns opens with the client's transport key for its item; change events decode; audit
+//! reply always decodes, names the request's id when the request decoded, and a get reply's
+//! sealed items open with the client's transport key for that request and hold one result per
+//! name; change events decode; audit
 //! events are JSON; no stored value appears in plaintext in a reply, an audit event or a
 //! change event.
 
@@ -14,10 +15,9 @@ use std::sync::Arc;
 use hush_backend_behavior::MemoryBackend;
 use hush_cache::{CacheSettings, SecretCache};
 use hush_core::{BindingTree, Namespace, Scope, SecretName, SharedBackend, Tags, TenantBindings, TenantId};
-use hush_crypto::{Direction, GrantVerifier, SealAad, TransportKey};
-use hush_proto::message::{
-    ChangeEvent, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope, sealed_item_label,
-};
+use hush_crypto::{GrantVerifier, ReplyAad, TransportKey};
+use hush_proto::codec::{self, MAX_RESPONSE_BYTES};
+use hush_proto::message::{ChangeEvent, ReadItems, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
 use hush_resolver::{MemoryLedger, Resolver, ResolverSettings};
 
 use crate::fixed_keys::{FixedKeys, OWN_ISSUER_TENANT};
@@ -127,26 +127,15 @@ impl ResolverTarget {
         }
     }
 
-    /// Every value of a get reply to the fixed client opens with its transport key, bound to
-    /// its position, name and version.
+    /// Every get reply to the fixed client opens with its transport key, bound to the request
+    /// (its id, subject and MAC), and holds one result per name asked.
     fn open_values(&self, subject: &str, request: &RequestEnvelope, reply: &ResponseEnvelope) {
-        let (RequestBody::Get(get), Ok(ResponseBody::Get(items))) = (&request.body, &reply.body) else { return };
+        let (RequestBody::Get(get), Ok(ResponseBody::Get(sealed))) = (&request.body, &reply.body) else { return };
+        assert_eq!(request.client_key, self.keys.client.public(), "a get was answered to a key that did not sign it");
+        let aad = ReplyAad { request_id: &request.request_id, subject, request_mac: &request.mac };
+        let opened = self.transport.open_reply(&aad, &sealed.0).expect("a get reply opens for its request");
+        let items: ReadItems<'_> = codec::decode_borrowed(&opened, MAX_RESPONSE_BYTES).expect("its items decode");
         assert_eq!(items.len(), get.items.len(), "a get reply has one result per name");
-        if request.client_key != self.keys.client.public() {
-            return;
-        }
-        for (index, (asked, answer)) in get.items.iter().zip(items).enumerate() {
-            let Ok(resolved) = answer else { continue };
-            let label = sealed_item_label(index, &asked.name);
-            let aad = SealAad {
-                direction: Direction::ToClient,
-                request_id: &request.request_id,
-                subject,
-                name: &label,
-                version: resolved.version.as_deref().unwrap_or(""),
-            };
-            assert!(self.transport.open(&aad, &resolved.sealed_value).is_ok(), "a returned value does not open");
-        }
     }
 }
 

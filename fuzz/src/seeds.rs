@@ -13,7 +13,7 @@ use hush_crypto::{Direction, GrantRequest, SealAad};
 use hush_proto::PROTOCOL_VERSION;
 use hush_proto::message::{
     ChangeEvent, DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, RequestBody, RequestEnvelope,
-    ResolvedSecret, ResponseBody, ResponseEnvelope,
+    ResponseBody, ResponseEnvelope, SealedItems,
 };
 use hush_proto::subject::{self, AdminOp};
 
@@ -152,12 +152,7 @@ pub fn request_seeds(keys: &FixedKeys) -> Vec<Seed> {
         version: PROTOCOL_VERSION,
         request_id: [1; 16],
         resolver_key_id: keys.resolver.key_id(),
-        body: Ok(ResponseBody::Get(vec![Ok(ResolvedSecret {
-            namespace: "company".into(),
-            version: Some("1".into()),
-            sealed_value: vec![7; 40],
-            stale: false,
-        })])),
+        body: Ok(ResponseBody::Get(SealedItems(vec![7; 60]))),
     };
     let response = response.encode().expect("the seed response encodes");
     seeds.push(("response".into(), RequestInput::join(0, &get_subject, &response)));

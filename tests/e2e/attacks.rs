@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use hush_core::{Error, ErrorKind, GrantScope, SecretValue, Tags};
-use hush_crypto::{ChangeEventMacInput, GrantIssuer, GrantRequest, RequestMacInput, ResolverKeyPair};
+use hush_crypto::{ChangeEventMacInput, GrantIssuer, GrantRequest, ReplyAad, RequestMacInput, ResolverKeyPair};
 use hush_e2e::{Stack, now, now_ms};
 use hush_proto::PROTOCOL_VERSION;
+use hush_proto::codec::MAX_RESPONSE_BYTES;
 use hush_proto::message::{
     ChangeEvent, DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, RequestBody, RequestEnvelope,
-    ResponseEnvelope,
+    ResolvedSecret, ResponseBody, ResponseEnvelope, SealedItems, WireError,
 };
 
 use crate::{CONFIG, put, read};
@@ -346,18 +347,10 @@ async fn a_sealed_grant_captured_from_another_client_is_refused_under_any_other_
 
     // 3. The captured request itself, sent again: answered, but sealed to the victim's key.
     let replayed = attacker.send_bytes(&request.subject, request.payload.to_vec()).await;
-    let Ok(hush_proto::message::ResponseBody::Get(items)) = replayed.body else { panic!("a get answer") };
-    let sealed_value = &items[0].as_ref().expect("the replayed read is answered").sealed_value;
-    assert!(!sealed_value.windows(9).any(|w| w == b"initech-x"), "the value is sealed");
-    let label = hush_proto::message::sealed_item_label(0, "X");
-    let aad = hush_crypto::SealAad {
-        direction: hush_crypto::Direction::ToClient,
-        request_id: &stolen.request_id,
-        subject: &request.subject,
-        name: &label,
-        version: items[0].as_ref().unwrap().version.as_deref().unwrap_or(""),
-    };
-    assert!(attacker.transport.open(&aad, sealed_value).is_err(), "the attacker's key does not open it");
+    let Ok(ResponseBody::Get(sealed)) = replayed.body else { panic!("a get answer") };
+    assert!(!sealed.0.windows(9).any(|w| w == b"initech-x"), "the value is sealed");
+    let aad = ReplyAad { request_id: &stolen.request_id, subject: &request.subject, request_mac: &stolen.mac };
+    assert!(attacker.transport.open_reply(&aad, &sealed.0).is_err(), "the attacker's key does not open it");
     assert_eq!(replica.resolver.metrics().unauthorized, unauthorized_before + 2);
 }
 
@@ -429,5 +422,119 @@ async fn an_eavesdropper_on_every_subject_sees_no_value_and_no_grant() {
                 message.subject
             );
         }
+    }
+}
+
+/// An impostor on the read subject (any NATS user allowed to subscribe there, without the
+/// resolver's key) answers the real client's reads: with a genuine reply captured from another
+/// of its requests, with that reply altered, and with a reply it sealed itself to the client's
+/// key. The client opens none of them (ARCHITECTURE.md "Read replies"); an unsealed error is
+/// all an impostor can make it return.
+#[tokio::test]
+async fn an_impostor_answering_reads_cannot_forge_alter_or_forward_a_reply() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let replica = stack.replica().await;
+    put(&stack, "acme", "company", "X", "impostor-x").await;
+    let client = stack.client().await;
+    let session = client.session(stack.bound_grant("acme", "company", GrantScope::Read, client.public_key())).unwrap();
+    let mut replies = spy(&stack, "_INBOX.>").await;
+    assert_eq!(session.secret("X").await.unwrap().expose(), b"impostor-x");
+    let genuine = ResponseEnvelope::decode(&captured(&mut replies).await.payload).unwrap();
+    let Ok(ResponseBody::Get(genuine_items)) = genuine.body.clone() else { panic!("a get answer") };
+    replica.stop().await;
+
+    // The impostor: from now on the only one answering the read subject.
+    let nats = async_nats::connect(&stack.nats.url).await.unwrap();
+    let mut requests = nats.subscribe("hush.v1.get.acme.company").await.unwrap();
+    nats.flush().await.unwrap();
+    let impostor_key = ResolverKeyPair::generate();
+    let impostor = tokio::spawn(async move {
+        for forgery in 0..4 {
+            let request = requests.next().await.expect("the client's read");
+            let envelope = RequestEnvelope::decode(&request.payload).unwrap();
+            let body = match forgery {
+                // The genuine reply to another request of the same client, for the same name,
+                // readdressed to this one.
+                0 => genuine.body.clone(),
+                // The same, one bit of its sealed items flipped.
+                1 => {
+                    let mut altered = genuine_items.0.clone();
+                    let middle = altered.len() / 2;
+                    altered[middle] ^= 1;
+                    Ok(ResponseBody::Get(SealedItems(altered)))
+                }
+                // Sealed by the impostor to the client's key, for this very request.
+                2 => {
+                    let transport = impostor_key.transport_key(&envelope.client_key).unwrap();
+                    let aad = ReplyAad {
+                        request_id: &envelope.request_id,
+                        subject: &request.subject,
+                        request_mac: &envelope.mac,
+                    };
+                    let forged = [Ok(ResolvedSecret {
+                        namespace: "company",
+                        version: Some("1"),
+                        value: b"forged",
+                        stale: false,
+                    })];
+                    Ok(ResponseBody::Get(SealedItems(transport.seal_reply(&aad, &forged, MAX_RESPONSE_BYTES).unwrap())))
+                }
+                // An error, which travels unsealed.
+                _ => Err(WireError { kind: "not_found".into(), message: "impostor says no".into(), backend: None }),
+            };
+            let reply = ResponseEnvelope { request_id: envelope.request_id, body, ..genuine.clone() };
+            nats.publish(request.reply.expect("an inbox"), reply.encode().unwrap().into()).await.unwrap();
+        }
+        nats.flush().await.unwrap();
+    });
+    for forgery in ["a genuine reply to another request", "a genuine reply altered", "a reply the impostor sealed"] {
+        let err = session.secret("X").await.expect_err(forgery);
+        assert_eq!(err.kind(), ErrorKind::Internal, "{forgery}: {err}");
+        assert!(err.message().contains("failed to open (forged or corrupted reply)"), "{forgery}: {err}");
+    }
+    let err = session.secret("X").await.expect_err("the impostor's error");
+    assert_eq!((err.kind(), err.message()), (ErrorKind::NotFound, "impostor says no"), "{err}");
+    impostor.await.unwrap();
+}
+
+/// Since protocol 5 nothing of a read's answer travels in clear: neither the namespace a secret
+/// was found in, nor its version, nor which names were not found and why.
+#[tokio::test]
+async fn an_eavesdropper_on_read_replies_learns_no_names_namespaces_or_errors() {
+    let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
+    let _replica = stack.replica().await;
+    put(&stack, "acme", "company", "WIRE_FOUND", "wiretap-metadata-3b7e").await;
+    let mut wire = spy(&stack, ">").await;
+    let client = stack.client().await;
+    let reader =
+        client.session(stack.bound_grant("acme", "company.etl", GrantScope::Read, client.public_key())).unwrap();
+    let results = reader.fetch(&["WIRE_FOUND".into(), "WIRE_MISSING".into()]).await.unwrap();
+    let found = results[0].as_ref().unwrap();
+    assert_eq!((found.namespace.as_str(), found.value.expose()), ("company", &b"wiretap-metadata-3b7e"[..]));
+    assert_eq!(results[1].as_ref().unwrap_err().kind(), ErrorKind::NotFound);
+
+    // Skipped: the put's audit and change events, which may come after the spy subscribed.
+    let request = loop {
+        let message = captured(&mut wire).await;
+        if message.subject.starts_with("hush.v1.get.") {
+            break message;
+        }
+    };
+    let inbox = request.reply.clone().expect("a read has an inbox");
+    let reply = loop {
+        let message = captured(&mut wire).await;
+        if message.subject == inbox {
+            break message;
+        }
+    };
+    // The reply is the read's answer: it decodes as one, and names nothing but its request.
+    let decoded = ResponseEnvelope::decode(&reply.payload).unwrap();
+    assert!(matches!(decoded.body, Ok(ResponseBody::Get(_))));
+    for needle in [&b"WIRE_MISSING"[..], b"not_found", b"not found", b"company", b"wiretap-metadata-3b7e"] {
+        assert!(
+            !reply.payload.windows(needle.len()).any(|w| w == needle),
+            "the reply carries {:?} in clear",
+            String::from_utf8_lossy(needle)
+        );
     }
 }

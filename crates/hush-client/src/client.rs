@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_nats::{RequestErrorKind, Subject};
 use hush_config::HushConfig;
 use hush_core::{Error, ErrorKind, Result};
-use hush_crypto::{ClientKeyPair, SealedGrant, TransportKey, load_public_key, random_request_id, resolver_key_id};
+use hush_crypto::{
+    ClientKeyPair, ReplyAad, SealedGrant, TransportKey, load_public_key, random_request_id, resolver_key_id,
+};
 use hush_proto::message::{RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
 
 use crate::session::Session;
@@ -146,13 +148,13 @@ impl HushClient {
         &self.inner.transport
     }
 
-    /// Sends one request and returns the answer's body and the request id it was bound to.
+    /// Sends one request and returns the answer's body and the request it answers.
     pub(crate) async fn request(
         &self,
         subject: Subject,
         grant: &SealedGrant,
         body: RequestBody,
-    ) -> Result<(ResponseBody, [u8; 16])> {
+    ) -> Result<(ResponseBody, SentRequest)> {
         self.request_with(subject, grant, |_| body).await
     }
 
@@ -164,7 +166,7 @@ impl HushClient {
         subject: Subject,
         grant: &SealedGrant,
         body: RequestBody,
-    ) -> Result<(ResponseBody, [u8; 16])> {
+    ) -> Result<(ResponseBody, SentRequest)> {
         match self.send(subject.clone(), grant, |_| body).await {
             Sent::Answered(answer) => answer,
             Sent::Unanswered(_, body) => match self.send(subject, grant, |_| body).await {
@@ -180,7 +182,7 @@ impl HushClient {
         subject: Subject,
         grant: &SealedGrant,
         body: impl FnOnce(&[u8; 16]) -> RequestBody,
-    ) -> Result<(ResponseBody, [u8; 16])> {
+    ) -> Result<(ResponseBody, SentRequest)> {
         match self.send(subject, grant, body).await {
             Sent::Answered(answer) => answer,
             Sent::Unanswered(error, _) => Err(error),
@@ -217,7 +219,21 @@ impl HushClient {
                 return Sent::Unanswered(unanswered, envelope.body);
             }
         };
-        Sent::Answered(answer(&reply.payload, request_id))
+        Sent::Answered(answer(&reply.payload, SentRequest { id: request_id, mac: envelope.mac }))
+    }
+}
+
+/// The request a reply answers: its id and MAC, which a read reply's sealed items are bound to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SentRequest {
+    pub id: [u8; 16],
+    pub mac: [u8; 32],
+}
+
+impl SentRequest {
+    /// What the reply to this request, sent to `subject`, is sealed with.
+    pub(crate) fn reply_aad<'a>(&'a self, subject: &'a str) -> ReplyAad<'a> {
+        ReplyAad { request_id: &self.id, subject, request_mac: &self.mac }
     }
 }
 
@@ -225,19 +241,19 @@ impl HushClient {
 /// counts as answered: sending it again would fail the same way.)
 enum Sent {
     /// It did: its answer.
-    Answered(Result<(ResponseBody, [u8; 16])>),
+    Answered(Result<(ResponseBody, SentRequest)>),
     /// None did (no responders, or the request timed out): the error to report, and the body,
     /// to send again under a new id.
     Unanswered(Error, RequestBody),
 }
 
-/// The body of a reply to `request_id`.
-fn answer(payload: &[u8], request_id: [u8; 16]) -> Result<(ResponseBody, [u8; 16])> {
+/// The body of a reply to `request`.
+fn answer(payload: &[u8], request: SentRequest) -> Result<(ResponseBody, SentRequest)> {
     let response = ResponseEnvelope::decode(payload)
         .map_err(|e| Error::new(ErrorKind::Internal, format!("unreadable reply from the resolver: {e}")))?;
     let body = response.body.map_err(Error::from)?;
-    if response.request_id != request_id {
+    if response.request_id != request.id {
         return Err(Error::new(ErrorKind::Internal, "the resolver answered a different request"));
     }
-    Ok((body, request_id))
+    Ok((body, request))
 }

@@ -10,8 +10,9 @@ use hush_core::{
 };
 use hush_crypto::{Direction, SealAad, SealedGrant, decode_claims_unverified};
 use hush_proto::MAX_ITEMS_PER_REQUEST;
+use hush_proto::codec::{self, MAX_RESPONSE_BYTES};
 use hush_proto::message::{
-    DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, RequestBody, ResponseBody, sealed_item_label,
+    DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, ReadItems, RequestBody, ResponseBody,
 };
 use hush_proto::subject::{self, AdminOp};
 use zeroize::Zeroizing;
@@ -174,38 +175,31 @@ impl Session {
             .map(|r| GetItem { name: r.name.clone(), path: r.path.clone(), version: r.version.clone() })
             .collect();
         let subject = &self.grant.get_subject;
-        let (body, request_id) =
+        let (body, request) =
             self.client.read(subject.clone(), &self.grant.sealed, RequestBody::Get(GetRequest { items })).await?;
-        let ResponseBody::Get(results) = body else {
+        let ResponseBody::Get(sealed) = body else {
             return Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation"));
         };
+        let forged =
+            || Error::new(ErrorKind::Internal, "the reply's sealed items failed to open (forged or corrupted reply)");
+        // Opened into a buffer wiped when dropped; each value is copied out of it once.
+        let opened =
+            self.client.transport().open_reply(&request.reply_aad(subject), &sealed.0).map_err(|_| forged())?;
+        let results: ReadItems<'_> = codec::decode_borrowed(&opened, MAX_RESPONSE_BYTES).map_err(|_| forged())?;
         if results.len() != requests.len() {
             return Err(Error::new(ErrorKind::Internal, "the resolver answered a different number of items"));
         }
         let mut out = Vec::with_capacity(results.len());
-        for (index, (request, result)) in requests.iter().zip(results).enumerate() {
+        for result in results {
             out.push(match result {
                 Err(wire) => Err(Error::from(wire)),
                 Ok(resolved) => {
-                    let label = sealed_item_label(index, &request.name);
-                    let aad = SealAad {
-                        direction: Direction::ToClient,
-                        request_id: &request_id,
-                        subject,
-                        name: &label,
-                        version: resolved.version.as_deref().unwrap_or(""),
-                    };
-                    let value = self.client.transport().open(&aad, &resolved.sealed_value).map_err(|_| {
-                        Error::new(
-                            ErrorKind::Internal,
-                            "a sealed value in the reply failed to open (forged or corrupted reply)",
-                        )
-                    })?;
+                    let value = SecretValue::new(resolved.value.to_vec());
                     self.masker.add(&value);
                     Ok(Resolved {
                         value,
-                        namespace: resolved.namespace,
-                        version: resolved.version,
+                        namespace: resolved.namespace.to_owned(),
+                        version: resolved.version.map(str::to_owned),
                         stale: resolved.stale,
                     })
                 }

@@ -47,6 +47,6 @@ pub use grant::{
 };
 pub use key_file::{key32_from_slice, read_key32, read_private_key32, write_key32, write_new_file};
 pub use transport::{
-    ClientKeyPair, Direction, RequestMacInput, ResolverKeyPair, SealAad, SealedGrant, TransportKey, load_public_key,
-    random_request_id, resolver_key_id,
+    ClientKeyPair, Direction, ReplyAad, RequestMacInput, ResolverKeyPair, SealAad, SealedGrant, TransportKey,
+    load_public_key, random_request_id, resolver_key_id,
 };

@@ -4,10 +4,12 @@
 //! DESIGN.md 4b and ARCHITECTURE.md "Security". `shared = X25519(own secret, peer public)`,
 //! refused when non-contributory (a low-order peer key); with
 //! `info = lp(client_public) ‖ lp(resolver_public)`:
-//! - `K_seal = HKDF-SHA256(salt = "hush-seal-v1", ikm = shared, info)`. A sealed value is
+//! - `K_seal = HKDF-SHA256(salt = "hush-seal-v1", ikm = shared, info)`. A put's sealed value is
 //!   `nonce ‖ ciphertext+tag` under `K_seal` with AAD `lp("hush-v1") ‖ lp(direction) ‖
 //!   lp(request_id) ‖ lp(subject) ‖ lp(name) ‖ lp(version)`, so a value moved to another
-//!   request, subject, name, version or direction fails to open.
+//!   request, subject, name, version or direction fails to open. A read reply's items are
+//!   sealed as one message with AAD `lp("hush-reply-v1") ‖ lp(request_id) ‖ lp(subject) ‖
+//!   lp(request_mac)` ([`ReplyAad`]), so a reply opens only as the answer to its request.
 //! - `K_mac = HKDF-SHA256(salt = "hush-request-v1", ikm = shared, info)`. A request's MAC is
 //!   HMAC-SHA256 under `K_mac` over [`RequestMacInput`]: only the holder of the client's
 //!   private key (or the resolver's) can make one, so a request proves possession of its key.
@@ -22,8 +24,8 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use hush_core::SecretValue;
-use hush_proto::codec::CodecError;
-use hush_proto::message::RequestEnvelope;
+use hush_proto::codec::{self, CodecError};
+use hush_proto::message::{ReadItemRefs, RequestEnvelope};
 use rand_core::{OsRng, RngCore};
 use sha2::Sha256;
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -46,6 +48,9 @@ const AAD_LABEL: &[u8] = b"hush-v1";
 /// The AAD of a sealed grant, `lp("hush-grant-v1")`: unlike every value's AAD, which starts
 /// with `lp("hush-v1")`, so a sealed grant and a sealed value never open as each other.
 const GRANT_AAD: &[u8] = b"\x0d\x00\x00\x00hush-grant-v1";
+/// Label that starts a read reply's AAD: of another length than `hush-v1` and
+/// `hush-grant-v1`, so a reply, a put's value and a grant never open as each other.
+const REPLY_AAD_LABEL: &[u8] = b"hush-reply-v1";
 /// AES-GCM nonce length.
 const NONCE_LEN: usize = 12;
 /// AES-GCM tag length.
@@ -344,28 +349,54 @@ impl SealAad<'_> {
     }
 }
 
+/// What a read reply's items are bound to: the request they answer (ARCHITECTURE.md, "Read
+/// replies").
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyAad<'a> {
+    /// The request's 16 random bytes.
+    pub request_id: &'a [u8; 16],
+    /// The NATS subject the request was sent to.
+    pub subject: &'a str,
+    /// The request's MAC: it covers the request's id, subject, time, sealed grant and body, so
+    /// the names, paths and versions asked.
+    pub request_mac: &'a [u8; 32],
+}
+
+impl ReplyAad<'_> {
+    fn fields(&self) -> [&[u8]; 4] {
+        [REPLY_AAD_LABEL, self.request_id, self.subject.as_bytes(), self.request_mac]
+    }
+}
+
 /// The AAD of one seal or open: written into the buffer that holds the sealed bytes, after
 /// them, so that sealing a value takes one allocation.
 #[derive(Clone, Copy)]
 enum Aad<'a> {
     /// Fixed bytes: a sealed grant's.
     Bytes(&'a [u8]),
-    /// A value's, length-prefixed fields.
+    /// A put value's, length-prefixed fields.
     Value(&'a SealAad<'a>),
+    /// A read reply's, length-prefixed fields.
+    Reply(&'a ReplyAad<'a>),
 }
 
 impl Aad<'_> {
     fn len(self) -> usize {
+        let fields_len = |fields: &[&[u8]]| fields.iter().map(|field| 4 + field.len()).sum();
         match self {
             Aad::Bytes(bytes) => bytes.len(),
-            Aad::Value(aad) => aad.fields().iter().map(|field| 4 + field.len()).sum(),
+            Aad::Value(aad) => fields_len(&aad.fields()),
+            Aad::Reply(aad) => fields_len(&aad.fields()),
         }
     }
 
     fn write_to(self, out: &mut Vec<u8>) {
+        let write =
+            |out: &mut Vec<u8>, fields: &[&[u8]]| fields.iter().for_each(|field| length_prefix::push(out, field));
         match self {
             Aad::Bytes(bytes) => out.extend_from_slice(bytes),
-            Aad::Value(aad) => aad.fields().iter().for_each(|field| length_prefix::push(out, field)),
+            Aad::Value(aad) => write(out, &aad.fields()),
+            Aad::Reply(aad) => write(out, &aad.fields()),
         }
     }
 }
@@ -459,15 +490,36 @@ impl TransportKey {
     }
 
     fn seal_under(&self, aad: Aad<'_>, value: &[u8]) -> Vec<u8> {
+        self.seal_written(aad, value.len(), |out| {
+            out.extend_from_slice(value);
+            Ok(())
+        })
+        .expect("copying bytes cannot fail")
+    }
+
+    /// Seals the `len` bytes `write` appends: `nonce ‖ ciphertext ‖ tag`. One buffer sized for
+    /// everything, the plaintext written after the nonce and the AAD after the plaintext until
+    /// the tag replaces it, so no reallocation leaves a plaintext copy behind; a `write` that
+    /// appends other than `len` bytes is refused, its buffer wiped.
+    fn seal_written(
+        &self,
+        aad: Aad<'_>,
+        len: usize,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
+    ) -> Result<Vec<u8>, CodecError> {
         let mut nonce = [0u8; NONCE_LEN];
         // A per-thread CSPRNG, not a system call per value (ARCHITECTURE.md, "Keys of one exchange").
         rand::thread_rng().fill_bytes(&mut nonce);
-        // One buffer sized for everything, the AAD after the value until the tag replaces it:
-        // no reallocation leaves a plaintext copy behind.
-        let sealed_len = NONCE_LEN + value.len();
-        let mut out = Vec::with_capacity(sealed_len + aad.len().max(TAG_LEN));
+        let sealed_len = NONCE_LEN + len;
+        let mut out = Zeroizing::new(Vec::with_capacity(sealed_len + aad.len().max(TAG_LEN)));
         out.extend_from_slice(&nonce);
-        out.extend_from_slice(value);
+        write(&mut out)?;
+        if out.len() != sealed_len {
+            return Err(CodecError::Malformed(format!(
+                "wrote {} bytes, not the {len} announced",
+                out.len() - NONCE_LEN
+            )));
+        }
         aad.write_to(&mut out);
         let (sealed, aad) = out.split_at_mut(sealed_len);
         let tag = self
@@ -476,7 +528,33 @@ impl TransportKey {
             .expect("AES-GCM refuses only plaintexts over 64 GiB; hush messages are capped at 1 MiB");
         out.truncate(sealed_len);
         out.extend_from_slice(&tag);
-        out
+        // Sealed: nothing left to wipe.
+        Ok(std::mem::take(&mut *out))
+    }
+
+    /// Seals a read reply's items to the client as one message, bound to the request they
+    /// answer: `nonce ‖ AES-256-GCM(codec(items)) ‖ tag`. Fails, before anything is written,
+    /// when the sealed items would exceed `limit` bytes.
+    pub fn seal_reply(
+        &self,
+        aad: &ReplyAad<'_>,
+        items: &ReadItemRefs<'_>,
+        limit: usize,
+    ) -> Result<Vec<u8>, CodecError> {
+        let len = codec::encoded_len(items)?;
+        let sealed_len = NONCE_LEN + len + TAG_LEN;
+        if sealed_len > limit {
+            return Err(CodecError::TooLarge { len: sealed_len, limit });
+        }
+        self.seal_written(Aad::Reply(aad), len, |out| codec::encode_into(items, out))
+    }
+
+    /// Opens what [`seal_reply`](Self::seal_reply) made for the request `aad` names: the
+    /// items' encoding, wiped when dropped (decode it with `codec::decode_borrowed` and copy
+    /// each value out). [`CryptoError::Open`] for anything else: another request, another key,
+    /// a bit changed.
+    pub fn open_reply(&self, aad: &ReplyAad<'_>, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.open_in_place(Aad::Reply(aad), sealed)
     }
 
     /// Opens what [`seal`](Self::seal) made with the same key and AAD; anything else is
@@ -514,6 +592,7 @@ pub fn random_request_id() -> [u8; 16] {
 
 #[cfg(test)]
 mod tests {
+    use hush_proto::message::{ReadItems, ResolvedSecret, WireError};
     use proptest::prelude::*;
 
     use super::*;
@@ -591,6 +670,23 @@ mod tests {
         assert_eq!(open(&sealed, &value_aad), b"v");
         let grant = derived.seal_grant("hush1.g.s");
         assert_eq!(open(grant.as_bytes(), b"\x0d\x00\x00\x00hush-grant-v1"), b"hush1.g.s");
+        // A reply: the items' encoding under lp("hush-reply-v1") ‖ lp(request_id) ‖ lp(subject)
+        // ‖ lp(request_mac).
+        let request_mac = [5u8; 32];
+        let items = reply_items(b"v");
+        let reply = derived
+            .seal_reply(
+                &ReplyAad { request_id: &id, subject: SUBJECT, request_mac: &request_mac },
+                &refs(&items),
+                1 << 20,
+            )
+            .unwrap();
+        let mut reply_aad = Vec::new();
+        for field in [&b"hush-reply-v1"[..], &id, SUBJECT.as_bytes(), &request_mac] {
+            reply_aad.extend_from_slice(&(field.len() as u32).to_le_bytes());
+            reply_aad.extend_from_slice(field);
+        }
+        assert_eq!(open(&reply, &reply_aad), codec::encode(&items, 1 << 20).unwrap());
 
         // The request MAC, recomputed from the written construction.
         let input = RequestMacInput {
@@ -610,6 +706,75 @@ mod tests {
         let expected_mac: [u8; 32] = mac.finalize().into_bytes().into();
         assert_eq!(derived.request_mac(&input), expected_mac);
         assert_eq!(expected.request_mac(&input), expected_mac);
+    }
+
+    fn reply_items(value: &[u8]) -> ReadItems<'_> {
+        vec![
+            Ok(ResolvedSecret { namespace: "company.team", version: Some("3"), value, stale: false }),
+            Err(WireError { kind: "not_found".into(), message: "no API".into(), backend: None }),
+        ]
+    }
+
+    fn refs<'a>(items: &'a ReadItems<'a>) -> Vec<Result<ResolvedSecret<'a>, &'a WireError>> {
+        items.iter().map(|item| item.as_ref().map(|found| *found)).collect()
+    }
+
+    /// A reply opens only for the request it answers, under the key it was sealed with, and
+    /// never as a put's value or a grant (nor they as a reply).
+    #[test]
+    fn a_reply_opens_only_as_the_answer_to_its_request() {
+        let (resolver_side, client_side) = pair();
+        let (id, mac) = ([1u8; 16], [2u8; 32]);
+        let aad = ReplyAad { request_id: &id, subject: SUBJECT, request_mac: &mac };
+        let items = reply_items(b"s3cr3t");
+        let sealed = resolver_side.seal_reply(&aad, &refs(&items), 1 << 20).unwrap();
+        assert!(!sealed.windows(6).any(|w| w == b"s3cr3t") && !sealed.windows(7).any(|w| w == b"company"));
+        let opened = client_side.open_reply(&aad, &sealed).unwrap();
+        let decoded: ReadItems<'_> = codec::decode_borrowed(&opened, 1 << 20).unwrap();
+        assert_eq!(decoded, items);
+
+        let (other_id, other_mac) = ([9u8; 16], [3u8; 32]);
+        for (what, wrong) in [
+            ("another request id", ReplyAad { request_id: &other_id, ..aad }),
+            ("another subject", ReplyAad { subject: "hush.v1.get.acme.other", ..aad }),
+            ("another request (its MAC)", ReplyAad { request_mac: &other_mac, ..aad }),
+        ] {
+            assert!(client_side.open_reply(&wrong, &sealed).is_err(), "{what}");
+        }
+        for at in [0, NONCE_LEN, sealed.len() / 2, sealed.len() - 1] {
+            let mut flipped = sealed.clone();
+            flipped[at] ^= 1;
+            assert!(client_side.open_reply(&aad, &flipped).is_err(), "bit flipped at {at}");
+        }
+        let (_, stranger) = pair();
+        assert!(stranger.open_reply(&aad, &sealed).is_err(), "another key pair");
+
+        // Labels apart: a reply is no put value, a put value and a grant are no reply.
+        let value_aad = SealAad {
+            direction: Direction::ToClient,
+            request_id: &id,
+            subject: SUBJECT,
+            name: "DB_PASSWORD",
+            version: "",
+        };
+        assert!(client_side.open(&value_aad, &sealed).is_err());
+        assert!(client_side.open_reply(&aad, &resolver_side.seal(&value_aad, b"x")).is_err());
+        assert!(client_side.open_reply(&aad, resolver_side.seal_grant("hush1.g.s").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_reply_over_its_limit_is_refused_before_it_is_sealed() {
+        let (key, _) = pair();
+        let (id, mac) = ([1u8; 16], [2u8; 32]);
+        let aad = ReplyAad { request_id: &id, subject: SUBJECT, request_mac: &mac };
+        let value = vec![7u8; 1000];
+        let items = reply_items(&value);
+        let fits = key.seal_reply(&aad, &refs(&items), 1 << 20).unwrap();
+        assert!(matches!(
+            key.seal_reply(&aad, &refs(&items), fits.len() - 1),
+            Err(CodecError::TooLarge { len, limit }) if len == fits.len() && limit == fits.len() - 1
+        ));
+        assert!(key.seal_reply(&aad, &refs(&items), fits.len()).is_ok(), "exactly the limit fits");
     }
 
     #[test]

@@ -47,10 +47,33 @@ pub fn encode<T: Serialize>(value: &T, limit: usize) -> Result<Vec<u8>, CodecErr
 
 /// Appends the encoding of `value` to `out`. A struct's encoding is its fields' encodings one
 /// after the other, so a message can be written in parts; the caller checks the whole's size.
-pub fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
     bincode::serde::encode_into_std_write(value, out, bincode::config::standard())
         .map(|_| ())
         .map_err(|e| CodecError::Malformed(e.to_string()))
+}
+
+/// The length of `value`'s encoding, without writing it: what a buffer that must never grow
+/// (it is encrypted in place, and a regrown buffer would leave a plaintext copy) is sized to.
+pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> Result<usize, CodecError> {
+    let mut size = bincode::enc::write::SizeWriter::default();
+    bincode::serde::encode_into_writer(value, &mut size, bincode::config::standard())
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    Ok(size.bytes_written)
+}
+
+/// Decodes a `T` that borrows its strings and byte strings from exactly `bytes`; refuses input
+/// over `limit` bytes before reading it.
+pub fn decode_borrowed<'de, T: serde::Deserialize<'de>>(bytes: &'de [u8], limit: usize) -> Result<T, CodecError> {
+    if bytes.len() > limit {
+        return Err(CodecError::TooLarge { len: bytes.len(), limit });
+    }
+    let (value, read) = bincode::serde::borrow_decode_from_slice(bytes, decode_config())
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if read != bytes.len() {
+        return Err(CodecError::Trailing(bytes.len() - read));
+    }
+    Ok(value)
 }
 
 /// Decodes a `T` from exactly `bytes`; refuses input over `limit` bytes before reading it.
@@ -68,6 +91,11 @@ pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<
     if bytes.len() > limit {
         return Err(CodecError::TooLarge { len: bytes.len(), limit });
     }
-    bincode::serde::decode_from_slice(bytes, bincode::config::standard().with_limit::<{ 2 * 1024 * 1024 }>())
-        .map_err(|e| CodecError::Malformed(e.to_string()))
+    bincode::serde::decode_from_slice(bytes, decode_config()).map_err(|e| CodecError::Malformed(e.to_string()))
+}
+
+/// Every decode's configuration: no inner length prefix may claim more than 2 MiB, so a
+/// forged length cannot make a decode allocate more than that.
+fn decode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<{ 2 * 1024 * 1024 }>()
 }

@@ -16,8 +16,9 @@ pub mod subject;
 /// The protocol version every message starts with. Version 2 added `sent_at_ms` and the
 /// request MAC to every request, and MACs to change events; version 3 the failed backend's
 /// name to wire errors; version 4 seals a grant once per session (its AAD no longer names the
-/// request, which the MAC binds it to).
-pub const PROTOCOL_VERSION: u16 = 4;
+/// request, which the MAC binds it to); version 5 seals a read reply's items, metadata and
+/// errors included, as one message bound to the request's MAC.
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Most secrets one get request may name.
 pub const MAX_ITEMS_PER_REQUEST: usize = 64;

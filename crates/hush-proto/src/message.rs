@@ -132,8 +132,9 @@ pub struct ResponseEnvelope {
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseBody {
-    /// One result per requested secret, in request order.
-    Get(Vec<Result<ResolvedSecret, WireError>>),
+    /// The items of a read, one per requested secret in request order, sealed to the client as
+    /// one message: [`ReadItems`] inside (ARCHITECTURE.md, "Read replies").
+    Get(SealedItems),
     /// The written version.
     Put(SecretMeta),
     /// Deleted.
@@ -142,18 +143,47 @@ pub enum ResponseBody {
     List(Vec<SecretMeta>),
 }
 
-/// One secret read, its value sealed resolver → client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResolvedSecret {
+/// A read reply's items as they travel: `nonce ‖ AES-256-GCM(codec(ReadItems)) ‖ tag`, sealed
+/// by `hush_crypto::TransportKey::seal_reply` and opened by `open_reply`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedItems(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+impl std::fmt::Debug for SealedItems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedItems({} bytes)", self.0.len())
+    }
+}
+
+/// What a read reply seals: one result per requested secret, in request order.
+pub type ReadItems<'a> = Vec<Result<ResolvedSecret<'a>, WireError>>;
+
+/// [`ReadItems`] as the resolver writes them, its errors borrowed: the same encoding.
+pub type ReadItemRefs<'a> = [Result<ResolvedSecret<'a>, &'a WireError>];
+
+/// One secret read, inside a sealed reply: borrowed from the buffer it is encoded into or
+/// decoded from, so a value is copied only into its own wiped buffer.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedSecret<'a> {
     /// The namespace it was found in (the request's, or an ancestor).
-    pub namespace: String,
+    pub namespace: &'a str,
     /// The version read, if the backend has versions.
-    pub version: Option<String>,
-    /// The value (or the path's part of it), sealed.
+    pub version: Option<&'a str>,
+    /// The value (or the path's part of it).
     #[serde(with = "serde_bytes")]
-    pub sealed_value: Vec<u8>,
+    pub value: &'a [u8],
     /// Served from cache after the backend failed (`stale_if_error`).
     pub stale: bool,
+}
+
+impl std::fmt::Debug for ResolvedSecret<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedSecret")
+            .field("namespace", &self.namespace)
+            .field("version", &self.version)
+            .field("value", &"***")
+            .field("stale", &self.stale)
+            .finish()
+    }
 }
 
 /// An error on the wire: a kind by its stable name, and a message without secrets.
@@ -310,14 +340,6 @@ pub struct AuditItem {
     /// never holds a value or a credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-}
-
-/// The label a get reply's sealed value is bound to: its position and name, so values cannot be
-/// swapped between items of one reply (two items may name one secret with different paths).
-pub fn sealed_item_label(index: usize, name: &str) -> String {
-    // Built by hand: `format!` cost more than the rest of a cached item's reply in hushd.
-    let mut index_text = itoa::Buffer::new();
-    [index_text.format(index), ":", name].concat()
 }
 
 impl RequestEnvelope {
@@ -569,25 +591,50 @@ mod tests {
         struct SecretAsSequence {
             namespace: String,
             version: Option<String>,
-            sealed_value: Vec<u8>,
+            value: Vec<u8>,
             stale: bool,
         }
-        let resolved = ResolvedSecret {
-            namespace: "company".into(),
-            version: Some("3".into()),
-            sealed_value: vec![9; 300],
-            stale: false,
-        };
-        let old = SecretAsSequence {
-            namespace: resolved.namespace.clone(),
-            version: resolved.version.clone(),
-            sealed_value: resolved.sealed_value.clone(),
+        let value = [9; 300];
+        let resolved = ResolvedSecret { namespace: "company", version: Some("3"), value: &value, stale: false };
+        let owned = SecretAsSequence {
+            namespace: resolved.namespace.into(),
+            version: resolved.version.map(str::to_owned),
+            value: value.to_vec(),
             stale: resolved.stale,
         };
         assert_eq!(
             crate::codec::encode(&resolved, MAX_RESPONSE_BYTES).unwrap(),
-            crate::codec::encode(&old, MAX_RESPONSE_BYTES).unwrap()
+            crate::codec::encode(&owned, MAX_RESPONSE_BYTES).unwrap()
         );
+    }
+
+    /// A read reply's items decode borrowing from the opened buffer, and their encoded length
+    /// is known before they are written (the buffer they are sealed in never grows).
+    #[test]
+    fn read_items_round_trip_borrowed_and_know_their_length() {
+        let value = b"s3cr3t".to_vec();
+        let items: ReadItems<'_> = vec![
+            Ok(ResolvedSecret { namespace: "company.team", version: Some("7"), value: &value, stale: true }),
+            Err(WireError { kind: "not_found".into(), message: "secret API not found".into(), backend: None }),
+            Ok(ResolvedSecret { namespace: "company", version: None, value: &[], stale: false }),
+        ];
+        let bytes = crate::codec::encode(&items, MAX_RESPONSE_BYTES).unwrap();
+        assert_eq!(crate::codec::encoded_len(&items).unwrap(), bytes.len());
+        let refs: Vec<_> = items.iter().map(|item| item.as_ref().map(|found| *found)).collect();
+        assert_eq!(crate::codec::encode(&refs.as_slice(), MAX_RESPONSE_BYTES).unwrap(), bytes, "the same encoding");
+        let decoded: ReadItems<'_> = crate::codec::decode_borrowed(&bytes, MAX_RESPONSE_BYTES).unwrap();
+        assert_eq!(decoded, items);
+        let Ok(first) = &decoded[0] else { panic!("an item") };
+        let within = bytes.as_ptr_range();
+        assert!(within.contains(&first.value.as_ptr()), "the value is borrowed from the buffer, not copied");
+        assert!(crate::codec::decode_borrowed::<ReadItems<'_>>(&bytes[..bytes.len() - 1], MAX_RESPONSE_BYTES).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(
+            crate::codec::decode_borrowed::<ReadItems<'_>>(&longer, MAX_RESPONSE_BYTES),
+            Err(crate::codec::CodecError::Trailing(1))
+        ));
+        assert!(format!("{:?}", decoded[0]).contains("***") && !format!("{:?}", decoded[0]).contains("s3cr3t"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Audit events: who read or wrote what, when, with what result. Never a value.
 
 use hush_core::SecretName;
-use hush_proto::message::{AuditEventRef, AuditItemRef, ResolvedSecret, WireError};
+use hush_proto::message::{AuditEventRef, AuditItemRef, WireError};
 use hush_proto::subject::{self, RequestSubject};
+
+use crate::handle::Found;
 
 /// An audit event being filled in while a request is handled. It borrows the request's
 /// subject and the resolver's instance name, and is written as JSON once, at the end.
@@ -45,14 +47,14 @@ impl AuditedItem {
         AuditedItem { name, outcome, found_in: None, version: None, source: None, backend: None, error: None }
     }
 
-    /// The item as written, where it was found and its version taken from `read`, the item's
-    /// reply, when it was read: not copied into the item.
-    fn borrowed<'a>(&'a self, read: Option<&'a ResolvedSecret>) -> AuditItemRef<'a> {
+    /// The item as written, where it was found and its version taken from `read`, what the
+    /// read found, when it was read: not copied into the item.
+    fn borrowed<'a>(&'a self, read: Option<&'a Found>) -> AuditItemRef<'a> {
         AuditItemRef {
             name: &self.name,
             outcome: self.outcome,
             found_in: self.found_in.as_deref().or(read.map(|r| r.namespace.as_str())),
-            version: self.version.as_deref().or(read.and_then(|r| r.version.as_deref())),
+            version: self.version.as_deref().or(read.and_then(Found::version)),
             source: self.source,
             backend: self.backend.as_deref(),
             error: self.error.as_deref(),
@@ -96,14 +98,10 @@ impl<'a> AuditRecord<'a> {
         }
     }
 
-    /// The subject and JSON payload of the finished event. `replies` are a read's answers, one
+    /// The subject and JSON payload of the finished event. `reads` are a read's answers, one
     /// per item in order (empty for anything else): each item found says where and which
-    /// version from its reply.
-    pub(crate) fn finish(
-        mut self,
-        outcome: &'static str,
-        replies: &[Result<ResolvedSecret, WireError>],
-    ) -> (String, Vec<u8>) {
+    /// version from what the read found.
+    pub(crate) fn finish(mut self, outcome: &'static str, reads: &[Result<Found, WireError>]) -> (String, Vec<u8>) {
         if outcome != "ok" {
             for item in &mut self.items {
                 if item.outcome == "ok" && item.found_in.is_none() {
@@ -114,7 +112,7 @@ impl<'a> AuditRecord<'a> {
         let mut request_id = [0u8; 32];
         // 16 bytes always fit 32 hex digits.
         let _ = hex::encode_to_slice(self.request_id, &mut request_id);
-        let reads = replies.iter().map(|reply| reply.as_ref().ok()).chain(std::iter::repeat(None));
+        let reads = reads.iter().map(|read| read.as_ref().ok()).chain(std::iter::repeat(None));
         let items: Vec<AuditItemRef<'_>> =
             self.items.iter().zip(reads).map(|(item, read)| item.borrowed(read)).collect();
         let event = AuditEventRef {

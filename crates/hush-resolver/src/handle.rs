@@ -8,10 +8,11 @@ use hush_core::{
     Error, ErrorKind, GrantScope, ListFilter, Namespace, Scope, Secret, SecretName, SecretPath, SecretValue,
     SharedBackend, Tags, TenantId, VersionId,
 };
-use hush_crypto::{ChangeEventMacInput, Direction, GrantNeed, SealAad, TransportKey};
+use hush_crypto::{ChangeEventMacInput, Direction, GrantNeed, ReplyAad, SealAad, TransportKey};
+use hush_proto::codec::MAX_RESPONSE_BYTES;
 use hush_proto::message::{
     ChangeEvent, DeleteRequest, GetItem, ListRequest, PutRequest, RequestBody, RequestEnvelope, ResolvedSecret,
-    ResponseBody, ResponseEnvelope, WireError, sealed_item_label,
+    ResponseBody, ResponseEnvelope, SealedItems, WireError,
 };
 use hush_proto::subject::{self, AdminOp, RequestSubject};
 use hush_proto::{MAX_ITEMS_PER_REQUEST, PROTOCOL_VERSION};
@@ -53,6 +54,8 @@ struct Checked<'a> {
     tenant: TenantId,
     namespace: Namespace,
     request_id: [u8; 16],
+    /// The request's MAC, verified: a read's reply is sealed to it.
+    request_mac: [u8; 32],
     /// When the request arrived: a cached name is fresh if it is fresh then.
     received: tokio::time::Instant,
     /// The grant's id: backend reads are charged to it.
@@ -62,6 +65,39 @@ struct Checked<'a> {
     /// Shared with the derived-key cache: cloning it would copy (and then wipe) AES round keys.
     transport: Arc<TransportKey>,
 }
+
+/// One secret a read found: the secret as the cache holds it (not copied), the part the item's
+/// path selects, where it was found and whether it was served stale.
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// The namespace it was found in: the request's, or an ancestor.
+    pub namespace: Namespace,
+    secret: Arc<Secret>,
+    /// The part of the value the item's path selects, when it names one.
+    extracted: Option<SecretValue>,
+    stale: bool,
+}
+
+impl Found {
+    /// The version read, if the backend has versions.
+    pub(crate) fn version(&self) -> Option<&str> {
+        self.secret.version.as_ref().map(VersionId::as_str)
+    }
+
+    /// The item as it is sealed into the reply.
+    fn resolved(&self) -> ResolvedSecret<'_> {
+        let value = self.extracted.as_ref().unwrap_or(&self.secret.value);
+        ResolvedSecret {
+            namespace: self.namespace.as_str(),
+            version: self.version(),
+            value: value.expose(),
+            stale: self.stale,
+        }
+    }
+}
+
+/// A read's answer to each of its items, in request order.
+pub(crate) type Reads = Vec<Result<Found, WireError>>;
 
 /// One line per request: at debug, or at warn when it failed for a reason of hushd's or a
 /// backend's (`internal`, `unavailable`). It names the request id (the audit event's), tenant,
@@ -228,13 +264,21 @@ impl Resolver {
             tenant: target.tenant().clone(),
             namespace: target.namespace().clone(),
             request_id,
+            request_mac: envelope.mac,
             received: started,
             grant: grant.id,
             resolver_key_id: envelope.resolver_key_id,
             transport,
         };
+        let mut reads = Reads::new();
         let outcome = match envelope.body {
-            RequestBody::Get(get) => self.get(&checked, get.items, &mut audit).await.map(|b| (b, None)),
+            RequestBody::Get(get) => match self.get(&checked, get.items, &mut audit).await {
+                Ok(found) => {
+                    reads = found;
+                    self.seal_reads(&checked, &reads).map(|b| (b, None))
+                }
+                Err(e) => Err(e),
+            },
             // Admin operations are rare: boxed, so they do not grow every read's future.
             RequestBody::Put(put) => Box::pin(self.put(&checked, put, &mut audit)).await,
             RequestBody::Delete(delete) => Box::pin(self.delete(&checked, delete, &mut audit)).await,
@@ -248,11 +292,7 @@ impl Resolver {
                 match response.encode() {
                     Ok(reply) => {
                         let summary = Summary { request_id, operation, items: audit.items.len(), failure: None };
-                        let replies = match &response.body {
-                            Ok(ResponseBody::Get(replies)) => replies.as_slice(),
-                            _ => &[],
-                        };
-                        Handled { reply, audit: self.audit_event(audit, "ok", replies), change, summary }
+                        Handled { reply, audit: self.audit_event(audit, "ok", &reads), change, summary }
                     }
                     Err(e) => {
                         self.refuse(request_id, &Error::invalid_input(format!("reply too large: {e}")), Some(audit))
@@ -348,14 +388,28 @@ impl Resolver {
         Handled { reply: self.error_reply(request_id, self.key_id(), error), audit, change: None, summary }
     }
 
-    /// The finished audit event, when audit is on; `replies` are a read's answers, one per item.
+    /// The finished audit event, when audit is on; `reads` are a read's answers, one per item.
     fn audit_event(
         &self,
         record: AuditRecord<'_>,
         outcome: &'static str,
-        replies: &[Result<ResolvedSecret, WireError>],
+        reads: &[Result<Found, WireError>],
     ) -> Option<(String, Vec<u8>)> {
-        self.inner.settings.audit.enabled.then(|| record.finish(outcome, replies))
+        self.inner.settings.audit.enabled.then(|| record.finish(outcome, reads))
+    }
+
+    /// A read's answers sealed to the client as one message, bound to the request
+    /// (ARCHITECTURE.md, "Read replies"); refused whole when it would exceed the reply limit.
+    fn seal_reads(&self, checked: &Checked<'_>, reads: &[Result<Found, WireError>]) -> Result<ResponseBody, Error> {
+        let items: Vec<Result<ResolvedSecret<'_>, &WireError>> =
+            reads.iter().map(|read| read.as_ref().map(Found::resolved)).collect();
+        let aad =
+            ReplyAad { request_id: &checked.request_id, subject: checked.subject, request_mac: &checked.request_mac };
+        let sealed = checked
+            .transport
+            .seal_reply(&aad, &items, MAX_RESPONSE_BYTES)
+            .map_err(|e| Error::invalid_input(format!("reply too large: {e}")))?;
+        Ok(ResponseBody::Get(SealedItems(sealed)))
     }
 
     fn binding(&self, tenant: &TenantId, namespace: &Namespace) -> Result<&SharedBackend, Error> {
@@ -370,7 +424,7 @@ impl Resolver {
         checked: &Checked<'_>,
         items: Vec<GetItem>,
         audit: &mut AuditRecord<'_>,
-    ) -> Result<ResponseBody, Error> {
+    ) -> Result<Reads, Error> {
         if items.is_empty() || items.len() > MAX_ITEMS_PER_REQUEST {
             return Err(Error::invalid_input(format!(
                 "a request names 1 to {MAX_ITEMS_PER_REQUEST} secrets, this one names {}",
@@ -383,16 +437,16 @@ impl Resolver {
         // Most names are answered from the cache, without a future each; only the others are
         // loaded, concurrently.
         let mut results: Vec<Result<_, usize>> =
-            items.iter().enumerate().map(|(index, item)| self.get_item_cached(checked, index, item, now)).collect();
+            items.iter().map(|item| self.get_item_cached(checked, item, now)).collect();
         // Each uncached name, and the level of its lineage its load starts at.
         let uncached: Vec<(usize, usize)> =
             results.iter().enumerate().filter_map(|(index, r)| r.as_ref().err().map(|&level| (index, level))).collect();
         match uncached.as_slice() {
             [] => {}
             // No join machinery for one.
-            &[(index, level)] => results[index] = Ok(self.get_item(checked, index, &items[index], level).await),
+            &[(index, level)] => results[index] = Ok(self.get_item(checked, &items[index], level).await),
             _ => {
-                let loads = uncached.iter().map(|&(index, level)| self.get_item(checked, index, &items[index], level));
+                let loads = uncached.iter().map(|&(index, level)| self.get_item(checked, &items[index], level));
                 for (&(index, _), result) in uncached.iter().zip(futures::future::join_all(loads).await) {
                     results[index] = Ok(result);
                 }
@@ -401,14 +455,14 @@ impl Resolver {
         let results = results
             .into_iter()
             .map(|result| result.unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "a name was not looked up"))));
-        let mut replies = Vec::with_capacity(items.len());
+        let mut reads = Vec::with_capacity(items.len());
         audit.items.reserve(items.len());
         for (item, result) in items.into_iter().zip(results) {
             match result {
-                Ok((resolved, source)) => {
-                    // Where it was found and its version: from the reply, when the event is written.
+                Ok((found, source)) => {
+                    // Where it was found and its version: from `found`, when the event is written.
                     audit.items.push(AuditedItem { source: Some(source), ..AuditedItem::new(item.name, "ok") });
-                    replies.push(Ok(resolved));
+                    reads.push(Ok(found));
                 }
                 Err(e) => {
                     let failed = e.kind() != ErrorKind::NotFound;
@@ -417,11 +471,11 @@ impl Resolver {
                         error: failed.then(|| e.to_string()),
                         ..AuditedItem::new(item.name, e.kind().as_str())
                     });
-                    replies.push(Err(WireError::from(&e)));
+                    reads.push(Err(WireError::from(&e)));
                 }
             }
         }
-        Ok(ResponseBody::Get(replies))
+        Ok(reads)
     }
 
     /// What [`get_item`](Self::get_item) answers, when the cache alone answers it: every level
@@ -430,10 +484,9 @@ impl Resolver {
     fn get_item_cached(
         &self,
         checked: &Checked<'_>,
-        index: usize,
         item: &GetItem,
         now: tokio::time::Instant,
-    ) -> Result<Result<(ResolvedSecret, &'static str), Error>, usize> {
+    ) -> Result<Result<(Found, &'static str), Error>, usize> {
         let (name, version, path) = match parse_item(item) {
             Ok(parsed) => parsed,
             Err(e) => return Ok(Err(e)),
@@ -444,7 +497,7 @@ impl Resolver {
             let key = CacheKey::new(&checked.tenant, &level, &name, version.as_ref());
             match inner.cache.get_fresh_at(&key, now).ok_or(depth)? {
                 Ok(secret) => {
-                    return Ok(self.resolved(checked, index, &name, level, &secret, path.as_ref(), Freshness::Cached));
+                    return Ok(self.found(level, secret, path.as_ref(), Freshness::Cached));
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Ok(Err(e.with_context("namespace", &level))),
@@ -460,10 +513,9 @@ impl Resolver {
     async fn get_item(
         &self,
         checked: &Checked<'_>,
-        index: usize,
         item: &GetItem,
         from: usize,
-    ) -> Result<(ResolvedSecret, &'static str), Error> {
+    ) -> Result<(Found, &'static str), Error> {
         let (name, version, path) = parse_item(item)?;
         let inner = &self.inner;
         for level in checked.namespace.lineage().skip(from) {
@@ -486,42 +538,21 @@ impl Resolver {
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.with_context("namespace", &level)),
             };
-            return self.resolved(checked, index, &name, level, &secret, path.as_ref(), freshness);
+            return self.found(level, secret, path.as_ref(), freshness);
         }
         Err(not_found(&name, &checked.namespace))
     }
 
-    /// The reply to one name found at `level`: the value (or the part `path` selects) sealed
-    /// to the client, and where it came from.
-    #[allow(clippy::too_many_arguments)]
-    fn resolved(
+    /// The answer to one name found at `level`: the secret (and the part `path` selects), and
+    /// where it came from.
+    fn found(
         &self,
-        checked: &Checked<'_>,
-        index: usize,
-        name: &SecretName,
         level: Namespace,
-        secret: &Secret,
+        secret: Arc<Secret>,
         path: Option<&SecretPath>,
         freshness: Freshness,
-    ) -> Result<(ResolvedSecret, &'static str), Error> {
-        let extracted;
-        let value = match path {
-            Some(path) => {
-                extracted = path.extract(&secret.value)?;
-                &extracted
-            }
-            None => &secret.value,
-        };
-        let version = secret.version.as_ref().map(|v| v.as_str().to_owned());
-        let label = sealed_item_label(index, name.as_str());
-        let aad = SealAad {
-            direction: Direction::ToClient,
-            request_id: &checked.request_id,
-            subject: checked.subject,
-            name: &label,
-            version: version.as_deref().unwrap_or(""),
-        };
-        let sealed_value = checked.transport.seal(&aad, value.expose());
+    ) -> Result<(Found, &'static str), Error> {
+        let extracted = path.map(|path| path.extract(&secret.value)).transpose()?;
         let (stale, source) = match freshness {
             Freshness::Fresh => (false, "backend"),
             Freshness::Cached => (false, "cache"),
@@ -530,7 +561,7 @@ impl Resolver {
                 (true, "stale")
             }
         };
-        Ok((ResolvedSecret { namespace: level.into(), version, sealed_value, stale }, source))
+        Ok((Found { namespace: level, secret, extracted, stale }, source))
     }
 
     /// The change event of a write, with one MAC per live resolver key.

@@ -10,13 +10,14 @@ use hush_core::{
     TenantId,
 };
 use hush_crypto::{
-    ChangeEventMacInput, ClientKeyPair, Direction, GrantIssuer, GrantNeed, GrantRequest, GrantVerifier,
-    ResolverKeyPair, SealAad, random_request_id, resolver_key_id,
+    ChangeEventMacInput, ClientKeyPair, GrantIssuer, GrantNeed, GrantRequest, GrantVerifier, ReplyAad, ResolverKeyPair,
+    random_request_id, resolver_key_id,
 };
 use hush_proto::PROTOCOL_VERSION;
+use hush_proto::codec::{self, MAX_RESPONSE_BYTES};
 use hush_proto::message::{
-    ChangeEvent, DeleteRequest, GetItem, GetRequest, ListRequest, RequestBody, RequestEnvelope, ResolvedSecret,
-    ResponseBody, ResponseEnvelope, WireError, sealed_item_label,
+    ChangeEvent, DeleteRequest, GetItem, GetRequest, ListRequest, ReadItems, RequestBody, RequestEnvelope,
+    ResolvedSecret, ResponseBody, ResponseEnvelope, WireError,
 };
 use tokio::time::{Instant, advance};
 
@@ -148,13 +149,12 @@ impl Fixture {
         let body = RequestBody::Get(GetRequest { items });
         let envelope = self.envelope(&subject, self.grant("acme", namespace, 600, now()), body);
         let handled = self.resolver.handle(&subject, &envelope.encode().unwrap()).await;
-        let body = ResponseEnvelope::decode(&handled.reply).unwrap().body.map_err(Error::from)?;
-        let ResponseBody::Get(items) = body else { panic!("a get answer") };
+        let opened = self.open_reply(&envelope, &subject, &handled.reply)?;
+        let items: ReadItems<'_> = codec::decode_borrowed(&opened, MAX_RESPONSE_BYTES).unwrap();
         assert_eq!(items.len(), names.len(), "one answer per name");
         let (_, audit) = handled.audit.expect("an audit event");
         let audit: serde_json::Value = serde_json::from_slice(&audit).unwrap();
-        let transport = self.client.transport_key(&self.resolver_key.public()).unwrap();
-        let open = |index: usize, item: Result<ResolvedSecret, WireError>| {
+        let open = |index: usize, item: Result<ResolvedSecret<'_>, WireError>| {
             let audited = &audit["items"][index];
             let resolved = match item {
                 Ok(resolved) => resolved,
@@ -164,22 +164,28 @@ impl Fixture {
                     return Err(Error::from(wire));
                 }
             };
-            assert_eq!(audited["found_in"], resolved.namespace.as_str(), "the audit event says where it was found");
-            assert_eq!(audited["version"].as_str(), resolved.version.as_deref(), "and its version");
-            let label = sealed_item_label(index, names[index]);
-            let aad = SealAad {
-                direction: Direction::ToClient,
-                request_id: &envelope.request_id,
-                subject: &subject,
-                name: &label,
-                version: resolved.version.as_deref().unwrap_or(""),
-            };
-            let value = transport.open(&aad, &resolved.sealed_value).unwrap().expose().to_vec();
+            assert_eq!(audited["found_in"], resolved.namespace, "the audit event says where it was found");
+            assert_eq!(audited["version"].as_str(), resolved.version, "and its version");
             assert_eq!(audit["items"][index]["name"], names[index], "the audit event lists the names in order");
             let source = audit["items"][index]["source"].as_str().unwrap().to_owned();
-            Ok(Read { found_in: resolved.namespace, value, stale: resolved.stale, source })
+            Ok(Read {
+                found_in: resolved.namespace.into(),
+                value: resolved.value.to_vec(),
+                stale: resolved.stale,
+                source,
+            })
         };
         Ok(items.into_iter().enumerate().map(|(index, item)| open(index, item)).collect())
+    }
+
+    /// The items of the reply to the read `envelope`, opened as the client opens them; the
+    /// whole request's refusal as an error.
+    fn open_reply(&self, envelope: &RequestEnvelope, subject: &str, reply: &[u8]) -> Result<Vec<u8>, Error> {
+        let body = ResponseEnvelope::decode(reply).unwrap().body.map_err(Error::from)?;
+        let ResponseBody::Get(sealed) = body else { panic!("a get answer") };
+        let transport = self.client.transport_key(&self.resolver_key.public()).unwrap();
+        let aad = ReplyAad { request_id: &envelope.request_id, subject, request_mac: &envelope.mac };
+        Ok(transport.open_reply(&aad, &sealed.0).expect("the reply opens for its request").to_vec())
     }
 
     async fn refusal(&self, subject: &str, payload: &[u8]) -> Error {
@@ -241,10 +247,11 @@ async fn grants_are_checked_before_anything_else() {
 #[tokio::test]
 async fn a_known_tenant_without_bindings_has_no_secrets() {
     let f = fixture();
-    let get = f.get_at("hush.v1.get.acme.a.b", f.grant("acme", "a.b", 60, now()));
-    let handled = f.resolver.handle("hush.v1.get.acme.a.b", &get).await;
-    let response = ResponseEnvelope::decode(&handled.reply).unwrap();
-    let Ok(hush_proto::message::ResponseBody::Get(items)) = response.body else { panic!("a get answer") };
+    let subject = "hush.v1.get.acme.a.b";
+    let get = f.envelope(subject, f.grant("acme", "a.b", 60, now()), get_x());
+    let handled = f.resolver.handle(subject, &get.encode().unwrap()).await;
+    let opened = f.open_reply(&get, subject, &handled.reply).unwrap();
+    let items: ReadItems<'_> = codec::decode_borrowed(&opened, MAX_RESPONSE_BYTES).unwrap();
     assert_eq!(Error::from(items[0].clone().unwrap_err()).kind(), ErrorKind::NotFound);
     let (subject, audit) = handled.audit.expect("an audit event");
     assert_eq!(subject, "hush.v1.audit.acme");
