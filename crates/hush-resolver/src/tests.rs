@@ -592,3 +592,28 @@ async fn a_backend_that_never_answers_fails_the_request_at_its_timeout() {
     assert_eq!(started.elapsed(), ResolverSettings::default().request_timeout);
     assert_eq!((memory.calls().gets, memory.in_flight()), (1, 0), "the hung read was dropped");
 }
+
+/// A read whose sealed items would exceed the 1 MiB reply limit is refused whole, before
+/// anything is sealed, and its audit event says so for every item.
+#[tokio::test]
+async fn a_read_whose_reply_would_exceed_the_limit_is_refused_whole() {
+    let memory = Arc::new(MemoryBackend::new("local"));
+    store_x(&memory, "company", &"v".repeat(20 * 1024));
+    let f = bound(&memory, &[], CacheSettings::default());
+    // 64 × 20 KiB: more than a reply may hold; 32 × 20 KiB fits.
+    let fits = f.read_all("company", &["X"; 32]).await.unwrap();
+    assert!(fits.iter().all(|read| read.as_ref().is_ok_and(|r| r.value.len() == 20 * 1024)));
+    let subject = "hush.v1.get.acme.company";
+    let items = (0..64).map(|_| GetItem { name: "X".into(), path: None, version: None }).collect();
+    let envelope = f.envelope(subject, f.grant("acme", "company", 600, now()), RequestBody::Get(GetRequest { items }));
+    let handled = f.resolver.handle(subject, &envelope.encode().unwrap()).await;
+    let refused = Error::from(ResponseEnvelope::decode(&handled.reply).unwrap().body.expect_err("refused"));
+    assert_eq!(refused.kind(), ErrorKind::InvalidInput);
+    assert!(refused.message().contains("reply too large"), "{refused}");
+    assert!(handled.reply.len() < 1024, "an error reply, no sealed items");
+    let audit: serde_json::Value = serde_json::from_slice(&handled.audit.expect("an audit event").1).unwrap();
+    assert_eq!(audit["outcome"], "invalid_input");
+    let items = audit["items"].as_array().unwrap();
+    assert_eq!(items.len(), 64);
+    assert!(items.iter().all(|item| item["outcome"] == "invalid_input"), "{audit}");
+}
