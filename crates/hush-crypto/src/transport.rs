@@ -374,29 +374,23 @@ impl ReplyAad<'_> {
 enum Aad<'a> {
     /// Fixed bytes: a sealed grant's.
     Bytes(&'a [u8]),
-    /// A put value's, length-prefixed fields.
-    Value(&'a SealAad<'a>),
-    /// A read reply's, length-prefixed fields.
-    Reply(&'a ReplyAad<'a>),
+    /// Fields, each length-prefixed: a put value's ([`SealAad`]) or a read reply's
+    /// ([`ReplyAad`]).
+    Fields(&'a [&'a [u8]]),
 }
 
 impl Aad<'_> {
     fn len(self) -> usize {
-        let fields_len = |fields: &[&[u8]]| fields.iter().map(|field| 4 + field.len()).sum();
         match self {
             Aad::Bytes(bytes) => bytes.len(),
-            Aad::Value(aad) => fields_len(&aad.fields()),
-            Aad::Reply(aad) => fields_len(&aad.fields()),
+            Aad::Fields(fields) => fields.iter().map(|field| 4 + field.len()).sum(),
         }
     }
 
     fn write_to(self, out: &mut Vec<u8>) {
-        let write =
-            |out: &mut Vec<u8>, fields: &[&[u8]]| fields.iter().for_each(|field| length_prefix::push(out, field));
         match self {
             Aad::Bytes(bytes) => out.extend_from_slice(bytes),
-            Aad::Value(aad) => write(out, &aad.fields()),
-            Aad::Reply(aad) => write(out, &aad.fields()),
+            Aad::Fields(fields) => fields.iter().for_each(|field| length_prefix::push(out, field)),
         }
     }
 }
@@ -486,7 +480,7 @@ impl TransportKey {
     /// When `value` exceeds AES-GCM's limit of 64 GiB, which no hush message can hold
     /// (responses are capped at 1 MiB).
     pub fn seal(&self, aad: &SealAad<'_>, value: &[u8]) -> Vec<u8> {
-        self.seal_under(Aad::Value(aad), value)
+        self.seal_under(Aad::Fields(&aad.fields()), value)
     }
 
     fn seal_under(&self, aad: Aad<'_>, value: &[u8]) -> Vec<u8> {
@@ -546,7 +540,7 @@ impl TransportKey {
         if sealed_len > limit {
             return Err(CodecError::TooLarge { len: sealed_len, limit });
         }
-        self.seal_written(Aad::Reply(aad), len, |out| codec::encode_into(items, out))
+        self.seal_written(Aad::Fields(&aad.fields()), len, |out| codec::encode_into(items, out))
     }
 
     /// Opens what [`seal_reply`](Self::seal_reply) made for the request `aad` names: the
@@ -554,13 +548,13 @@ impl TransportKey {
     /// each value out). [`CryptoError::Open`] for anything else: another request, another key,
     /// a bit changed.
     pub fn open_reply(&self, aad: &ReplyAad<'_>, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        self.open_in_place(Aad::Reply(aad), sealed)
+        self.open_in_place(Aad::Fields(&aad.fields()), sealed)
     }
 
     /// Opens what [`seal`](Self::seal) made with the same key and AAD; anything else is
     /// [`CryptoError::Open`].
     pub fn open(&self, aad: &SealAad<'_>, sealed: &[u8]) -> Result<SecretValue, CryptoError> {
-        let mut plaintext = self.open_in_place(Aad::Value(aad), sealed)?;
+        let mut plaintext = self.open_in_place(Aad::Fields(&aad.fields()), sealed)?;
         Ok(SecretValue::new(std::mem::take(&mut *plaintext)))
     }
 
