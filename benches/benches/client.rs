@@ -23,7 +23,7 @@ use hush_crypto::{
 };
 use hush_proto::codec::{self, MAX_RESPONSE_BYTES};
 use hush_proto::message::{
-    GetItem, GetRequest, ReadItems, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope,
+    GetItem, GetRequest, ReadItems, RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope, SealedItemsRef,
 };
 
 /// What a worker holds: its key pair, the transport key, the resolver key id, a grant and
@@ -50,11 +50,11 @@ impl Worker {
 
     /// Reads the reply to a read, as `Session::fetch_chunk` does: the bytes of all values.
     fn reply(&self, subject: &str, sent: &Sent, reply: &[u8], masker: &Masker) -> usize {
-        let response = ResponseEnvelope::decode(reply).unwrap();
+        let response = ResponseEnvelope::decode_borrowed(reply).unwrap();
         assert_eq!(response.request_id, sent.id);
-        let Ok(ResponseBody::Get(sealed)) = response.body else { panic!("not a get answer") };
+        let Ok(ResponseBody::Get(SealedItemsRef(sealed))) = response.body else { panic!("not a get answer") };
         let aad = ReplyAad { request_id: &sent.id, subject, request_mac: &sent.mac };
-        let opened = self.transport.open_reply(&aad, &sealed.0).unwrap();
+        let opened = self.transport.open_reply(&aad, sealed).unwrap();
         let items: ReadItems<'_> = codec::decode_borrowed(&opened, MAX_RESPONSE_BYTES).unwrap();
         let mut read = 0;
         for item in items {

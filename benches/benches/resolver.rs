@@ -137,7 +137,7 @@ fn benches(c: &mut Criterion) {
     let one_item =
         [Ok(ResolvedSecret { namespace: "company.team.etl", version: Some("1"), value: value.expose(), stale: false })];
     c.bench_function("step/seal_reply", |b| {
-        b.iter(|| black_box(key.seal_reply(&aad, &one_item, MAX_RESPONSE_BYTES).unwrap()))
+        b.iter(|| black_box(key.seal_reply(&aad, &one_item, MAX_RESPONSE_BYTES, |_| Vec::new()).unwrap()))
     });
 
     let decoded = RequestEnvelope::decode(&payload).unwrap();

@@ -477,7 +477,9 @@ async fn an_impostor_answering_reads_cannot_forge_alter_or_forward_a_reply() {
                         value: b"forged",
                         stale: false,
                     })];
-                    Ok(ResponseBody::Get(SealedItems(transport.seal_reply(&aad, &forged, MAX_RESPONSE_BYTES).unwrap())))
+                    Ok(ResponseBody::Get(SealedItems(
+                        transport.seal_reply(&aad, &forged, MAX_RESPONSE_BYTES, |_| Vec::new()).unwrap(),
+                    )))
                 }
                 // An error, which travels unsealed.
                 _ => Err(WireError { kind: "not_found".into(), message: "impostor says no".into(), backend: None }),

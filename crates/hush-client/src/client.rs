@@ -9,7 +9,8 @@ use hush_core::{Error, ErrorKind, Result};
 use hush_crypto::{
     ClientKeyPair, ReplyAad, SealedGrant, TransportKey, load_public_key, random_request_id, resolver_key_id,
 };
-use hush_proto::message::{RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope};
+use hush_proto::codec::CodecError;
+use hush_proto::message::{RequestBody, RequestEnvelope, ResponseBody, ResponseEnvelope, SealedItemsRef};
 
 use crate::session::Session;
 use hush_nats::NatsOptions;
@@ -148,25 +149,15 @@ impl HushClient {
         &self.inner.transport
     }
 
-    /// Sends one request and returns the answer's body and the request it answers.
-    pub(crate) async fn request(
-        &self,
-        subject: Subject,
-        grant: &SealedGrant,
-        body: RequestBody,
-    ) -> Result<(ResponseBody, SentRequest)> {
+    /// Sends one request and returns the resolver's reply to it.
+    pub(crate) async fn request(&self, subject: Subject, grant: &SealedGrant, body: RequestBody) -> Result<Reply> {
         self.request_with(subject, grant, |_| body).await
     }
 
     /// A read (get or list): sent once more, as a new request, when no resolver answered the
     /// first (none subscribed, or the one that took it died or timed out), so a replica that
     /// goes away does not fail the reads it held. Writes are never sent twice.
-    pub(crate) async fn read(
-        &self,
-        subject: Subject,
-        grant: &SealedGrant,
-        body: RequestBody,
-    ) -> Result<(ResponseBody, SentRequest)> {
+    pub(crate) async fn read(&self, subject: Subject, grant: &SealedGrant, body: RequestBody) -> Result<Reply> {
         match self.send(subject.clone(), grant, |_| body).await {
             Sent::Answered(answer) => answer,
             Sent::Unanswered(_, body) => match self.send(subject, grant, |_| body).await {
@@ -182,7 +173,7 @@ impl HushClient {
         subject: Subject,
         grant: &SealedGrant,
         body: impl FnOnce(&[u8; 16]) -> RequestBody,
-    ) -> Result<(ResponseBody, SentRequest)> {
+    ) -> Result<Reply> {
         match self.send(subject, grant, body).await {
             Sent::Answered(answer) => answer,
             Sent::Unanswered(error, _) => Err(error),
@@ -219,7 +210,7 @@ impl HushClient {
                 return Sent::Unanswered(unanswered, envelope.body);
             }
         };
-        Sent::Answered(answer(&reply.payload, SentRequest { id: request_id, mac: envelope.mac }))
+        Sent::Answered(Ok(Reply { message: reply, request: SentRequest { id: request_id, mac: envelope.mac } }))
     }
 }
 
@@ -240,20 +231,43 @@ impl SentRequest {
 /// Whether a resolver answered a request. (A request that never left, or that NATS refused,
 /// counts as answered: sending it again would fail the same way.)
 enum Sent {
-    /// It did: its answer.
-    Answered(Result<(ResponseBody, SentRequest)>),
+    /// It did: its reply.
+    Answered(Result<Reply>),
     /// None did (no responders, or the request timed out): the error to report, and the body,
     /// to send again under a new id.
     Unanswered(Error, RequestBody),
 }
 
-/// The body of a reply to `request`.
-fn answer(payload: &[u8], request: SentRequest) -> Result<(ResponseBody, SentRequest)> {
-    let response = ResponseEnvelope::decode(payload)
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("unreadable reply from the resolver: {e}")))?;
-    let body = response.body.map_err(Error::from)?;
-    if response.request_id != request.id {
-        return Err(Error::new(ErrorKind::Internal, "the resolver answered a different request"));
+/// A resolver's reply to a request, as it came: decoded by what asked, into owned parts
+/// ([`body`](Self::body)) or borrowing a read's sealed items ([`sealed_items`](Self::sealed_items)).
+pub(crate) struct Reply {
+    message: async_nats::Message,
+    /// The request it answers.
+    pub request: SentRequest,
+}
+
+impl Reply {
+    /// The answer's body, or the error the resolver answered.
+    pub(crate) fn body(&self) -> Result<ResponseBody> {
+        self.checked(ResponseEnvelope::decode(&self.message.payload))
     }
-    Ok((body, request))
+
+    /// A read's sealed items, borrowed from the reply: opened from there, not copied first.
+    pub(crate) fn sealed_items(&self) -> Result<&[u8]> {
+        match self.checked(ResponseEnvelope::decode_borrowed(&self.message.payload))? {
+            ResponseBody::Get(SealedItemsRef(sealed)) => Ok(sealed),
+            _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
+        }
+    }
+
+    /// The body of `response`, once it is known to answer this request.
+    fn checked<S>(&self, response: Result<ResponseEnvelope<S>, CodecError>) -> Result<ResponseBody<S>> {
+        let response = response
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("unreadable reply from the resolver: {e}")))?;
+        let body = response.body.map_err(Error::from)?;
+        if response.request_id != self.request.id {
+            return Err(Error::new(ErrorKind::Internal, "the resolver answered a different request"));
+        }
+        Ok(body)
+    }
 }

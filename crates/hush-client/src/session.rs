@@ -12,7 +12,7 @@ use hush_crypto::{Direction, SealAad, SealedGrant, decode_claims_unverified};
 use hush_proto::MAX_ITEMS_PER_REQUEST;
 use hush_proto::codec::{self, MAX_RESPONSE_BYTES};
 use hush_proto::message::{
-    DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, ReadItems, RequestBody, ResponseBody,
+    DeleteRequest, GetItem, GetRequest, ListRequest, PutRequest, ReadItems, RequestBody, ResolvedSecret, ResponseBody,
 };
 use hush_proto::subject::{self, AdminOp};
 use zeroize::Zeroizing;
@@ -144,7 +144,7 @@ impl Session {
 
     /// What [`secrets`](Self::secrets) does for one request, without its lists.
     async fn one(&self, request: SecretRequest) -> Result<SecretValue> {
-        let mut results = self.fetch_chunk(std::slice::from_ref(&request)).await?;
+        let mut results = self.fetch_chunk(std::slice::from_ref(&request), value_only).await?;
         let result = results.pop().ok_or_else(|| Error::new(ErrorKind::Internal, "the resolver answered no item"))?;
         value_of(&request, result)
     }
@@ -156,35 +156,56 @@ impl Session {
         R: Into<SecretRequest>,
     {
         let requests: Vec<SecretRequest> = requests.into_iter().map(Into::into).collect();
-        let results = self.fetch(&requests).await?;
+        let results = self.fetch_with(&requests, value_only).await?;
         requests.iter().zip(results).map(|(request, result)| value_of(request, result)).collect()
     }
 
     /// Several secrets with one result each, in request order.
     pub async fn fetch(&self, requests: &[SecretRequest]) -> Result<Vec<Result<Resolved>>> {
+        self.fetch_with(requests, |resolved, value| Resolved {
+            value,
+            namespace: resolved.namespace.to_owned(),
+            version: resolved.version.map(str::to_owned),
+            stale: resolved.stale,
+        })
+        .await
+    }
+
+    /// [`fetch`](Self::fetch), keeping of each item found what `keep` takes from it and its value.
+    async fn fetch_with<T>(
+        &self,
+        requests: &[SecretRequest],
+        keep: impl Fn(ResolvedSecret<'_>, SecretValue) -> T,
+    ) -> Result<Vec<Result<T>>> {
         let mut all = Vec::with_capacity(requests.len());
         for chunk in requests.chunks(MAX_ITEMS_PER_REQUEST) {
-            all.extend(self.fetch_chunk(chunk).await?);
+            all.extend(self.fetch_chunk(chunk, &keep).await?);
         }
         Ok(all)
     }
 
-    async fn fetch_chunk(&self, requests: &[SecretRequest]) -> Result<Vec<Result<Resolved>>> {
+    /// One round trip for up to [`MAX_ITEMS_PER_REQUEST`] requests. Each value found is copied
+    /// once, out of the opened reply into its own wiped buffer, and taught to the masker; `keep`
+    /// takes from the item what the caller wants beside it (`secret()` wants nothing more, so
+    /// no namespace or version is copied for it).
+    async fn fetch_chunk<T>(
+        &self,
+        requests: &[SecretRequest],
+        keep: impl Fn(ResolvedSecret<'_>, SecretValue) -> T,
+    ) -> Result<Vec<Result<T>>> {
         let items = requests
             .iter()
             .map(|r| GetItem { name: r.name.clone(), path: r.path.clone(), version: r.version.clone() })
             .collect();
         let subject = &self.grant.get_subject;
-        let (body, request) =
+        let reply =
             self.client.read(subject.clone(), &self.grant.sealed, RequestBody::Get(GetRequest { items })).await?;
-        let ResponseBody::Get(sealed) = body else {
-            return Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation"));
-        };
+        let sealed = reply.sealed_items()?;
         let forged =
             || Error::new(ErrorKind::Internal, "the reply's sealed items failed to open (forged or corrupted reply)");
         // Opened into a buffer wiped when dropped; each value is copied out of it once.
         let opened =
-            self.client.transport().open_reply(&request.reply_aad(subject), &sealed.0).map_err(|_| forged())?;
+            self.client.transport().open_reply(&reply.request.reply_aad(subject), sealed).map_err(|_| forged())?;
         let results: ReadItems<'_> = codec::decode_borrowed(&opened, MAX_RESPONSE_BYTES).map_err(|_| forged())?;
         if results.len() != requests.len() {
             return Err(Error::new(ErrorKind::Internal, "the resolver answered a different number of items"));
@@ -196,12 +217,7 @@ impl Session {
                 Ok(resolved) => {
                     let value = SecretValue::new(resolved.value.to_vec());
                     self.masker.add(&value);
-                    Ok(Resolved {
-                        value,
-                        namespace: resolved.namespace.to_owned(),
-                        version: resolved.version.map(str::to_owned),
-                        stale: resolved.stale,
-                    })
+                    Ok(keep(resolved, value))
                 }
             });
         }
@@ -214,7 +230,7 @@ impl Session {
         let subject = Subject::from(subject::admin(AdminOp::Put, &self.grant.tenant, &self.grant.namespace));
         // The request id is chosen by `request`; the value must be sealed to it, so seal inside.
         let tags: BTreeMap<String, String> = tags.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        let (body, _) = self
+        let reply = self
             .client
             .request_with(subject.clone(), &self.grant.sealed, |request_id| {
                 let aad =
@@ -223,7 +239,7 @@ impl Session {
                 RequestBody::Put(PutRequest { name: name.to_owned(), sealed_value, tags })
             })
             .await?;
-        match body {
+        match reply.body()? {
             ResponseBody::Put(meta) => Ok(meta),
             _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
         }
@@ -233,7 +249,7 @@ impl Session {
     pub async fn delete(&self, name: &str) -> Result<()> {
         let subject = Subject::from(subject::admin(AdminOp::Delete, &self.grant.tenant, &self.grant.namespace));
         let body = RequestBody::Delete(DeleteRequest { name: name.to_owned() });
-        match self.client.request(subject, &self.grant.sealed, body).await?.0 {
+        match self.client.request(subject, &self.grant.sealed, body).await?.body()? {
             ResponseBody::Delete => Ok(()),
             _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
         }
@@ -244,14 +260,19 @@ impl Session {
         let subject = Subject::from(subject::admin(AdminOp::List, &self.grant.tenant, &self.grant.namespace));
         let tags = filter.tags.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         let body = RequestBody::List(ListRequest { tags, recursive: filter.recursive });
-        match self.client.read(subject, &self.grant.sealed, body).await?.0 {
+        match self.client.read(subject, &self.grant.sealed, body).await?.body()? {
             ResponseBody::List(items) => Ok(items),
             _ => Err(Error::new(ErrorKind::Internal, "the resolver answered with another operation")),
         }
     }
 }
 
+/// What `secret()` and `secrets()` keep of an item found: its value.
+fn value_only(_: ResolvedSecret<'_>, value: SecretValue) -> SecretValue {
+    value
+}
+
 /// The value `request` resolved to, or its error naming the secret.
-fn value_of(request: &SecretRequest, result: Result<Resolved>) -> Result<SecretValue> {
-    result.map(|r| r.value).map_err(|e| e.with_context("secret", &request.name))
+fn value_of(request: &SecretRequest, result: Result<SecretValue>) -> Result<SecretValue> {
+    result.map_err(|e| e.with_context("secret", &request.name))
 }

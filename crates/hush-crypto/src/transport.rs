@@ -484,19 +484,20 @@ impl TransportKey {
     }
 
     fn seal_under(&self, aad: Aad<'_>, value: &[u8]) -> Vec<u8> {
-        self.seal_written(aad, value.len(), |out| {
+        self.seal_written(Vec::new(), aad, value.len(), |out| {
             out.extend_from_slice(value);
             Ok(())
         })
         .expect("copying bytes cannot fail")
     }
 
-    /// Seals the `len` bytes `write` appends: `nonce ‖ ciphertext ‖ tag`. One buffer sized for
-    /// everything, the plaintext written after the nonce and the AAD after the plaintext until
-    /// the tag replaces it, so no reallocation leaves a plaintext copy behind; a `write` that
-    /// appends other than `len` bytes is refused, its buffer wiped.
+    /// Appends to `head` the seal of the `len` bytes `write` appends: `head ‖ nonce ‖ ciphertext
+    /// ‖ tag`. One buffer sized for everything, the plaintext written after the nonce and the AAD
+    /// after the plaintext until the tag replaces it, so no reallocation leaves a plaintext copy
+    /// behind; a `write` that appends other than `len` bytes is refused, its buffer wiped.
     fn seal_written(
         &self,
+        head: Vec<u8>,
         aad: Aad<'_>,
         len: usize,
         write: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
@@ -504,23 +505,26 @@ impl TransportKey {
         let mut nonce = [0u8; NONCE_LEN];
         // A per-thread CSPRNG, not a system call per value (ARCHITECTURE.md, "Keys of one exchange").
         rand::thread_rng().fill_bytes(&mut nonce);
-        let sealed_len = NONCE_LEN + len;
-        let mut out = Zeroizing::new(Vec::with_capacity(sealed_len + aad.len().max(TAG_LEN)));
+        let start = head.len();
+        let sealed_end = start + NONCE_LEN + len;
+        let mut out = Zeroizing::new(head);
+        // Exactly: a buffer that grew while the plaintext was in it would leave a copy behind.
+        out.reserve_exact(NONCE_LEN + len + aad.len().max(TAG_LEN));
         out.extend_from_slice(&nonce);
         write(&mut out)?;
-        if out.len() != sealed_len {
+        if out.len() != sealed_end {
             return Err(CodecError::Malformed(format!(
                 "wrote {} bytes, not the {len} announced",
-                out.len() - NONCE_LEN
+                out.len() - start - NONCE_LEN
             )));
         }
         aad.write_to(&mut out);
-        let (sealed, aad) = out.split_at_mut(sealed_len);
+        let (sealed, aad) = out.split_at_mut(sealed_end);
         let tag = self
             .aead
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut sealed[NONCE_LEN..])
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut sealed[start + NONCE_LEN..])
             .expect("AES-GCM refuses only plaintexts over 64 GiB; hush messages are capped at 1 MiB");
-        out.truncate(sealed_len);
+        out.truncate(sealed_end);
         out.extend_from_slice(&tag);
         // Sealed: nothing left to wipe.
         Ok(std::mem::take(&mut *out))
@@ -529,18 +533,24 @@ impl TransportKey {
     /// Seals a read reply's items to the client as one message, bound to the request they
     /// answer: `nonce ‖ AES-256-GCM(codec(items)) ‖ tag`. Fails, before anything is written,
     /// when the sealed items would exceed `limit` bytes.
+    ///
+    /// `head` is given the sealed items' length and returns the bytes that go before them in the
+    /// message that carries them (the reply envelope up to its items, `hush_proto`'s
+    /// `ResponseEnvelope::read_reply_head`): the items are sealed after those bytes, in the same
+    /// buffer, and never copied into the message afterwards.
     pub fn seal_reply(
         &self,
         aad: &ReplyAad<'_>,
         items: &ReadItemRefs<'_>,
         limit: usize,
+        head: impl FnOnce(usize) -> Vec<u8>,
     ) -> Result<Vec<u8>, CodecError> {
         let len = codec::encoded_len(items)?;
         let sealed_len = NONCE_LEN + len + TAG_LEN;
         if sealed_len > limit {
             return Err(CodecError::TooLarge { len: sealed_len, limit });
         }
-        self.seal_written(Aad::Fields(&aad.fields()), len, |out| codec::encode_into(items, out))
+        self.seal_written(head(sealed_len), Aad::Fields(&aad.fields()), len, |out| codec::encode_into(items, out))
     }
 
     /// Opens what [`seal_reply`](Self::seal_reply) made for the request `aad` names: the
@@ -673,6 +683,7 @@ mod tests {
                 &ReplyAad { request_id: &id, subject: SUBJECT, request_mac: &request_mac },
                 &refs(&items),
                 1 << 20,
+                |_| Vec::new(),
             )
             .unwrap();
         let mut reply_aad = Vec::new();
@@ -721,7 +732,7 @@ mod tests {
         let (id, mac) = ([1u8; 16], [2u8; 32]);
         let aad = ReplyAad { request_id: &id, subject: SUBJECT, request_mac: &mac };
         let items = reply_items(b"s3cr3t");
-        let sealed = resolver_side.seal_reply(&aad, &refs(&items), 1 << 20).unwrap();
+        let sealed = resolver_side.seal_reply(&aad, &refs(&items), 1 << 20, |_| Vec::new()).unwrap();
         assert!(!sealed.windows(6).any(|w| w == b"s3cr3t") && !sealed.windows(7).any(|w| w == b"company"));
         let opened = client_side.open_reply(&aad, &sealed).unwrap();
         let decoded: ReadItems<'_> = codec::decode_borrowed(&opened, 1 << 20).unwrap();
@@ -763,12 +774,34 @@ mod tests {
         let aad = ReplyAad { request_id: &id, subject: SUBJECT, request_mac: &mac };
         let value = vec![7u8; 1000];
         let items = reply_items(&value);
-        let fits = key.seal_reply(&aad, &refs(&items), 1 << 20).unwrap();
+        let fits = key.seal_reply(&aad, &refs(&items), 1 << 20, |_| Vec::new()).unwrap();
+        let no_head = |_| -> Vec<u8> { panic!("a reply over its limit asks for no head") };
         assert!(matches!(
-            key.seal_reply(&aad, &refs(&items), fits.len() - 1),
+            key.seal_reply(&aad, &refs(&items), fits.len() - 1, no_head),
             Err(CodecError::TooLarge { len, limit }) if len == fits.len() && limit == fits.len() - 1
         ));
-        assert!(key.seal_reply(&aad, &refs(&items), fits.len()).is_ok(), "exactly the limit fits");
+        assert!(key.seal_reply(&aad, &refs(&items), fits.len(), |_| Vec::new()).is_ok(), "exactly the limit fits");
+    }
+
+    /// The sealed items follow the head `seal_reply` is given, told their length, in the same
+    /// buffer; the head is left as it was and the items open as if sealed alone.
+    #[test]
+    fn a_reply_is_sealed_after_its_head() {
+        let (resolver_side, client_side) = pair();
+        let (id, mac) = ([1u8; 16], [2u8; 32]);
+        let aad = ReplyAad { request_id: &id, subject: SUBJECT, request_mac: &mac };
+        let items = reply_items(b"s3cr3t");
+        let mut told = 0;
+        let message = resolver_side
+            .seal_reply(&aad, &refs(&items), 1 << 20, |len| {
+                told = len;
+                b"head:".to_vec()
+            })
+            .unwrap();
+        let (head, sealed) = message.split_at(5);
+        assert_eq!((head, sealed.len()), (&b"head:"[..], told));
+        let opened = client_side.open_reply(&aad, sealed).unwrap();
+        assert_eq!(codec::decode_borrowed::<ReadItems<'_>>(&opened, 1 << 20).unwrap(), items);
     }
 
     #[test]

@@ -116,9 +116,11 @@ pub struct ListRequest {
     pub recursive: bool,
 }
 
-/// A response to one request.
+/// A response to one request. `S` is how a read's sealed items are held: owned
+/// ([`SealedItems`]), or borrowed from the received bytes ([`SealedItemsRef`], what
+/// [`decode_borrowed`](ResponseEnvelope::decode_borrowed) gives); both encode the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResponseEnvelope {
+pub struct ResponseEnvelope<S = SealedItems> {
     /// [`PROTOCOL_VERSION`].
     pub version: u16,
     /// The request's id (all zero when the request could not be decoded).
@@ -126,15 +128,15 @@ pub struct ResponseEnvelope {
     /// The resolver key used to seal values.
     pub resolver_key_id: [u8; 8],
     /// The answer, or why there is none.
-    pub body: Result<ResponseBody, WireError>,
+    pub body: Result<ResponseBody<S>, WireError>,
 }
 
 /// A successful answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ResponseBody {
+pub enum ResponseBody<S = SealedItems> {
     /// The items of a read, one per requested secret in request order, sealed to the client as
     /// one message: [`ReadItems`] inside (ARCHITECTURE.md, "Read replies").
-    Get(SealedItems),
+    Get(S),
     /// The written version.
     Put(SecretMeta),
     /// Deleted.
@@ -149,6 +151,16 @@ pub enum ResponseBody {
 pub struct SealedItems(#[serde(with = "serde_bytes")] pub Vec<u8>);
 
 impl std::fmt::Debug for SealedItems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedItems({} bytes)", self.0.len())
+    }
+}
+
+/// [`SealedItems`] borrowed from the reply they came in: opened from there, not copied first.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedItemsRef<'a>(#[serde(with = "serde_bytes")] pub &'a [u8]);
+
+impl std::fmt::Debug for SealedItemsRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SealedItems({} bytes)", self.0.len())
     }
@@ -462,17 +474,48 @@ impl ResponseEnvelope {
 
     /// Decodes with the response limit and checks the protocol version.
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let envelope: Self = codec::decode(bytes, MAX_RESPONSE_BYTES)?;
-        if envelope.version != PROTOCOL_VERSION {
-            return Err(CodecError::Malformed(format!("protocol version {} is not supported", envelope.version)));
-        }
-        Ok(envelope)
+        decode_response(bytes)
+    }
+
+    /// The encoding of a read's reply up to its sealed items, `sealed_len` bytes long: the
+    /// items written after it make the whole reply, the same bytes as [`encode`](Self::encode)
+    /// of it, so the resolver seals them straight into the reply
+    /// (`hush_crypto::TransportKey::seal_reply`) instead of copying them into it.
+    pub fn read_reply_head(request_id: [u8; 16], resolver_key_id: [u8; 8], sealed_len: usize) -> Vec<u8> {
+        let empty = ResponseEnvelope {
+            version: PROTOCOL_VERSION,
+            request_id,
+            resolver_key_id,
+            body: Ok(ResponseBody::Get(SealedItems(Vec::new()))),
+        };
+        // A byte string is written as its length, then its bytes: the empty one ends with its
+        // length, 0 in one byte, which the length of the sealed items replaces.
+        let mut head = codec::encode(&empty, MAX_RESPONSE_BYTES).unwrap_or_default();
+        head.pop();
+        codec::encode_into(&(sealed_len as u64), &mut head).unwrap_or_default();
+        head
     }
 
     /// An error response.
     pub fn error(request_id: [u8; 16], resolver_key_id: [u8; 8], error: &Error) -> Self {
         ResponseEnvelope { version: PROTOCOL_VERSION, request_id, resolver_key_id, body: Err(error.into()) }
     }
+}
+
+impl<'a> ResponseEnvelope<SealedItemsRef<'a>> {
+    /// [`ResponseEnvelope::decode`], a read's sealed items borrowed from `bytes`.
+    pub fn decode_borrowed(bytes: &'a [u8]) -> Result<Self, CodecError> {
+        decode_response(bytes)
+    }
+}
+
+/// Decodes a response with the response limit and checks the protocol version.
+fn decode_response<'a, S: Deserialize<'a>>(bytes: &'a [u8]) -> Result<ResponseEnvelope<S>, CodecError> {
+    let envelope: ResponseEnvelope<S> = codec::decode_borrowed(bytes, MAX_RESPONSE_BYTES)?;
+    if envelope.version != PROTOCOL_VERSION {
+        return Err(CodecError::Malformed(format!("protocol version {} is not supported", envelope.version)));
+    }
+    Ok(envelope)
 }
 
 impl ChangeEvent {
@@ -684,6 +727,44 @@ mod tests {
         let json = serde_json::to_string(&borrowed).unwrap();
         assert_eq!(json, serde_json::to_string(&event).unwrap());
         assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), event);
+    }
+
+    /// A reply's head, then its sealed items, is the reply's encoding, for lengths on both
+    /// sides of each step of the length's encoding.
+    #[test]
+    fn a_read_reply_is_its_head_then_its_sealed_items() {
+        for len in [0, 1, 250, 251, 252, 65_535, 65_536, 1 << 20] {
+            let sealed = vec![0xa5; len];
+            let envelope = ResponseEnvelope {
+                version: PROTOCOL_VERSION,
+                request_id: [7; 16],
+                resolver_key_id: [3; 8],
+                body: Ok(ResponseBody::Get(SealedItems(sealed.clone()))),
+            };
+            let mut written = ResponseEnvelope::read_reply_head([7; 16], [3; 8], len);
+            written.extend_from_slice(&sealed);
+            assert_eq!(written, codec::encode(&envelope, usize::MAX).unwrap(), "{len} bytes");
+            if len <= 1 << 16 {
+                // Decoded borrowing, the sealed items are those bytes of the reply, not a copy.
+                let borrowed = ResponseEnvelope::decode_borrowed(&written).unwrap();
+                let Ok(ResponseBody::Get(SealedItemsRef(items))) = borrowed.body else { panic!("a read reply") };
+                assert_eq!(items, &sealed[..]);
+                assert_eq!(items.as_ptr(), written[written.len() - len..].as_ptr());
+            }
+        }
+        // Every other answer decodes borrowed as it does owned.
+        let deleted = ResponseEnvelope {
+            version: PROTOCOL_VERSION,
+            request_id: [1; 16],
+            resolver_key_id: [2; 8],
+            body: Ok(ResponseBody::Delete),
+        };
+        let error = ResponseEnvelope::error([1; 16], [2; 8], &Error::not_found("nope"));
+        for owned in [deleted, error] {
+            let bytes = owned.encode().unwrap();
+            let borrowed = ResponseEnvelope::decode_borrowed(&bytes).unwrap();
+            assert_eq!((borrowed.request_id, borrowed.body.err()), (owned.request_id, owned.body.err()));
+        }
     }
 
     #[test]

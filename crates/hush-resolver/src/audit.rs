@@ -1,6 +1,6 @@
 //! Audit events: who read or wrote what, when, with what result. Never a value.
 
-use hush_core::SecretName;
+use hush_core::{Namespace, SecretName};
 use hush_proto::message::{AuditEventRef, AuditItemRef, WireError};
 use hush_proto::subject::{self, RequestSubject};
 
@@ -48,12 +48,12 @@ impl AuditedItem {
     }
 
     /// The item as written, where it was found and its version taken from `read`, what the
-    /// read found, when it was read: not copied into the item.
-    fn borrowed<'a>(&'a self, read: Option<&'a Found>) -> AuditItemRef<'a> {
+    /// read of a request in `requested` found, when it was read: not copied into the item.
+    fn borrowed<'a>(&'a self, read: Option<&'a Found>, requested: &'a Namespace) -> AuditItemRef<'a> {
         AuditItemRef {
             name: &self.name,
             outcome: self.outcome,
-            found_in: self.found_in.as_deref().or(read.map(|r| r.namespace.as_str())),
+            found_in: self.found_in.as_deref().or(read.map(|r| r.namespace(requested))),
             version: self.version.as_deref().or(read.and_then(Found::version)),
             source: self.source,
             backend: self.backend.as_deref(),
@@ -114,7 +114,7 @@ impl<'a> AuditRecord<'a> {
         let _ = hex::encode_to_slice(self.request_id, &mut request_id);
         let reads = reads.iter().map(|read| read.as_ref().ok()).chain(std::iter::repeat(None));
         let items: Vec<AuditItemRef<'_>> =
-            self.items.iter().zip(reads).map(|(item, read)| item.borrowed(read)).collect();
+            self.items.iter().zip(reads).map(|(item, read)| item.borrowed(read, self.target.namespace())).collect();
         let event = AuditEventRef {
             time_ms: self.received_ms,
             tenant: self.target.tenant().as_str(),

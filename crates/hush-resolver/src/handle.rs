@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hush_cache::{CacheKey, Freshness};
+use hush_cache::{CacheKey, CacheKeyRef, Freshness};
 use hush_core::{
     Error, ErrorKind, GrantScope, ListFilter, Namespace, Scope, Secret, SecretName, SecretPath, SecretValue,
     SharedBackend, Tags, TenantId, VersionId,
@@ -12,7 +12,7 @@ use hush_crypto::{ChangeEventMacInput, Direction, GrantNeed, ReplyAad, SealAad, 
 use hush_proto::codec::MAX_RESPONSE_BYTES;
 use hush_proto::message::{
     ChangeEvent, DeleteRequest, GetItem, ListRequest, PutRequest, RequestBody, RequestEnvelope, ResolvedSecret,
-    ResponseBody, ResponseEnvelope, SealedItems, WireError,
+    ResponseBody, ResponseEnvelope, WireError,
 };
 use hush_proto::subject::{self, AdminOp, RequestSubject};
 use hush_proto::{MAX_ITEMS_PER_REQUEST, PROTOCOL_VERSION};
@@ -70,8 +70,9 @@ struct Checked<'a> {
 /// path selects, where it was found and whether it was served stale.
 #[derive(Debug)]
 pub(crate) struct Found {
-    /// The namespace it was found in: the request's, or an ancestor.
-    pub namespace: Namespace,
+    /// The ancestor it was found in; `None` for the request's own namespace, which is not
+    /// copied for each name ([`namespace`](Self::namespace)).
+    ancestor: Option<Namespace>,
     secret: Arc<Secret>,
     /// The part of the value the item's path selects, when it names one.
     extracted: Option<SecretValue>,
@@ -79,16 +80,21 @@ pub(crate) struct Found {
 }
 
 impl Found {
+    /// The namespace it was found in: `requested` (the request's), or the ancestor.
+    pub(crate) fn namespace<'a>(&'a self, requested: &'a Namespace) -> &'a str {
+        self.ancestor.as_ref().unwrap_or(requested).as_str()
+    }
+
     /// The version read, if the backend has versions.
     pub(crate) fn version(&self) -> Option<&str> {
         self.secret.version.as_ref().map(VersionId::as_str)
     }
 
-    /// The item as it is sealed into the reply.
-    fn resolved(&self) -> ResolvedSecret<'_> {
+    /// The item as it is sealed into the reply to a request in `requested`.
+    fn resolved<'a>(&'a self, requested: &'a Namespace) -> ResolvedSecret<'a> {
         let value = self.extracted.as_ref().unwrap_or(&self.secret.value);
         ResolvedSecret {
-            namespace: self.namespace.as_str(),
+            namespace: self.namespace(requested),
             version: self.version(),
             value: value.expose(),
             stale: self.stale,
@@ -98,6 +104,37 @@ impl Found {
 
 /// A read's answer to each of its items, in request order.
 pub(crate) type Reads = Vec<Result<Found, WireError>>;
+
+/// One level of a request's lineage, where a name is looked up.
+enum Level<'a> {
+    /// The request's own namespace, borrowed: the lookup of a name found there copies no id.
+    Requested(&'a Namespace),
+    /// An ancestor of it.
+    Ancestor(Namespace),
+}
+
+impl Level<'_> {
+    fn namespace(&self) -> &Namespace {
+        match self {
+            Level::Requested(namespace) => namespace,
+            Level::Ancestor(namespace) => namespace,
+        }
+    }
+
+    /// What a [`Found`] keeps of where it was found.
+    fn into_ancestor(self) -> Option<Namespace> {
+        match self {
+            Level::Requested(_) => None,
+            Level::Ancestor(namespace) => Some(namespace),
+        }
+    }
+}
+
+/// `namespace`, then each ancestor, nearest first ([`Namespace::lineage`], the first level
+/// borrowed).
+fn levels(namespace: &Namespace) -> impl Iterator<Item = Level<'_>> {
+    std::iter::successors(Some(Level::Requested(namespace)), |level| level.namespace().parent().map(Level::Ancestor))
+}
 
 /// One line per request: at debug, or at warn when it failed for a reason of hushd's or a
 /// backend's (`internal`, `unavailable`). It names the request id (the audit event's), tenant,
@@ -270,34 +307,30 @@ impl Resolver {
             resolver_key_id: envelope.resolver_key_id,
             transport,
         };
+        let resolver_key_id = checked.resolver_key_id;
+        let encode = |(body, change)| {
+            let response = ResponseEnvelope { version: PROTOCOL_VERSION, request_id, resolver_key_id, body: Ok(body) };
+            let reply = response.encode().map_err(|e| Error::invalid_input(format!("reply too large: {e}")))?;
+            Ok((reply, change))
+        };
         let mut reads = Reads::new();
         let outcome = match envelope.body {
             RequestBody::Get(get) => match self.get(&checked, get.items, &mut audit).await {
                 Ok(found) => {
                     reads = found;
-                    self.seal_reads(&checked, &reads).map(|b| (b, None))
+                    self.seal_reads(&checked, &reads).map(|reply| (reply, None))
                 }
                 Err(e) => Err(e),
             },
             // Admin operations are rare: boxed, so they do not grow every read's future.
-            RequestBody::Put(put) => Box::pin(self.put(&checked, put, &mut audit)).await,
-            RequestBody::Delete(delete) => Box::pin(self.delete(&checked, delete, &mut audit)).await,
-            RequestBody::List(list) => Box::pin(self.list(&checked, list)).await.map(|b| (b, None)),
+            RequestBody::Put(put) => Box::pin(self.put(&checked, put, &mut audit)).await.and_then(encode),
+            RequestBody::Delete(delete) => Box::pin(self.delete(&checked, delete, &mut audit)).await.and_then(encode),
+            RequestBody::List(list) => Box::pin(self.list(&checked, list)).await.and_then(|body| encode((body, None))),
         };
-        let resolver_key_id = checked.resolver_key_id;
         match outcome {
-            Ok((body, change)) => {
-                let response =
-                    ResponseEnvelope { version: PROTOCOL_VERSION, request_id, resolver_key_id, body: Ok(body) };
-                match response.encode() {
-                    Ok(reply) => {
-                        let summary = Summary { request_id, operation, items: audit.items.len(), failure: None };
-                        Handled { reply, audit: self.audit_event(audit, "ok", &reads), change, summary }
-                    }
-                    Err(e) => {
-                        self.refuse(request_id, &Error::invalid_input(format!("reply too large: {e}")), Some(audit))
-                    }
-                }
+            Ok((reply, change)) => {
+                let summary = Summary { request_id, operation, items: audit.items.len(), failure: None };
+                Handled { reply, audit: self.audit_event(audit, "ok", &reads), change, summary }
             }
             Err(e) => self.refuse(request_id, &e, Some(audit)),
         }
@@ -398,18 +431,28 @@ impl Resolver {
         self.inner.settings.audit.enabled.then(|| record.finish(outcome, reads))
     }
 
-    /// A read's answers sealed to the client as one message, bound to the request
-    /// (ARCHITECTURE.md, "Read replies"); refused whole when it would exceed the reply limit.
-    fn seal_reads(&self, checked: &Checked<'_>, reads: &[Result<Found, WireError>]) -> Result<ResponseBody, Error> {
+    /// The reply to a read: its answers sealed to the client as one message, bound to the
+    /// request (ARCHITECTURE.md, "Read replies"), and sealed straight into the encoded reply;
+    /// refused whole when it would exceed the reply limit.
+    fn seal_reads(&self, checked: &Checked<'_>, reads: &[Result<Found, WireError>]) -> Result<Vec<u8>, Error> {
         let items: Vec<Result<ResolvedSecret<'_>, &WireError>> =
-            reads.iter().map(|read| read.as_ref().map(Found::resolved)).collect();
+            reads.iter().map(|read| read.as_ref().map(|found| found.resolved(&checked.namespace))).collect();
         let aad =
             ReplyAad { request_id: &checked.request_id, subject: checked.subject, request_mac: &checked.request_mac };
-        let sealed = checked
+        let head =
+            |sealed_len| ResponseEnvelope::read_reply_head(checked.request_id, checked.resolver_key_id, sealed_len);
+        let reply = checked
             .transport
-            .seal_reply(&aad, &items, MAX_RESPONSE_BYTES)
+            .seal_reply(&aad, &items, MAX_RESPONSE_BYTES, head)
             .map_err(|e| Error::invalid_input(format!("reply too large: {e}")))?;
-        Ok(ResponseBody::Get(SealedItems(sealed)))
+        // The items fit; with the head before them the reply may still not (by a few bytes).
+        if reply.len() > MAX_RESPONSE_BYTES {
+            let len = reply.len();
+            return Err(Error::invalid_input(format!(
+                "reply too large: {len} bytes, the limit is {MAX_RESPONSE_BYTES}"
+            )));
+        }
+        Ok(reply)
     }
 
     fn binding(&self, tenant: &TenantId, namespace: &Namespace) -> Result<&SharedBackend, Error> {
@@ -492,15 +535,15 @@ impl Resolver {
             Err(e) => return Ok(Err(e)),
         };
         let inner = &self.inner;
-        for (depth, level) in checked.namespace.lineage().enumerate() {
-            let Some(_) = inner.bindings.effective(&checked.tenant, &level) else { continue };
-            let key = CacheKey::new(&checked.tenant, &level, &name, version.as_ref());
+        for (depth, level) in levels(&checked.namespace).enumerate() {
+            let Some(_) = inner.bindings.effective(&checked.tenant, level.namespace()) else { continue };
+            let key = CacheKeyRef::new(&checked.tenant, level.namespace(), &name, version.as_ref());
             match inner.cache.get_fresh_at(&key, now).ok_or(depth)? {
                 Ok(secret) => {
                     return Ok(self.found(level, secret, path.as_ref(), Freshness::Cached));
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => return Ok(Err(e.with_context("namespace", &level))),
+                Err(e) => return Ok(Err(e.with_context("namespace", level.namespace()))),
             }
         }
         Ok(Err(not_found(&name, &checked.namespace)))
@@ -518,11 +561,11 @@ impl Resolver {
     ) -> Result<(Found, &'static str), Error> {
         let (name, version, path) = parse_item(item)?;
         let inner = &self.inner;
-        for level in checked.namespace.lineage().skip(from) {
-            let Some(backend) = inner.bindings.effective(&checked.tenant, &level) else { continue };
-            let key = CacheKey::new(&checked.tenant, &level, &name, version.as_ref());
+        for level in levels(&checked.namespace).skip(from) {
+            let Some(backend) = inner.bindings.effective(&checked.tenant, level.namespace()) else { continue };
+            let key = CacheKey::new(&checked.tenant, level.namespace(), &name, version.as_ref());
             let load = || {
-                let scope = Scope::new(checked.tenant.clone(), level.clone());
+                let scope = Scope::new(checked.tenant.clone(), level.namespace().clone());
                 let charged = inner.budgets.charge(&checked.grant);
                 if charged.is_ok() {
                     Counters::bump(&inner.metrics.backend_reads);
@@ -536,7 +579,7 @@ impl Resolver {
             let (secret, freshness) = match inner.cache.get_or_load(key, load).await {
                 Ok(found) => found,
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e.with_context("namespace", &level)),
+                Err(e) => return Err(e.with_context("namespace", level.namespace())),
             };
             return self.found(level, secret, path.as_ref(), freshness);
         }
@@ -547,7 +590,7 @@ impl Resolver {
     /// where it came from.
     fn found(
         &self,
-        level: Namespace,
+        level: Level<'_>,
         secret: Arc<Secret>,
         path: Option<&SecretPath>,
         freshness: Freshness,
@@ -561,7 +604,7 @@ impl Resolver {
                 (true, "stale")
             }
         };
-        Ok((Found { namespace: level, secret, extracted, stale }, source))
+        Ok((Found { ancestor: level.into_ancestor(), secret, extracted, stale }, source))
     }
 
     /// The change event of a write, with one MAC per live resolver key.
