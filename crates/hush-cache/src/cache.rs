@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -72,79 +72,44 @@ impl Default for CacheSettings {
 ///
 /// One string, `tenant/namespace/name` for the latest version and `tenant/namespace/name/version`
 /// for a pinned one: one allocation per key (the ids cannot hold a `/`, so it is unambiguous).
-///
-/// It hashes as its parts (each followed by `0xff`, as `str` hashes), so that a
-/// [`CacheKeyRef`] of the same parts finds it without building the string.
-#[derive(Clone, Eq, PartialEq)]
+#[derive(Clone, Hash, Eq, PartialEq)]
 pub struct CacheKey(Box<str>);
 
-impl Hash for CacheKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.split('/').for_each(|part| hash_part(part, state));
-    }
-}
-
-/// One part of a key into a hash, as `str` hashes it.
-fn hash_part<H: Hasher>(part: &str, state: &mut H) {
-    state.write(part.as_bytes());
-    state.write_u8(0xff);
-}
-
-/// A [`CacheKey`] as its borrowed parts: what a read looks up, without allocating a key per
-/// name and level ([`SecretCache::get_fresh_at`]).
-#[derive(Debug, Clone, Copy)]
-pub struct CacheKeyRef<'a> {
-    tenant: &'a str,
-    namespace: &'a str,
-    name: &'a str,
-    version: Option<&'a str>,
-}
-
-impl<'a> CacheKeyRef<'a> {
-    /// The key [`CacheKey::new`] makes of the same ids.
-    pub fn new(
-        tenant: &'a TenantId,
-        namespace: &'a Namespace,
-        name: &'a SecretName,
-        version: Option<&'a VersionId>,
-    ) -> Self {
-        Self {
-            tenant: tenant.as_str(),
-            namespace: namespace.as_str(),
-            name: name.as_str(),
-            version: version.map(VersionId::as_str),
-        }
-    }
-
-    fn parts(&self) -> impl Iterator<Item = &'a str> {
-        [self.tenant, self.namespace, self.name].into_iter().chain(self.version)
-    }
-}
-
-impl Hash for CacheKeyRef<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.parts().for_each(|part| hash_part(part, state));
-    }
-}
-
-impl quick_cache::Equivalent<CacheKey> for CacheKeyRef<'_> {
-    fn equivalent(&self, key: &CacheKey) -> bool {
-        self.parts().eq(key.0.split('/'))
+/// Looks an entry up by its key's text ([`CacheKey::text`]): hashes and compares as the key.
+impl std::borrow::Borrow<str> for CacheKey {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 
 impl CacheKey {
     /// The key of `version` of secret `name` in `tenant`'s `namespace` (`None`: the latest).
     pub fn new(tenant: &TenantId, namespace: &Namespace, name: &SecretName, version: Option<&VersionId>) -> Self {
-        let parts = [tenant.as_str(), namespace.as_str(), name.as_str(), version.map_or("", VersionId::as_str)];
-        let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-        for part in parts.iter().filter(|p| !p.is_empty()) {
-            if !key.is_empty() {
-                key.push('/');
-            }
-            key.push_str(part);
-        }
+        let mut key = String::new();
+        Self::text(&mut key, tenant, namespace, name, version);
         Self(key.into_boxed_str())
+    }
+
+    /// The text of the key [`new`](Self::new) makes of the same ids, written into `buf` (emptied
+    /// first): a read looks each name up by it ([`SecretCache::get_fresh_at`]) in one buffer
+    /// reused for every name, instead of allocating a key per name.
+    pub fn text<'b>(
+        buf: &'b mut String,
+        tenant: &TenantId,
+        namespace: &Namespace,
+        name: &SecretName,
+        version: Option<&VersionId>,
+    ) -> &'b str {
+        let parts = [tenant.as_str(), namespace.as_str(), name.as_str(), version.map_or("", VersionId::as_str)];
+        buf.clear();
+        buf.reserve_exact(parts.iter().map(|p| p.len() + 1).sum());
+        for part in parts.iter().filter(|p| !p.is_empty()) {
+            if !buf.is_empty() {
+                buf.push('/');
+            }
+            buf.push_str(part);
+        }
+        buf
     }
 
     /// For a pinned version's key, the key of the same secret's latest version.
@@ -425,7 +390,8 @@ impl SecretCache {
     /// clock once.
     pub fn get_fresh_at<K>(&self, key: &K, now: Instant) -> Option<Result<Arc<Secret>>>
     where
-        K: Hash + quick_cache::Equivalent<CacheKey> + ?Sized,
+        K: Hash + Eq + ?Sized,
+        CacheKey: std::borrow::Borrow<K>,
     {
         let inner = &*self.inner;
         if !inner.settings.enabled {

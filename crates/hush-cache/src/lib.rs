@@ -32,4 +32,4 @@
 
 mod cache;
 
-pub use cache::{CacheKey, CacheKeyRef, CacheSettings, CacheStats, ENTRY_OVERHEAD, Freshness, SecretCache, entry_size};
+pub use cache::{CacheKey, CacheSettings, CacheStats, ENTRY_OVERHEAD, Freshness, SecretCache, entry_size};

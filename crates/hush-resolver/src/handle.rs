@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hush_cache::{CacheKey, CacheKeyRef, Freshness};
+use hush_cache::{CacheKey, Freshness};
 use hush_core::{
     Error, ErrorKind, GrantScope, ListFilter, Namespace, Scope, Secret, SecretName, SecretPath, SecretValue,
     SharedBackend, Tags, TenantId, VersionId,
@@ -478,9 +478,10 @@ impl Resolver {
         // Every name's freshness against the one clock reading of the request.
         let now = checked.received;
         // Most names are answered from the cache, without a future each; only the others are
-        // loaded, concurrently.
+        // loaded, concurrently. Each is looked up by its key's text, written into one buffer.
+        let mut key = String::new();
         let mut results: Vec<Result<_, usize>> =
-            items.iter().map(|item| self.get_item_cached(checked, item, now)).collect();
+            items.iter().map(|item| self.get_item_cached(checked, item, now, &mut key)).collect();
         // Each uncached name, and the level of its lineage its load starts at.
         let uncached: Vec<(usize, usize)> =
             results.iter().enumerate().filter_map(|(index, r)| r.as_ref().err().map(|&level| (index, level))).collect();
@@ -523,12 +524,14 @@ impl Resolver {
 
     /// What [`get_item`](Self::get_item) answers, when the cache alone answers it: every level
     /// up to the one holding the secret has a fresh entry. Else `Err` with the first level of
-    /// the lineage (counted from 0) that must be loaded, where `get_item` goes on.
+    /// the lineage (counted from 0) that must be loaded, where `get_item` goes on. `key` is
+    /// the buffer each level's key text is written into.
     fn get_item_cached(
         &self,
         checked: &Checked<'_>,
         item: &GetItem,
         now: tokio::time::Instant,
+        key: &mut String,
     ) -> Result<Result<(Found, &'static str), Error>, usize> {
         let (name, version, path) = match parse_item(item) {
             Ok(parsed) => parsed,
@@ -537,8 +540,8 @@ impl Resolver {
         let inner = &self.inner;
         for (depth, level) in levels(&checked.namespace).enumerate() {
             let Some(_) = inner.bindings.effective(&checked.tenant, level.namespace()) else { continue };
-            let key = CacheKeyRef::new(&checked.tenant, level.namespace(), &name, version.as_ref());
-            match inner.cache.get_fresh_at(&key, now).ok_or(depth)? {
+            let key = CacheKey::text(key, &checked.tenant, level.namespace(), &name, version.as_ref());
+            match inner.cache.get_fresh_at(key, now).ok_or(depth)? {
                 Ok(secret) => {
                     return Ok(self.found(level, secret, path.as_ref(), Freshness::Cached));
                 }
