@@ -47,9 +47,18 @@ async fn batches_answer_each_item_and_cap_at_64() {
     assert_eq!(mixed[1].as_ref().unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(mixed[2].as_ref().unwrap_err().kind(), ErrorKind::InvalidInput);
 
+    // secrets() and secret() fail with the first failing item's error, naming that secret.
+    let failed = reader.secrets(["S1", "NOPE", "bad name"]).await.unwrap_err();
+    assert_eq!((failed.kind(), failed.context_value("secret")), (ErrorKind::NotFound, Some("NOPE")), "{failed}");
+    let failed = reader.secret("bad name").await.unwrap_err();
+    assert_eq!((failed.kind(), failed.context_value("secret")), (ErrorKind::InvalidInput, Some("bad name")));
+
     // More than 64 are split by the client into several requests...
     let many: Vec<SecretRequest> = (0..130).map(|i| SecretRequest::new(format!("S{}", i % 64))).collect();
     assert_eq!(reader.fetch(&many).await.unwrap().len(), 130);
+    let names: Vec<String> = (0..130).map(|i| format!("S{}", i % 64)).collect();
+    let values = reader.secrets(names.iter().map(String::as_str)).await.unwrap();
+    assert!(values.iter().enumerate().all(|(i, v)| v.expose() == format!("value-{}", i % 64).as_bytes()));
 }
 
 #[tokio::test]

@@ -210,7 +210,8 @@ impl HushClient {
                 return Sent::Unanswered(unanswered, envelope.body);
             }
         };
-        Sent::Answered(Ok(Reply { message: reply, request: SentRequest { id: request_id, mac: envelope.mac } }))
+        let request = SentRequest { id: request_id, mac: envelope.mac };
+        Sent::Answered(Ok(Reply { message: reply, request, sent: envelope.body }))
     }
 }
 
@@ -244,6 +245,8 @@ pub(crate) struct Reply {
     message: async_nats::Message,
     /// The request it answers.
     pub request: SentRequest,
+    /// That request's body, handed back: a read's names, for the errors that name them.
+    pub sent: RequestBody,
 }
 
 impl Reply {

@@ -50,6 +50,12 @@ impl SecretRequest {
     }
 }
 
+impl From<SecretRequest> for GetItem {
+    fn from(SecretRequest { name, path, version }: SecretRequest) -> Self {
+        GetItem { name, path, version }
+    }
+}
+
 impl From<&str> for SecretRequest {
     fn from(name: &str) -> Self {
         SecretRequest::new(name)
@@ -144,9 +150,9 @@ impl Session {
 
     /// What [`secrets`](Self::secrets) does for one request, without its lists.
     async fn one(&self, request: SecretRequest) -> Result<SecretValue> {
-        let mut results = self.fetch_chunk(std::slice::from_ref(&request), value_only).await?;
+        let (mut results, items) = self.read_items(vec![request.into()], value_only).await?;
         let result = results.pop().ok_or_else(|| Error::new(ErrorKind::Internal, "the resolver answered no item"))?;
-        value_of(&request, result)
+        value_of(&items[0], result)
     }
 
     /// Several secrets in one round trip (per 64). Fails with the first item's error, naming it.
@@ -155,48 +161,45 @@ impl Session {
         I: IntoIterator<Item = R>,
         R: Into<SecretRequest>,
     {
-        let requests: Vec<SecretRequest> = requests.into_iter().map(Into::into).collect();
-        let results = self.fetch_with(&requests, value_only).await?;
-        requests.iter().zip(results).map(|(request, result)| value_of(request, result)).collect()
+        // Each request moves into the message as it is: no name is copied on the way.
+        let mut items = requests.into_iter().map(|request| GetItem::from(request.into())).peekable();
+        let mut values = Vec::with_capacity(items.size_hint().0);
+        while items.peek().is_some() {
+            let chunk: Vec<GetItem> = items.by_ref().take(MAX_ITEMS_PER_REQUEST).collect();
+            let (results, chunk) = self.read_items(chunk, value_only).await?;
+            for (item, result) in chunk.iter().zip(results) {
+                values.push(value_of(item, result)?);
+            }
+        }
+        Ok(values)
     }
 
     /// Several secrets with one result each, in request order.
     pub async fn fetch(&self, requests: &[SecretRequest]) -> Result<Vec<Result<Resolved>>> {
-        self.fetch_with(requests, |resolved, value| Resolved {
+        let keep = |resolved: ResolvedSecret<'_>, value| Resolved {
             value,
             namespace: resolved.namespace.to_owned(),
             version: resolved.version.map(str::to_owned),
             stale: resolved.stale,
-        })
-        .await
-    }
-
-    /// [`fetch`](Self::fetch), keeping of each item found what `keep` takes from it and its value.
-    async fn fetch_with<T>(
-        &self,
-        requests: &[SecretRequest],
-        keep: impl Fn(ResolvedSecret<'_>, SecretValue) -> T,
-    ) -> Result<Vec<Result<T>>> {
+        };
         let mut all = Vec::with_capacity(requests.len());
         for chunk in requests.chunks(MAX_ITEMS_PER_REQUEST) {
-            all.extend(self.fetch_chunk(chunk, &keep).await?);
+            let items = chunk.iter().cloned().map(GetItem::from).collect();
+            all.extend(self.read_items(items, keep).await?.0);
         }
         Ok(all)
     }
 
-    /// One round trip for up to [`MAX_ITEMS_PER_REQUEST`] requests. Each value found is copied
-    /// once, out of the opened reply into its own wiped buffer, and taught to the masker; `keep`
-    /// takes from the item what the caller wants beside it (`secret()` wants nothing more, so
-    /// no namespace or version is copied for it).
-    async fn fetch_chunk<T>(
+    /// One round trip for up to [`MAX_ITEMS_PER_REQUEST`] items, which it hands back (their
+    /// names name their errors). Each value found is copied once, out of the opened reply into
+    /// its own wiped buffer, and taught to the masker; `keep` takes from the item what the caller
+    /// wants beside it (`secret()` wants nothing more, so no namespace or version is copied).
+    async fn read_items<T>(
         &self,
-        requests: &[SecretRequest],
+        items: Vec<GetItem>,
         keep: impl Fn(ResolvedSecret<'_>, SecretValue) -> T,
-    ) -> Result<Vec<Result<T>>> {
-        let items = requests
-            .iter()
-            .map(|r| GetItem { name: r.name.clone(), path: r.path.clone(), version: r.version.clone() })
-            .collect();
+    ) -> Result<(Vec<Result<T>>, Vec<GetItem>)> {
+        let asked = items.len();
         let subject = &self.grant.get_subject;
         let reply =
             self.client.read(subject.clone(), &self.grant.sealed, RequestBody::Get(GetRequest { items })).await?;
@@ -207,7 +210,7 @@ impl Session {
         let opened =
             self.client.transport().open_reply(&reply.request.reply_aad(subject), sealed).map_err(|_| forged())?;
         let results: ReadItems<'_> = codec::decode_borrowed(&opened, MAX_RESPONSE_BYTES).map_err(|_| forged())?;
-        if results.len() != requests.len() {
+        if results.len() != asked {
             return Err(Error::new(ErrorKind::Internal, "the resolver answered a different number of items"));
         }
         let mut out = Vec::with_capacity(results.len());
@@ -221,7 +224,11 @@ impl Session {
                 }
             });
         }
-        Ok(out)
+        // The body sent was this read's; nothing else can come back.
+        let RequestBody::Get(GetRequest { items }) = reply.sent else {
+            return Err(Error::new(ErrorKind::Internal, "a read's reply handed back another request"));
+        };
+        Ok((out, items))
     }
 
     /// Writes a new version of `name` in the session's namespace (admin grant).
@@ -272,7 +279,7 @@ fn value_only(_: ResolvedSecret<'_>, value: SecretValue) -> SecretValue {
     value
 }
 
-/// The value `request` resolved to, or its error naming the secret.
-fn value_of(request: &SecretRequest, result: Result<SecretValue>) -> Result<SecretValue> {
-    result.map_err(|e| e.with_context("secret", &request.name))
+/// The value `item` resolved to, or its error naming the secret.
+fn value_of(item: &GetItem, result: Result<SecretValue>) -> Result<SecretValue> {
+    result.map_err(|e| e.with_context("secret", &item.name))
 }
