@@ -95,8 +95,15 @@ macro_rules! token_type {
             /// Validates and wraps `s`.
             pub fn new(s: impl Into<String>) -> Result<Self, IdError> {
                 let s = s.into();
-                check_token($what, &s, $max, $extra, $extra_msg)?;
+                Self::check(&s)?;
                 Ok(Self(s))
+            }
+
+            /// Why `s` is not a valid identifier of this kind, if it is not, without taking it:
+            /// check first, then [`new`](Self::new) takes the string itself (no copy) and a
+            /// refused one stays with its owner.
+            pub fn check(s: &str) -> Result<(), IdError> {
+                check_token($what, s, $max, $extra, $extra_msg)
             }
 
             /// The identifier as text.

@@ -164,12 +164,33 @@ fn log_request(subject: &str, summary: &Summary, started: tokio::time::Instant) 
     }
 }
 
-/// A read item's name, version and path, checked.
-fn parse_item(item: &GetItem) -> Result<(SecretName, Option<VersionId>, Option<SecretPath>), Error> {
-    let name = SecretName::new(item.name.as_str())?;
-    let version = item.version.as_deref().map(VersionId::new).transpose()?;
-    let path = item.path.as_deref().map(SecretPath::parse).transpose()?;
-    Ok((name, version, path))
+/// One item of a read, checked: its name (taken from the request, not copied), the version
+/// pinned and the path into the value.
+struct ReadItem {
+    name: SecretName,
+    version: Option<VersionId>,
+    path: Option<SecretPath>,
+}
+
+impl ReadItem {
+    /// `item` checked, or why it is refused with the name as requested (for its audit item).
+    fn parse(item: GetItem) -> Result<ReadItem, (Error, String)> {
+        let GetItem { name, path, version } = item;
+        let checked = || {
+            SecretName::check(&name)?;
+            let version = version.as_deref().map(VersionId::new).transpose()?;
+            let path = path.as_deref().map(SecretPath::parse).transpose()?;
+            Ok::<_, Error>((version, path))
+        };
+        match checked() {
+            // The name checked, `new` takes it as it is (and cannot refuse it).
+            Ok((version, path)) => match SecretName::new(name) {
+                Ok(name) => Ok(ReadItem { name, version, path }),
+                Err(e) => Err((e.into(), String::new())),
+            },
+            Err(e) => Err((e, name)),
+        }
+    }
 }
 
 /// `name` is in no level of `namespace`'s lineage.
@@ -480,18 +501,39 @@ impl Resolver {
         // Most names are answered from the cache, without a future each; only the others are
         // loaded, concurrently. Each is looked up by its key's text, written into one buffer.
         let mut key = String::new();
-        let mut results: Vec<Result<_, usize>> =
-            items.iter().map(|item| self.get_item_cached(checked, item, now, &mut key)).collect();
+        // Each item checked (or the name of one refused, for its audit item), and its answer so
+        // far: found or failed, or the level its load starts at.
+        let mut parsed: Vec<Result<ReadItem, String>> = Vec::with_capacity(items.len());
+        let mut results = Vec::with_capacity(items.len());
+        for item in items {
+            match ReadItem::parse(item) {
+                Ok(item) => {
+                    results.push(self.get_item_cached(checked, &item, now, &mut key));
+                    parsed.push(Ok(item));
+                }
+                Err((e, name)) => {
+                    results.push(Ok(Err(e)));
+                    parsed.push(Err(name));
+                }
+            }
+        }
         // Each uncached name, and the level of its lineage its load starts at.
-        let uncached: Vec<(usize, usize)> =
-            results.iter().enumerate().filter_map(|(index, r)| r.as_ref().err().map(|&level| (index, level))).collect();
+        let uncached: Vec<(usize, usize, &ReadItem)> = results
+            .iter()
+            .zip(&parsed)
+            .enumerate()
+            .filter_map(|(index, (result, item))| match (result, item) {
+                (Err(level), Ok(item)) => Some((index, *level, item)),
+                _ => None,
+            })
+            .collect();
         match uncached.as_slice() {
             [] => {}
             // No join machinery for one.
-            &[(index, level)] => results[index] = Ok(self.get_item(checked, &items[index], level).await),
+            &[(index, level, item)] => results[index] = Ok(self.get_item(checked, item, level).await),
             _ => {
-                let loads = uncached.iter().map(|&(index, level)| self.get_item(checked, &items[index], level));
-                for (&(index, _), result) in uncached.iter().zip(futures::future::join_all(loads).await) {
+                let loads = uncached.iter().map(|&(_, level, item)| self.get_item(checked, item, level));
+                for (&(index, ..), result) in uncached.iter().zip(futures::future::join_all(loads).await) {
                     results[index] = Ok(result);
                 }
             }
@@ -499,13 +541,15 @@ impl Resolver {
         let results = results
             .into_iter()
             .map(|result| result.unwrap_or_else(|_| Err(Error::new(ErrorKind::Internal, "a name was not looked up"))));
-        let mut reads = Vec::with_capacity(items.len());
-        audit.items.reserve(items.len());
-        for (item, result) in items.into_iter().zip(results) {
+        let mut reads = Vec::with_capacity(parsed.len());
+        audit.items.reserve(parsed.len());
+        for (item, result) in parsed.into_iter().zip(results) {
+            // The name as requested: moved from the request into the audit item, never copied.
+            let name = item.map_or_else(|name| name, |item| String::from(item.name));
             match result {
                 Ok((found, source)) => {
                     // Where it was found and its version: from `found`, when the event is written.
-                    audit.items.push(AuditedItem { source: Some(source), ..AuditedItem::new(item.name, "ok") });
+                    audit.items.push(AuditedItem { source: Some(source), ..AuditedItem::new(name, "ok") });
                     reads.push(Ok(found));
                 }
                 Err(e) => {
@@ -513,7 +557,7 @@ impl Resolver {
                     audit.items.push(AuditedItem {
                         backend: e.context_value("backend").map(str::to_owned),
                         error: failed.then(|| e.to_string()),
-                        ..AuditedItem::new(item.name, e.kind().as_str())
+                        ..AuditedItem::new(name, e.kind().as_str())
                     });
                     reads.push(Err(WireError::from(&e)));
                 }
@@ -529,18 +573,15 @@ impl Resolver {
     fn get_item_cached(
         &self,
         checked: &Checked<'_>,
-        item: &GetItem,
+        item: &ReadItem,
         now: tokio::time::Instant,
         key: &mut String,
     ) -> Result<Result<(Found, &'static str), Error>, usize> {
-        let (name, version, path) = match parse_item(item) {
-            Ok(parsed) => parsed,
-            Err(e) => return Ok(Err(e)),
-        };
+        let ReadItem { name, version, path } = item;
         let inner = &self.inner;
         for (depth, level) in levels(&checked.namespace).enumerate() {
             let Some(_) = inner.bindings.effective(&checked.tenant, level.namespace()) else { continue };
-            let key = CacheKey::text(key, &checked.tenant, level.namespace(), &name, version.as_ref());
+            let key = CacheKey::text(key, &checked.tenant, level.namespace(), name, version.as_ref());
             match inner.cache.get_fresh_at(key, now).ok_or(depth)? {
                 Ok(secret) => {
                     return Ok(self.found(level, secret, path.as_ref(), Freshness::Cached));
@@ -549,7 +590,7 @@ impl Resolver {
                 Err(e) => return Ok(Err(e.with_context("namespace", level.namespace()))),
             }
         }
-        Ok(Err(not_found(&name, &checked.namespace)))
+        Ok(Err(not_found(name, &checked.namespace)))
     }
 
     /// Looks one secret up in the namespace, then each ancestor, nearest first, from the
@@ -559,14 +600,14 @@ impl Resolver {
     async fn get_item(
         &self,
         checked: &Checked<'_>,
-        item: &GetItem,
+        item: &ReadItem,
         from: usize,
     ) -> Result<(Found, &'static str), Error> {
-        let (name, version, path) = parse_item(item)?;
+        let ReadItem { name, version, path } = item;
         let inner = &self.inner;
         for level in levels(&checked.namespace).skip(from) {
             let Some(backend) = inner.bindings.effective(&checked.tenant, level.namespace()) else { continue };
-            let key = CacheKey::new(&checked.tenant, level.namespace(), &name, version.as_ref());
+            let key = CacheKey::new(&checked.tenant, level.namespace(), name, version.as_ref());
             let load = || {
                 let scope = Scope::new(checked.tenant.clone(), level.namespace().clone());
                 let charged = inner.budgets.charge(&checked.grant);
@@ -586,7 +627,7 @@ impl Resolver {
             };
             return self.found(level, secret, path.as_ref(), freshness);
         }
-        Err(not_found(&name, &checked.namespace))
+        Err(not_found(name, &checked.namespace))
     }
 
     /// The answer to one name found at `level`: the secret (and the part `path` selects), and

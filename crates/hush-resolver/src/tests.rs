@@ -156,6 +156,7 @@ impl Fixture {
         let audit: serde_json::Value = serde_json::from_slice(&audit).unwrap();
         let open = |index: usize, item: Result<ResolvedSecret<'_>, WireError>| {
             let audited = &audit["items"][index];
+            assert_eq!(audited["name"], names[index], "the audit event lists the names as requested, in order");
             let resolved = match item {
                 Ok(resolved) => resolved,
                 Err(wire) => {
@@ -166,7 +167,6 @@ impl Fixture {
             };
             assert_eq!(audited["found_in"], resolved.namespace, "the audit event says where it was found");
             assert_eq!(audited["version"].as_str(), resolved.version, "and its version");
-            assert_eq!(audit["items"][index]["name"], names[index], "the audit event lists the names in order");
             let source = audit["items"][index]["source"].as_str().unwrap().to_owned();
             Ok(Read {
                 found_in: resolved.namespace.into(),
@@ -508,11 +508,13 @@ async fn a_read_of_several_names_answers_cached_and_loaded_ones_in_order() {
     assert_eq!(reads[4].as_ref().unwrap(), &Read::new("company", "a", "cache"));
     assert_eq!(memory.calls().gets, 2 + 1 + 2 + 2, "B at company.team; MISSING and C at both levels");
 
-    // Now every level of every name is cached: nothing reaches the backend.
-    let reads = f.read_all("company.team", &["C", "MISSING", "B"]).await.unwrap();
+    // Now every level of every name is cached: nothing reaches the backend. A name or version
+    // that is not valid fails alone, before any lookup.
+    let reads = f.read_all("company.team", &["C", "MISSING", "bad name", "B"]).await.unwrap();
     assert_eq!(reads[0].as_ref().unwrap(), &Read::new("company", "c", "cache"));
     assert_eq!(reads[1].as_ref().unwrap_err().kind(), ErrorKind::NotFound);
-    assert_eq!(reads[2].as_ref().unwrap(), &Read::new("company.team", "b", "cache"));
+    assert_eq!(reads[2].as_ref().unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(reads[3].as_ref().unwrap(), &Read::new("company.team", "b", "cache"));
     assert_eq!(memory.calls().gets, 7);
 
     // C dropped at company only: company.team's negative entry is answered once, and the load
