@@ -53,6 +53,13 @@ pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Resul
         .map_err(|e| CodecError::Malformed(e.to_string()))
 }
 
+/// Appends what precedes a byte string of `len` bytes in an encoding (its length), so that a
+/// message ending in a byte string can be written as its head, then the bytes themselves.
+pub fn byte_string_prefix(len: usize, out: &mut Vec<u8>) {
+    // A length is a u64 (varint); writing an integer into a Vec cannot fail.
+    let _ = encode_into(&(len as u64), out);
+}
+
 /// The length of `value`'s encoding, without writing it: what a buffer that must never grow
 /// (it is encrypted in place, and a regrown buffer would leave a plaintext copy) is sized to.
 pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> Result<usize, CodecError> {

@@ -488,11 +488,13 @@ impl ResponseEnvelope {
             resolver_key_id,
             body: Ok(ResponseBody::Get(SealedItems(Vec::new()))),
         };
-        // A byte string is written as its length, then its bytes: the empty one ends with its
-        // length, 0 in one byte, which the length of the sealed items replaces.
+        // The reply ends with its sealed items: with none, it ends with the prefix of an empty
+        // byte string, which the prefix of `sealed_len` bytes replaces.
         let mut head = codec::encode(&empty, MAX_RESPONSE_BYTES).unwrap_or_default();
-        head.pop();
-        codec::encode_into(&(sealed_len as u64), &mut head).unwrap_or_default();
+        let mut empty_prefix = Vec::new();
+        codec::byte_string_prefix(0, &mut empty_prefix);
+        head.truncate(head.len().saturating_sub(empty_prefix.len()));
+        codec::byte_string_prefix(sealed_len, &mut head);
         head
     }
 
