@@ -1,5 +1,6 @@
 //! The request path: decode, authorize, resolve through the hierarchy and cache, seal, encode.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -105,35 +106,10 @@ impl Found {
 /// A read's answer to each of its items, in request order.
 pub(crate) type Reads = Vec<Result<Found, WireError>>;
 
-/// One level of a request's lineage, where a name is looked up.
-enum Level<'a> {
-    /// The request's own namespace, borrowed: the lookup of a name found there copies no id.
-    Requested(&'a Namespace),
-    /// An ancestor of it.
-    Ancestor(Namespace),
-}
-
-impl Level<'_> {
-    fn namespace(&self) -> &Namespace {
-        match self {
-            Level::Requested(namespace) => namespace,
-            Level::Ancestor(namespace) => namespace,
-        }
-    }
-
-    /// What a [`Found`] keeps of where it was found.
-    fn into_ancestor(self) -> Option<Namespace> {
-        match self {
-            Level::Requested(_) => None,
-            Level::Ancestor(namespace) => Some(namespace),
-        }
-    }
-}
-
-/// `namespace`, then each ancestor, nearest first ([`Namespace::lineage`], the first level
-/// borrowed).
-fn levels(namespace: &Namespace) -> impl Iterator<Item = Level<'_>> {
-    std::iter::successors(Some(Level::Requested(namespace)), |level| level.namespace().parent().map(Level::Ancestor))
+/// `namespace`, then each ancestor, nearest first ([`Namespace::lineage`]): the request's own
+/// namespace borrowed, so a name found there copies no id; only the ancestors are owned.
+fn levels(namespace: &Namespace) -> impl Iterator<Item = Cow<'_, Namespace>> {
+    std::iter::successors(Some(Cow::Borrowed(namespace)), |level| level.parent().map(Cow::Owned))
 }
 
 /// One line per request: at debug, or at warn when it failed for a reason of hushd's or a
@@ -580,14 +556,14 @@ impl Resolver {
         let ReadItem { name, version, path } = item;
         let inner = &self.inner;
         for (depth, level) in levels(&checked.namespace).enumerate() {
-            let Some(_) = inner.bindings.effective(&checked.tenant, level.namespace()) else { continue };
-            let key = CacheKey::text(key, &checked.tenant, level.namespace(), name, version.as_ref());
+            let Some(_) = inner.bindings.effective(&checked.tenant, &level) else { continue };
+            let key = CacheKey::text(key, &checked.tenant, &level, name, version.as_ref());
             match inner.cache.get_fresh_at(key, now).ok_or(depth)? {
                 Ok(secret) => {
                     return Ok(self.found(level, secret, path.as_ref(), Freshness::Cached));
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => return Ok(Err(e.with_context("namespace", level.namespace()))),
+                Err(e) => return Ok(Err(e.with_context("namespace", &level))),
             }
         }
         Ok(Err(not_found(name, &checked.namespace)))
@@ -606,10 +582,10 @@ impl Resolver {
         let ReadItem { name, version, path } = item;
         let inner = &self.inner;
         for level in levels(&checked.namespace).skip(from) {
-            let Some(backend) = inner.bindings.effective(&checked.tenant, level.namespace()) else { continue };
-            let key = CacheKey::new(&checked.tenant, level.namespace(), name, version.as_ref());
+            let Some(backend) = inner.bindings.effective(&checked.tenant, &level) else { continue };
+            let key = CacheKey::new(&checked.tenant, &level, name, version.as_ref());
             let load = || {
-                let scope = Scope::new(checked.tenant.clone(), level.namespace().clone());
+                let scope = Scope::new(checked.tenant.clone(), Namespace::clone(&level));
                 let charged = inner.budgets.charge(&checked.grant);
                 if charged.is_ok() {
                     Counters::bump(&inner.metrics.backend_reads);
@@ -623,7 +599,7 @@ impl Resolver {
             let (secret, freshness) = match inner.cache.get_or_load(key, load).await {
                 Ok(found) => found,
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e.with_context("namespace", level.namespace())),
+                Err(e) => return Err(e.with_context("namespace", &level)),
             };
             return self.found(level, secret, path.as_ref(), freshness);
         }
@@ -634,7 +610,7 @@ impl Resolver {
     /// where it came from.
     fn found(
         &self,
-        level: Level<'_>,
+        level: Cow<'_, Namespace>,
         secret: Arc<Secret>,
         path: Option<&SecretPath>,
         freshness: Freshness,
@@ -648,7 +624,12 @@ impl Resolver {
                 (true, "stale")
             }
         };
-        Ok((Found { ancestor: level.into_ancestor(), secret, extracted, stale }, source))
+        // Only an ancestor is owned (`levels`): the request's own namespace is not kept.
+        let ancestor = match level {
+            Cow::Owned(ancestor) => Some(ancestor),
+            Cow::Borrowed(_) => None,
+        };
+        Ok((Found { ancestor, secret, extracted, stale }, source))
     }
 
     /// The change event of a write, with one MAC per live resolver key.
