@@ -9,17 +9,22 @@
 //! - key files ([`write_new_file`], [`read_key32`]): created once, never overwritten,
 //!   private ones with mode 0600.
 //!
-//! Every primitive comes from RustCrypto or dalek crates; nothing here is a hand-written
-//! primitive or AEAD mode. Key material never appears in `Debug`, `Display` or error text.
+//! Every primitive comes from RustCrypto, dalek or ring crates; nothing here is a hand-written
+//! primitive or AEAD mode. Transport sealing uses ring's AES-256-GCM (several times faster on
+//! a read reply of many values), the at-rest ring RustCrypto's `aes-gcm`; both are the same
+//! AES-256-GCM, and a test opens what the transport seals with RustCrypto's. Key material never
+//! appears in `Debug`, `Display` or error text.
 //!
-//! What is wiped from memory, exactly: key bytes read from or written to files, and the
-//! at-rest keys' bytes, live in `Zeroizing` buffers; X25519 and Ed25519 secrets are wiped by
-//! their dalek types; AES round keys are wiped when an `Aes256Gcm` is dropped (`aes` with
-//! `zeroize`), and so are the temporary copies of the GHASH key made while one is built
-//! (`aes-gcm`, `ghash` with `zeroize`). The GHASH key that polyval 0.6.2 holds inside an
-//! `Aes256Gcm` is **not** wiped on x86_64, although its `zeroize` feature is on: the
-//! CPU-detecting wrapper never drops the backend that would wipe it (ARCHITECTURE.md, "At
-//! rest"). It does not reveal the AES key, but lets whoever learns it forge GCM tags.
+//! What is wiped from memory, exactly: key bytes read from or written to files, the at-rest
+//! keys' bytes and the request MAC key live in `Zeroizing` buffers; X25519 and Ed25519 secrets
+//! are wiped by their dalek types. The transport key's AES-256-GCM schedule (ring, which has no
+//! zeroize) is overwritten in place with the all-zero key's when a `TransportKey` is dropped.
+//! The at-rest AES round keys are wiped when an `Aes256Gcm` is dropped (`aes` with `zeroize`),
+//! and so are the temporary copies of the GHASH key made while one is built (`aes-gcm`, `ghash`
+//! with `zeroize`). The GHASH key that polyval 0.6.2 holds inside an `Aes256Gcm` is **not**
+//! wiped on x86_64, although its `zeroize` feature is on: the CPU-detecting wrapper never drops
+//! the backend that would wipe it (ARCHITECTURE.md, "Key material in memory"). It does not
+//! reveal the AES key, but lets whoever learns it forge GCM tags.
 //!
 //! **Architecture invariant:** `hush-crypto` depends on `hush-core` and on `hush-proto`'s
 //! codec (grant claims are bincode) and on nothing else of hush: no NATS, no SQL, no
