@@ -11,7 +11,7 @@
 //!
 //! Every primitive comes from RustCrypto, dalek or ring crates; nothing here is a hand-written
 //! primitive or AEAD mode. Transport sealing uses ring's AES-256-GCM (several times faster on
-//! a read reply of many values), the at-rest ring RustCrypto's `aes-gcm`; both are the same
+//! a read reply of many values), the at-rest `KeyRing` RustCrypto's `aes-gcm`; both are the same
 //! AES-256-GCM, and a test opens what the transport seals with RustCrypto's. Key material never
 //! appears in `Debug`, `Display` or error text.
 //!
