@@ -667,6 +667,20 @@ mod tests {
     }
 
     #[test]
+    fn a_clone_seals_and_opens_after_the_original_is_dropped() {
+        // Dropping a key overwrites its AES-GCM schedule in place (`SealingKey`'s `Drop`): a
+        // clone holds a copy of its own, which keeps sealing and opening.
+        let (resolver_side, client_side) = pair();
+        let id = random_request_id();
+        let sealed_before = resolver_side.seal(&aad(&id), b"before");
+        let (resolver_clone, client_clone) = (resolver_side.clone(), client_side.clone());
+        drop((resolver_side, client_side));
+        assert_eq!(client_clone.open(&aad(&id), &sealed_before).unwrap().expose(), b"before");
+        let sealed = resolver_clone.seal(&aad(&id), b"after");
+        assert_eq!(client_clone.open(&aad(&id), &sealed).unwrap().expose(), b"after");
+    }
+
+    #[test]
     fn derivation_matches_the_written_construction() {
         // Recompute K from the raw pieces, independently of `derive`.
         let client = ClientKeyPair::generate();
