@@ -360,6 +360,7 @@ async fn measure_all(
     };
     Ok(Report {
         config: config_path.display().to_string(),
+        audit: (config.resolver.audit, config.resolver.audit_required),
         target: target.clone(),
         hushd_rss_bytes: hushd_pid.and_then(process_rss_bytes),
         hushd_pid: hushd,
@@ -512,6 +513,9 @@ async fn wait_for_echo(nats: &async_nats::Client, subject: &str) -> anyhow::Resu
 
 struct Report {
     config: String,
+    /// `resolver.audit` and `resolver.audit_required` in that config: each cached request's
+    /// audit event is a good part of what hushd and nats-server spend on it.
+    audit: (bool, bool),
     target: Target,
     hushd_pid: Result<u32, String>,
     nats_pid: Result<u32, String>,
@@ -538,6 +542,8 @@ impl Report {
         if args.json {
             let mut json = serde_json::json!({
                 "config": self.config,
+                "audit": self.audit.0,
+                "audit_required": self.audit.1,
                 "tenant": self.target.tenant,
                 "namespace": self.target.namespace,
                 "own_namespace": self.target.own_namespace,
@@ -600,8 +606,13 @@ impl Report {
             None => "backend unknown to this config".to_owned(),
         };
         let own = if self.target.own_namespace { ", the bench's own namespace, removed after" } else { "" };
+        let audit = match self.audit {
+            (false, _) => "audit off",
+            (true, false) => "audit on",
+            (true, true) => "audit on and required",
+        };
         println!(
-            "config {}: tenant {}, namespace {}{own}, {backend}",
+            "config {}: tenant {}, namespace {}{own}, {backend}, {audit}",
             self.config, self.target.tenant, self.target.namespace
         );
         println!("{} requests each, {} in flight", args.requests, args.concurrency);

@@ -846,6 +846,8 @@ async fn bench_measures_in_a_namespace_of_its_own_and_removes_what_it_wrote() {
     assert_eq!(report["tenant"], "acme");
     assert_eq!(report["own_namespace"], true);
     assert_eq!((report["backend"].as_str(), report["backend_kind"].as_str()), (Some("local"), Some("sql")));
+    // The test's config leaves audit at its defaults: on, not required.
+    assert_eq!((report["audit"].as_bool(), report["audit_required"].as_bool()), (Some(true), Some(false)), "{report}");
     let namespace = report["namespace"].as_str().unwrap().to_owned();
     assert!(namespace.starts_with("hush_bench_"), "{namespace}");
     for positive in [
