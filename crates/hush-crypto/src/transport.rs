@@ -242,13 +242,18 @@ struct SealingKey(LessSafeKey);
 
 impl SealingKey {
     fn new(key: &[u8; 32]) -> Self {
-        SealingKey(LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("AES-256-GCM takes a 32-byte key")))
+        SealingKey(Self::schedule(key))
+    }
+
+    /// ring's AES-256-GCM key (round keys and GHASH table) for `key`.
+    fn schedule(key: &[u8; 32]) -> LessSafeKey {
+        LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("AES-256-GCM takes a 32-byte key"))
     }
 }
 
 impl Drop for SealingKey {
     fn drop(&mut self) {
-        self.0 = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[0; 32]).expect("AES-256-GCM takes a 32-byte key"));
+        self.0 = Self::schedule(&[0; 32]);
         std::hint::black_box(&self.0);
     }
 }
