@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::jetstream::stream::DiscardPolicy;
 use hush_core::{ErrorKind, GrantScope, SecretValue, Tags};
-use hush_e2e::{ONE_STORE, Stack};
+use hush_e2e::{NatsServer, ONE_STORE, Stack};
 use tokio::time::Instant;
 
 /// [`ONE_STORE`] with `audit_required` and no cache (every read reaches the store).
@@ -131,4 +131,59 @@ async fn without_audit_required_an_unrecorded_event_is_counted_and_the_request_s
         assert!(Instant::now() < deadline, "the unrecorded event was not counted");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn events_that_together_exceed_the_servers_max_payload_go_in_several_messages_all_recorded() {
+    // A server that takes messages of at most 16 KiB; each event below is ~7 KiB (64 names),
+    // so events queued together must be split to be stored at all.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("nats-server.conf");
+    std::fs::write(&conf, "max_payload: 16384\n").unwrap();
+    let nats = match NatsServer::start_with(&["-c", conf.to_str().unwrap()], &[]) {
+        Ok(nats) => nats,
+        Err(reason) => return hush_e2e::skip(&reason),
+    };
+    let url = nats.url.clone();
+    let stack = Stack::with_nats(nats, &url, ONE_STORE).expect("the stack starts");
+    let _replica = stack.replica().await;
+    let admin = stack.session("acme", "company", GrantScope::Admin).await;
+    let names: Vec<String> = (0..64).map(|i| format!("A_SECRET_WITH_A_RATHER_LONG_NAME_NUMBER_{i:02}")).collect();
+    for name in &names {
+        admin.put(name, &SecretValue::from("v"), &Tags::new()).await.unwrap();
+    }
+    let nats = async_nats::connect(&stack.nats.url).await.unwrap();
+    let js = jetstream::new(nats.clone());
+    let mut stream = js.get_stream("HUSH_AUDIT").await.expect("hushd created the audit stream");
+    let recorded_after = |count: u64| {
+        let nats = nats.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let now = stats(&nats).await;
+                assert_eq!(now["audit_failed"].as_u64().unwrap(), 0, "an event was refused: {now}");
+                let recorded = now["audit_recorded"].as_u64().unwrap();
+                if recorded >= count || Instant::now() > deadline {
+                    return recorded;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(recorded_after(64).await, 64, "the puts' events are recorded");
+    let messages_before = stream.info().await.unwrap().state.messages;
+
+    // Reads arriving together: their events are queued together, ~170 KiB for one tenant.
+    const READS: usize = 24;
+    let reads = (0..READS).map(|_| admin.secrets(names.iter().map(String::as_str)));
+    for values in futures::future::join_all(reads).await {
+        assert_eq!(values.unwrap().len(), 64);
+    }
+    assert_eq!(recorded_after(64 + READS as u64).await, 64 + READS as u64, "every read's event is recorded");
+    let reads: Vec<serde_json::Value> =
+        stored_events(&mut stream).await.into_iter().filter(|e| e["operation"] == "get").collect();
+    assert_eq!(reads.len(), READS, "each read's event is stored once");
+    assert!(reads.iter().all(|e| e["items"].as_array().is_some_and(|items| items.len() == 64)));
+    let messages = stream.info().await.unwrap().state.messages - messages_before;
+    assert!(messages >= (READS / 2) as u64, "at most two ~7 KiB events fit in 16 KiB: {messages} messages");
 }

@@ -64,6 +64,8 @@ const AUDIT_LINGER: Duration = Duration::from_millis(2);
 #[derive(Clone)]
 pub(crate) struct AuditStream {
     jetstream: jetstream::Context,
+    /// The connection it publishes on: it knows the server's `max_payload`.
+    client: async_nats::Client,
     name: String,
 }
 
@@ -88,7 +90,13 @@ impl AuditStream {
             subjects: subject::AUDIT_WILDCARD,
             reason: e.to_string(),
         })?;
-        Ok(Self { jetstream, name: settings.stream.clone() })
+        Ok(Self { jetstream, client: client.clone(), name: settings.stream.clone() })
+    }
+
+    /// The most bytes one message may carry: the server's `max_payload` (1 MiB unless its
+    /// config says otherwise), which the server reports on each connect.
+    fn max_message_bytes(&self) -> usize {
+        self.client.max_payload()
     }
 
     /// Publishes one message and waits for the stream to acknowledge it.
@@ -153,10 +161,26 @@ impl AuditGate {
     }
 }
 
+/// How many of the events whose JSON has `lengths` bytes share one message of at most `limit`
+/// bytes, joined by newlines: as many as fit, and at least one (an event larger than `limit`
+/// goes alone, and the server's refusal of it is counted and logged like any other).
+fn events_that_fit(lengths: impl IntoIterator<Item = usize>, limit: usize) -> usize {
+    let (mut bytes, mut count) = (0, 0);
+    for length in lengths {
+        let joined = if count == 0 { length } else { bytes + 1 + length };
+        if count > 0 && joined > limit {
+            break;
+        }
+        (bytes, count) = (joined, count + 1);
+    }
+    count
+}
+
 /// Publishes audit events as JSON Lines: whatever is queued when the publisher wakes goes out
-/// in one message per tenant, so under load events share messages instead of adding one
-/// message per request, and when idle each event goes out at once. Then waits for the
-/// stream's acknowledgements, counts, tells whoever waits, and opens or closes the gate.
+/// in one message per tenant (more when they would exceed the server's `max_payload`), so
+/// under load events share messages instead of adding one message per request, and when idle
+/// each event goes out at once. Then waits for the stream's acknowledgements, counts, tells
+/// whoever waits, and opens or closes the gate.
 pub(crate) async fn publish_audit(
     stream: AuditStream,
     mut events: mpsc::UnboundedReceiver<PendingEvent>,
@@ -179,12 +203,18 @@ pub(crate) async fn publish_audit(
             }
         }
         batch.sort_by(|a, b| a.subject.cmp(&b.subject));
+        let limit = stream.max_message_bytes();
         let mut messages = Vec::new();
-        for group in batch.chunk_by_mut(|a, b| a.subject == b.subject) {
-            let payload = group.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>().join(&b'\n');
-            // Who waits for each event: once its payload is in the message, all that is left of it.
-            let waiting: Vec<_> = group.iter_mut().map(|e| (e.request_id, e.recorded.take())).collect();
-            messages.push((stream.record(group[0].subject.clone(), payload), waiting));
+        for mut group in batch.chunk_by_mut(|a, b| a.subject == b.subject) {
+            while !group.is_empty() {
+                let fit = events_that_fit(group.iter().map(|e| e.payload.len()), limit);
+                let (events, rest) = group.split_at_mut(fit);
+                group = rest;
+                let payload = events.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>().join(&b'\n');
+                // Who waits for each event: once its payload is in the message, all that is left of it.
+                let waiting: Vec<_> = events.iter_mut().map(|e| (e.request_id, e.recorded.take())).collect();
+                messages.push((stream.record(events[0].subject.clone(), payload), waiting));
+            }
         }
         batch.clear();
         let (records, waiting): (Vec<_>, Vec<_>) = messages.into_iter().unzip();
@@ -214,6 +244,18 @@ pub(crate) async fn publish_audit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_share_a_message_up_to_the_servers_limit() {
+        // Joined by one newline each: 10 + 1 + 10 + 1 + 10 = 32 bytes.
+        assert_eq!(events_that_fit([10, 10, 10, 10], 32), 3);
+        assert_eq!(events_that_fit([10, 10, 10, 10], 31), 2);
+        assert_eq!(events_that_fit([10, 10], 1 << 20), 2);
+        // One event over the limit still goes, alone, and the one after it waits for the next.
+        assert_eq!(events_that_fit([40, 10], 32), 1);
+        assert_eq!(events_that_fit([10, 40], 32), 1);
+        assert_eq!(events_that_fit([], 32), 0);
+    }
 
     #[test]
     fn a_closed_gate_lets_one_probe_through_a_second() {
