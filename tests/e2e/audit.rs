@@ -138,9 +138,7 @@ async fn events_that_together_exceed_the_servers_max_payload_go_in_several_messa
     // A server that takes messages of at most 16 KiB; each event below is ~7 KiB (64 names),
     // so events queued together must be split to be stored at all.
     let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("nats-server.conf");
-    std::fs::write(&conf, "max_payload: 16384\n").unwrap();
-    let nats = match NatsServer::start_with(&["-c", conf.to_str().unwrap()], &[]) {
+    let nats = match NatsServer::start_with_max_payload(dir.path(), 16 * 1024) {
         Ok(nats) => nats,
         Err(reason) => return hush_e2e::skip(&reason),
     };

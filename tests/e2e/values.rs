@@ -2,7 +2,7 @@
 
 use hush_client::SecretRequest;
 use hush_core::{ErrorKind, GrantScope, SecretValue, Tags};
-use hush_e2e::Stack;
+use hush_e2e::{NatsServer, Stack};
 
 use crate::{CONFIG, put};
 
@@ -106,4 +106,33 @@ async fn versions_can_be_pinned_and_writes_keep_history() {
     admin.delete("ROTATING").await.unwrap();
     assert_eq!(admin.secret("ROTATING").await.unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(admin.delete("ROTATING").await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn a_reply_over_the_servers_max_payload_is_refused_at_once_not_lost() {
+    // A server that takes messages of at most 16 KiB: 32 values of 1 KiB make a reply over it.
+    let dir = tempfile::tempdir().unwrap();
+    let nats = match NatsServer::start_with_max_payload(dir.path(), 16 * 1024) {
+        Ok(nats) => nats,
+        Err(reason) => return hush_e2e::skip(&reason),
+    };
+    let url = nats.url.clone();
+    let stack = Stack::with_nats(nats, &url, CONFIG).expect("the stack starts");
+    let _replica = stack.replica().await;
+    let admin = stack.session("acme", "company", GrantScope::Admin).await;
+    let names: Vec<String> = (0..32).map(|i| format!("KEY_{i:02}")).collect();
+    for name in &names {
+        admin.put(name, &SecretValue::from(vec![b'k'; 1024]), &Tags::new()).await.unwrap();
+    }
+    let session = stack.session("acme", "company", GrantScope::Read).await;
+    let fits = session.secrets(names[..8].iter().map(String::as_str)).await.expect("8 KiB of values fit");
+    assert_eq!(fits.len(), 8);
+
+    // Without the limit hushd's reply was refused by the server and never arrived: the read
+    // waited out the request timeout (10 s here), was sent again, and failed `unavailable`.
+    let refused = session.secrets(names.iter().map(String::as_str)).await.expect_err("the reply would not fit");
+    assert_eq!(refused.kind(), ErrorKind::InvalidInput, "{refused}");
+    assert!(refused.to_string().contains("max_payload"), "{refused}");
+    assert!(refused.to_string().contains("read fewer secrets per request"), "{refused}");
+    assert!(!refused.to_string().contains(&"k".repeat(16)), "no value in the error");
 }

@@ -99,6 +99,14 @@ impl NatsServer {
         Ok(NatsServer { url: format!("nats://127.0.0.1:{}", server.port()), _server: server })
     }
 
+    /// Starts one that takes messages of at most `max_payload` bytes (its config file is kept
+    /// in `dir`).
+    pub fn start_with_max_payload(dir: &Path, max_payload: usize) -> Result<NatsServer, String> {
+        let conf = dir.join("nats-server.conf");
+        std::fs::write(&conf, format!("max_payload: {max_payload}\n")).map_err(|e| e.to_string())?;
+        Self::start_with(&["-c", &conf.display().to_string()], &[])
+    }
+
     /// The server's process id: the process named `nats-server` whose arguments name its port.
     pub fn pid(&self) -> Option<u32> {
         let port = self.url.rsplit(':').next()?;

@@ -10,7 +10,7 @@ use hush_core::{
     SharedBackend, Tags, TenantId, VersionId,
 };
 use hush_crypto::{ChangeEventMacInput, Direction, GrantNeed, ReplyAad, SealAad, TransportKey};
-use hush_proto::codec::MAX_RESPONSE_BYTES;
+use hush_proto::codec::{CodecError, MAX_RESPONSE_BYTES};
 use hush_proto::message::{
     ChangeEvent, DeleteRequest, GetItem, ListRequest, PutRequest, RequestBody, RequestEnvelope, ResolvedSecret,
     ResponseBody, ResponseEnvelope, WireError,
@@ -305,10 +305,15 @@ impl Resolver {
             transport,
         };
         let resolver_key_id = checked.resolver_key_id;
+        let limit = self.reply_limit();
         let encode = |(body, change)| {
             let response = ResponseEnvelope { version: PROTOCOL_VERSION, request_id, resolver_key_id, body: Ok(body) };
             let reply = response.encode().map_err(|e| Error::invalid_input(format!("reply too large: {e}")))?;
-            Ok((reply, change))
+            match reply.len() > limit {
+                // Only a list's reply can grow this large.
+                true => Err(reply_too_large(reply.len(), limit, "list fewer: filter by tags, or not recursively")),
+                false => Ok((reply, change)),
+            }
         };
         let mut reads = Reads::new();
         let outcome = match envelope.body {
@@ -438,16 +443,14 @@ impl Resolver {
             ReplyAad { request_id: &checked.request_id, subject: checked.subject, request_mac: &checked.request_mac };
         let head =
             |sealed_len| ResponseEnvelope::read_reply_head(checked.request_id, checked.resolver_key_id, sealed_len);
-        let reply = checked
-            .transport
-            .seal_reply(&aad, &items, MAX_RESPONSE_BYTES, head)
-            .map_err(|e| Error::invalid_input(format!("reply too large: {e}")))?;
+        let limit = self.reply_limit();
+        let reply = checked.transport.seal_reply(&aad, &items, limit, head).map_err(|e| match e {
+            CodecError::TooLarge { len, limit } => reply_too_large(len, limit, READ_FEWER),
+            e => Error::new(ErrorKind::Internal, format!("the reply could not be encoded: {e}")),
+        })?;
         // The items fit; with the head before them the reply may still not (by a few bytes).
-        if reply.len() > MAX_RESPONSE_BYTES {
-            let len = reply.len();
-            return Err(Error::invalid_input(format!(
-                "reply too large: {len} bytes, the limit is {MAX_RESPONSE_BYTES}"
-            )));
+        if reply.len() > limit {
+            return Err(reply_too_large(reply.len(), limit, READ_FEWER));
         }
         Ok(reply)
     }
@@ -770,4 +773,14 @@ impl Resolver {
         let name = SecretName::new(event.name)?;
         Ok((tenant, namespace, name))
     }
+}
+
+/// What a read refused as too large can do instead.
+const READ_FEWER: &str = "read fewer secrets per request";
+
+/// A reply of `len` bytes (or its sealed items, of `len`) over this replica's `limit`: 1 MiB,
+/// or the NATS server's `max_payload` when that is smaller; `instead` says what to do.
+fn reply_too_large(len: usize, limit: usize, instead: &str) -> Error {
+    let whose = if limit < MAX_RESPONSE_BYTES { "the NATS server's max_payload" } else { "hush's reply limit" };
+    Error::invalid_input(format!("reply too large: {len} bytes, the limit is {limit} ({whose}); {instead}"))
 }

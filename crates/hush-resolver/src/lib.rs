@@ -28,11 +28,13 @@ mod transport;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hush_cache::SecretCache;
 use hush_core::{BindingTree, SharedBackend};
 use hush_crypto::{ChangeEventKey, GrantVerifier, ResolverKeyPair};
+use hush_proto::codec::MAX_RESPONSE_BYTES;
 
 pub use audit_stream::{AuditSettings, AuditStreamError};
 pub use authz::BindingPolicy;
@@ -105,6 +107,9 @@ struct Inner {
     budgets: budget::GrantBudgets,
     settings: ResolverSettings,
     metrics: metrics::Counters,
+    /// The largest reply this replica sends: 1 MiB, or less when the NATS server takes less
+    /// ([`Resolver::limit_replies_to`]).
+    reply_limit: AtomicUsize,
 }
 
 impl fmt::Debug for Inner {
@@ -148,6 +153,7 @@ impl Resolver {
                 budgets: budget::GrantBudgets::new(settings.read_budget),
                 settings,
                 metrics: metrics::Counters::default(),
+                reply_limit: AtomicUsize::new(MAX_RESPONSE_BYTES),
             }),
         }
     }
@@ -174,6 +180,22 @@ impl Resolver {
             );
         }
         allowed
+    }
+
+    /// Keeps replies within `max_payload`, the most bytes the NATS server takes in a message
+    /// (it says so on each connect): a reply over it would never arrive, and its client would
+    /// wait out its timeout, twice for a read. Never above [`MAX_RESPONSE_BYTES`]; 0 (not known
+    /// yet) leaves that.
+    pub fn limit_replies_to(&self, max_payload: usize) {
+        let limit = if max_payload == 0 { MAX_RESPONSE_BYTES } else { max_payload.min(MAX_RESPONSE_BYTES) };
+        if self.inner.reply_limit.load(Ordering::Relaxed) != limit {
+            self.inner.reply_limit.store(limit, Ordering::Relaxed);
+        }
+    }
+
+    /// The largest reply this replica sends now.
+    pub(crate) fn reply_limit(&self) -> usize {
+        self.inner.reply_limit.load(Ordering::Relaxed)
     }
 
     pub(crate) fn counters(&self) -> &metrics::Counters {

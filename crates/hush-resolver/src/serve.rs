@@ -171,6 +171,8 @@ async fn answer(resolver: &Resolver, client: &async_nats::Client, audit: &AuditQ
         respond(&request, resolver.audit_refusal(request_id, false)).await;
         return;
     }
+    // The server says on each connect how large a message may be: a reply over it is refused.
+    resolver.limit_replies_to(client.max_payload());
     let handled = resolver.handle(&request.message.subject, &request.message.payload).await;
     let wrote = handled.change.is_some();
     if let Some((subject, payload)) = handled.change

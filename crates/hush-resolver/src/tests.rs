@@ -619,3 +619,21 @@ async fn a_read_whose_reply_would_exceed_the_limit_is_refused_whole() {
     assert_eq!(items.len(), 64);
     assert!(items.iter().all(|item| item["outcome"] == "invalid_input"), "{audit}");
 }
+
+/// Behind a NATS server that takes smaller messages than 1 MiB, replies are held to its
+/// `max_payload`; 0 (not known yet) and anything over 1 MiB leave the 1 MiB limit.
+#[tokio::test]
+async fn replies_are_held_to_the_servers_max_payload() {
+    let memory = Arc::new(MemoryBackend::new("local"));
+    store_x(&memory, "company", &"v".repeat(1024));
+    let f = bound(&memory, &[], CacheSettings::default());
+    f.resolver.limit_replies_to(16 * 1024);
+    assert!(f.read_all("company", &["X"; 8]).await.unwrap().iter().all(Result::is_ok), "8 KiB fits");
+    let refused = f.read_all("company", &["X"; 32]).await.expect_err("32 KiB does not");
+    assert_eq!(refused.kind(), ErrorKind::InvalidInput);
+    assert!(refused.message().contains("the NATS server's max_payload"), "{refused}");
+    for unknown_or_larger in [0, 8 << 20] {
+        f.resolver.limit_replies_to(unknown_or_larger);
+        assert!(f.read_all("company", &["X"; 32]).await.unwrap().iter().all(Result::is_ok), "1 MiB again");
+    }
+}
