@@ -131,36 +131,51 @@ pub async fn build_resolver_observed(
     let mut context = hush_backends::BackendContext::from_config(config).context("cannot prepare the backends")?;
     context.observer = observer;
     let bindings = hush_backends::build_bindings(config, &context).await.context("cannot open the backends")?;
-    let cache = SecretCache::new(CacheSettings {
+    let cache = SecretCache::new(cache_settings(config));
+    let settings = ResolverSettings {
+        service_name: config.resolver.service_name.clone(),
+        queue_group: config.resolver.queue_group.clone(),
+        max_in_flight: config.resolver.max_in_flight,
+        request_timeout: config.resolver.request_timeout,
+        audit: audit_settings(config),
+        instance: instance_name(),
+        replay_window: config.resolver.replay_window,
+        binding_policy: binding_policy(config)?,
+        reply_prefixes: ReplyPrefixes::new(&config.resolver.reply_prefixes),
+        read_budget: read_budget(config),
+    };
+    Ok(Resolver::new(bindings, cache, verifier, resolver_keys, ledger, settings))
+}
+
+/// `[cache]` as the cache takes it.
+fn cache_settings(config: &HushConfig) -> CacheSettings {
+    CacheSettings {
         enabled: config.cache.enabled,
         max_entries: config.cache.max_entries,
         max_bytes: config.cache.max_bytes,
         ttl: config.cache.ttl,
         negative_ttl: config.cache.negative_ttl,
         stale_if_error: config.cache.stale_if_error,
-    });
-    let settings = ResolverSettings {
-        service_name: config.resolver.service_name.clone(),
-        queue_group: config.resolver.queue_group.clone(),
-        max_in_flight: config.resolver.max_in_flight,
-        request_timeout: config.resolver.request_timeout,
-        audit: AuditSettings {
-            enabled: config.resolver.audit,
-            required: config.resolver.audit_required,
-            stream: config.resolver.audit_stream.clone(),
-            max_age: config.resolver.audit_max_age,
-            max_bytes: config.resolver.audit_max_bytes,
-        },
-        instance: instance_name(),
-        replay_window: config.resolver.replay_window,
-        binding_policy: binding_policy(config)?,
-        reply_prefixes: ReplyPrefixes::new(&config.resolver.reply_prefixes),
-        read_budget: ReadBudget {
-            max_backend_reads: config.resolver.max_backend_reads_per_grant,
-            window: config.resolver.read_budget_window,
-        },
-    };
-    Ok(Resolver::new(bindings, cache, verifier, resolver_keys, ledger, settings))
+    }
+}
+
+/// The `resolver.audit*` keys as the resolver takes them.
+fn audit_settings(config: &HushConfig) -> AuditSettings {
+    AuditSettings {
+        enabled: config.resolver.audit,
+        required: config.resolver.audit_required,
+        stream: config.resolver.audit_stream.clone(),
+        max_age: config.resolver.audit_max_age,
+        max_bytes: config.resolver.audit_max_bytes,
+    }
+}
+
+/// `resolver.max_backend_reads_per_grant` per `resolver.read_budget_window`.
+fn read_budget(config: &HushConfig) -> ReadBudget {
+    ReadBudget {
+        max_backend_reads: config.resolver.max_backend_reads_per_grant,
+        window: config.resolver.read_budget_window,
+    }
 }
 
 fn binding_policy(config: &HushConfig) -> anyhow::Result<BindingPolicy> {
@@ -186,6 +201,23 @@ pub async fn connect_nats(config: &HushConfig) -> anyhow::Result<async_nats::Cli
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The libraries' own defaults (what tests and benches build) are the config's: one set of
+    /// defaults, written twice, kept equal here.
+    #[test]
+    fn the_libraries_defaults_are_the_configs() {
+        let config = HushConfig::default();
+        assert_eq!(cache_settings(&config), CacheSettings::default());
+        assert_eq!(audit_settings(&config), AuditSettings::default());
+        assert_eq!(read_budget(&config), ReadBudget::default());
+        let resolver = ResolverSettings::default();
+        assert_eq!(config.resolver.service_name, resolver.service_name);
+        assert_eq!(config.resolver.queue_group, resolver.queue_group);
+        assert_eq!(config.resolver.max_in_flight, resolver.max_in_flight);
+        assert_eq!(config.resolver.request_timeout, resolver.request_timeout);
+        assert_eq!(config.resolver.replay_window, resolver.replay_window);
+        assert_eq!(config.resolver.require_bound_grants, resolver.binding_policy.default);
+    }
 
     #[tokio::test]
     async fn a_config_with_problems_is_refused_with_all_of_them() {
