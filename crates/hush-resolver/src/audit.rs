@@ -62,6 +62,25 @@ impl AuditedItem {
     }
 }
 
+/// Most bytes of an error's text an audit item keeps: a backend's error may carry a whole
+/// response body, and an event must fit in a NATS message with the other 63 items.
+const ERROR_TEXT_MAX: usize = 1024;
+
+/// `error`'s text for an audit item: its first [`ERROR_TEXT_MAX`] bytes (cut at a character
+/// boundary), marked when cut.
+pub(crate) fn error_text(error: &hush_core::Error) -> String {
+    cut(error.to_string(), ERROR_TEXT_MAX)
+}
+
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let end = text.floor_char_boundary(max);
+        text.truncate(end);
+        text.push_str(" […]");
+    }
+    text
+}
+
 impl<'a> AuditRecord<'a> {
     pub(crate) fn new(
         target: &'a RequestSubject,
@@ -94,7 +113,7 @@ impl<'a> AuditRecord<'a> {
     pub(crate) fn set_error(&mut self, error: &hush_core::Error) {
         if let Some(item) = self.items.last_mut() {
             item.backend = error.context_value("backend").map(str::to_owned);
-            item.error = Some(error.to_string());
+            item.error = Some(error_text(error));
         }
     }
 
@@ -130,5 +149,22 @@ impl<'a> AuditRecord<'a> {
         // Serialising plain strings and numbers to JSON cannot fail.
         let _ = serde_json::to_writer(&mut payload, &event);
         (subject::audit(self.target.tenant()), payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_text_is_kept_whole_up_to_its_limit_and_cut_at_a_character_after() {
+        assert_eq!(cut("short".into(), 16), "short");
+        assert_eq!(cut("x".repeat(16), 16), "x".repeat(16));
+        assert_eq!(cut("x".repeat(17), 16), format!("{} […]", "x".repeat(16)));
+        // 'é' is two bytes: a cut inside it keeps the character before.
+        assert_eq!(cut("é".repeat(10), 5), "éé […]");
+        let long = hush_core::Error::unavailable("y".repeat(100_000));
+        let text = error_text(&long);
+        assert!(text.len() <= ERROR_TEXT_MAX + " […]".len() && text.ends_with(" […]"), "{}", text.len());
     }
 }

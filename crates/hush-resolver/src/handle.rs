@@ -535,7 +535,7 @@ impl Resolver {
                     let failed = e.kind() != ErrorKind::NotFound;
                     audit.items.push(AuditedItem {
                         backend: e.context_value("backend").map(str::to_owned),
-                        error: failed.then(|| e.to_string()),
+                        error: failed.then(|| crate::audit::error_text(&e)),
                         ..AuditedItem::new(name, e.kind().as_str())
                     });
                     reads.push(Err(WireError::from(&e)));
