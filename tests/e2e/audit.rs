@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::jetstream::stream::DiscardPolicy;
 use hush_core::{ErrorKind, GrantScope, SecretValue, Tags};
-use hush_e2e::{NatsServer, ONE_STORE, Stack};
+use hush_e2e::{ONE_STORE, Stack};
 use tokio::time::Instant;
 
 /// [`ONE_STORE`] with `audit_required` and no cache (every read reaches the store).
@@ -137,13 +137,7 @@ async fn without_audit_required_an_unrecorded_event_is_counted_and_the_request_s
 async fn events_that_together_exceed_the_servers_max_payload_go_in_several_messages_all_recorded() {
     // A server that takes messages of at most 16 KiB; each event below is ~7 KiB (64 names),
     // so events queued together must be split to be stored at all.
-    let dir = tempfile::tempdir().unwrap();
-    let nats = match NatsServer::start_with_max_payload(dir.path(), 16 * 1024) {
-        Ok(nats) => nats,
-        Err(reason) => return hush_e2e::skip(&reason),
-    };
-    let url = nats.url.clone();
-    let stack = Stack::with_nats(nats, &url, ONE_STORE).expect("the stack starts");
+    let Some(stack) = Stack::with_max_payload_or_skip(16 * 1024, ONE_STORE) else { return };
     let _replica = stack.replica().await;
     let admin = stack.session("acme", "company", GrantScope::Admin).await;
     let names: Vec<String> = (0..64).map(|i| format!("A_SECRET_WITH_A_RATHER_LONG_NAME_NUMBER_{i:02}")).collect();

@@ -2,7 +2,7 @@
 
 use hush_client::SecretRequest;
 use hush_core::{ErrorKind, GrantScope, SecretValue, Tags};
-use hush_e2e::{NatsServer, Stack};
+use hush_e2e::Stack;
 
 use crate::{CONFIG, put};
 
@@ -111,13 +111,7 @@ async fn versions_can_be_pinned_and_writes_keep_history() {
 #[tokio::test]
 async fn a_reply_over_the_servers_max_payload_is_refused_at_once_not_lost() {
     // A server that takes messages of at most 16 KiB: 32 values of 1 KiB make a reply over it.
-    let dir = tempfile::tempdir().unwrap();
-    let nats = match NatsServer::start_with_max_payload(dir.path(), 16 * 1024) {
-        Ok(nats) => nats,
-        Err(reason) => return hush_e2e::skip(&reason),
-    };
-    let url = nats.url.clone();
-    let stack = Stack::with_nats(nats, &url, CONFIG).expect("the stack starts");
+    let Some(stack) = Stack::with_max_payload_or_skip(16 * 1024, CONFIG) else { return };
     let _replica = stack.replica().await;
     let admin = stack.session("acme", "company", GrantScope::Admin).await;
     let names: Vec<String> = (0..32).map(|i| format!("KEY_{i:02}")).collect();

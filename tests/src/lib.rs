@@ -99,10 +99,11 @@ impl NatsServer {
         Ok(NatsServer { url: format!("nats://127.0.0.1:{}", server.port()), _server: server })
     }
 
-    /// Starts one that takes messages of at most `max_payload` bytes (its config file is kept
-    /// in `dir`).
-    pub fn start_with_max_payload(dir: &Path, max_payload: usize) -> Result<NatsServer, String> {
-        let conf = dir.join("nats-server.conf");
+    /// Starts one that takes messages of at most `max_payload` bytes.
+    pub fn start_with_max_payload(max_payload: usize) -> Result<NatsServer, String> {
+        // Read once, at start.
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let conf = dir.path().join("nats-server.conf");
         std::fs::write(&conf, format!("max_payload: {max_payload}\n")).map_err(|e| e.to_string())?;
         Self::start_with(&["-c", &conf.display().to_string()], &[])
     }
@@ -282,6 +283,22 @@ impl Stack {
         std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
         let probe_url = nats.url.clone();
         Ok(Stack { nats, resolver_public: resolver.public(), dir, config_path, issuer, probe_url })
+    }
+
+    /// A stack on a NATS server that takes messages of at most `max_payload` bytes, or `None`
+    /// after printing why it cannot run here.
+    pub fn with_max_payload_or_skip(max_payload: usize, body: &str) -> Option<Stack> {
+        let started = NatsServer::start_with_max_payload(max_payload).and_then(|nats| {
+            let url = nats.url.clone();
+            Self::with_nats(nats, &url, body)
+        });
+        match started {
+            Ok(stack) => Some(stack),
+            Err(reason) => {
+                skip(&reason);
+                None
+            }
+        }
     }
 
     /// The stack, or `None` after printing why it cannot run here.
