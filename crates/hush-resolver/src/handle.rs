@@ -10,7 +10,7 @@ use hush_core::{
     SharedBackend, Tags, TenantId, VersionId,
 };
 use hush_crypto::{ChangeEventMacInput, Direction, GrantNeed, ReplyAad, SealAad, TransportKey};
-use hush_proto::codec::{CodecError, MAX_RESPONSE_BYTES};
+use hush_proto::codec::{self, CodecError, MAX_RESPONSE_BYTES};
 use hush_proto::message::{
     ChangeEvent, DeleteRequest, GetItem, ListRequest, PutRequest, RequestBody, RequestEnvelope, ResolvedSecret,
     ResponseBody, ResponseEnvelope, WireError,
@@ -308,12 +308,10 @@ impl Resolver {
         let limit = self.reply_limit();
         let encode = |(body, change)| {
             let response = ResponseEnvelope { version: PROTOCOL_VERSION, request_id, resolver_key_id, body: Ok(body) };
-            let reply = response.encode().map_err(|e| Error::invalid_input(format!("reply too large: {e}")))?;
-            match reply.len() > limit {
-                // Only a list's reply can grow this large.
-                true => Err(reply_too_large(reply.len(), limit, "list fewer: filter by tags, or not recursively")),
-                false => Ok((reply, change)),
-            }
+            // Only a list's reply can grow too large.
+            let reply = codec::encode(&response, limit)
+                .map_err(|e| unsendable_reply(e, "list fewer: filter by tags, or not recursively"))?;
+            Ok((reply, change))
         };
         let mut reads = Reads::new();
         let outcome = match envelope.body {
@@ -444,10 +442,8 @@ impl Resolver {
         let head =
             |sealed_len| ResponseEnvelope::read_reply_head(checked.request_id, checked.resolver_key_id, sealed_len);
         let limit = self.reply_limit();
-        let reply = checked.transport.seal_reply(&aad, &items, limit, head).map_err(|e| match e {
-            CodecError::TooLarge { len, limit } => reply_too_large(len, limit, READ_FEWER),
-            e => Error::new(ErrorKind::Internal, format!("the reply could not be encoded: {e}")),
-        })?;
+        let reply =
+            checked.transport.seal_reply(&aad, &items, limit, head).map_err(|e| unsendable_reply(e, READ_FEWER))?;
         // The items fit; with the head before them the reply may still not (by a few bytes).
         if reply.len() > limit {
             return Err(reply_too_large(reply.len(), limit, READ_FEWER));
@@ -777,6 +773,15 @@ impl Resolver {
 
 /// What a read refused as too large can do instead.
 const READ_FEWER: &str = "read fewer secrets per request";
+
+/// Why a reply could not be encoded within this replica's limit; `instead` says what a
+/// request too large to answer can do.
+fn unsendable_reply(error: CodecError, instead: &str) -> Error {
+    match error {
+        CodecError::TooLarge { len, limit } => reply_too_large(len, limit, instead),
+        e => Error::new(ErrorKind::Internal, format!("the reply could not be encoded: {e}")),
+    }
+}
 
 /// A reply of `len` bytes (or its sealed items, of `len`) over this replica's `limit`: 1 MiB,
 /// or the NATS server's `max_payload` when that is smaller; `instead` says what to do.
