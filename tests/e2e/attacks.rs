@@ -14,7 +14,7 @@ use hush_proto::message::{
     ResolvedSecret, ResponseBody, ResponseEnvelope, SealedItems, WireError,
 };
 
-use crate::{CONFIG, put, read};
+use crate::{CONFIG, PROBES, put, read, subscribed};
 
 fn refusal(response: ResponseEnvelope) -> Error {
     Error::from(response.body.expect_err("the request is refused"))
@@ -28,13 +28,37 @@ fn with_initech_allowing_unbound_grants() -> String {
 /// Subscribes to `subject` as an eavesdropper on NATS would.
 async fn spy(stack: &Stack, subject: &str) -> async_nats::Subscriber {
     let nats = async_nats::connect(&stack.nats.url).await.unwrap();
-    let subscriber = nats.subscribe(subject.to_owned()).await.unwrap();
-    nats.flush().await.unwrap();
-    subscriber
+    subscribed(&nats, subject).await
 }
 
+/// The next message `spy` sees, other than [`subscribed`]'s probes (a spy on `>` sees them).
 async fn captured(spy: &mut async_nats::Subscriber) -> async_nats::Message {
-    tokio::time::timeout(Duration::from_secs(5), spy.next()).await.expect("a request to capture").unwrap()
+    loop {
+        let message =
+            tokio::time::timeout(Duration::from_secs(5), spy.next()).await.expect("a message to capture").unwrap();
+        if !message.subject.starts_with(PROBES) {
+            return message;
+        }
+    }
+}
+
+/// The reply to the first read request a spy on `>` sees. Other traffic may come before or
+/// between them: the audit stream's acknowledgements of earlier events reach hushd's inbox up
+/// to the audit linger later, and change events go out after a write's reply.
+async fn captured_read_reply(spy: &mut async_nats::Subscriber) -> async_nats::Message {
+    let request = loop {
+        let message = captured(spy).await;
+        if message.subject.starts_with("hush.v1.get.") {
+            break message;
+        }
+    };
+    let inbox = request.reply.clone().expect("a read has an inbox");
+    loop {
+        let message = captured(spy).await;
+        if message.subject == inbox {
+            return message;
+        }
+    }
 }
 
 #[tokio::test]
@@ -437,16 +461,16 @@ async fn an_impostor_answering_reads_cannot_forge_alter_or_forward_a_reply() {
     put(&stack, "acme", "company", "X", "impostor-x").await;
     let client = stack.client().await;
     let session = client.session(stack.bound_grant("acme", "company", GrantScope::Read, client.public_key())).unwrap();
-    let mut replies = spy(&stack, "_INBOX.>").await;
+    let mut wire = spy(&stack, ">").await;
     assert_eq!(session.secret("X").await.unwrap().expose(), b"impostor-x");
-    let genuine = ResponseEnvelope::decode(&captured(&mut replies).await.payload).unwrap();
+    let genuine = ResponseEnvelope::decode(&captured_read_reply(&mut wire).await.payload).unwrap();
+    drop(wire);
     let Ok(ResponseBody::Get(genuine_items)) = genuine.body.clone() else { panic!("a get answer") };
     replica.stop().await;
 
     // The impostor: from now on the only one answering the read subject.
     let nats = async_nats::connect(&stack.nats.url).await.unwrap();
-    let mut requests = nats.subscribe("hush.v1.get.acme.company").await.unwrap();
-    nats.flush().await.unwrap();
+    let mut requests = subscribed(&nats, "hush.v1.get.acme.company").await;
     let impostor_key = ResolverKeyPair::generate();
     let impostor = tokio::spawn(async move {
         for forgery in 0..4 {
@@ -516,19 +540,7 @@ async fn an_eavesdropper_on_read_replies_learns_no_names_namespaces_or_errors() 
     assert_eq!(results[1].as_ref().unwrap_err().kind(), ErrorKind::NotFound);
 
     // Skipped: the put's audit and change events, which may come after the spy subscribed.
-    let request = loop {
-        let message = captured(&mut wire).await;
-        if message.subject.starts_with("hush.v1.get.") {
-            break message;
-        }
-    };
-    let inbox = request.reply.clone().expect("a read has an inbox");
-    let reply = loop {
-        let message = captured(&mut wire).await;
-        if message.subject == inbox {
-            break message;
-        }
-    };
+    let reply = captured_read_reply(&mut wire).await;
     // The reply is the read's answer: it decodes as one, and names nothing but its request.
     let decoded = ResponseEnvelope::decode(&reply.payload).unwrap();
     assert!(matches!(decoded.body, Ok(ResponseBody::Get(_))));

@@ -132,8 +132,7 @@ async fn audit_events_name_secrets_but_never_values() {
     let Some(stack) = Stack::start_or_skip(CONFIG) else { return };
     let _replica = stack.replica().await;
     let nats = async_nats::connect(&stack.nats.url).await.unwrap();
-    let mut audit = nats.subscribe("hush.v1.audit.acme").await.unwrap();
-    nats.flush().await.unwrap();
+    let mut audit = crate::subscribed(&nats, "hush.v1.audit.acme").await;
     put(&stack, "acme", "company", "DB_PASSWORD", "value-that-must-not-leak").await;
     let reader = stack.session("acme", "company.etl", GrantScope::Read).await;
     reader.secret("DB_PASSWORD").await.unwrap();

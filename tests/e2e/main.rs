@@ -17,6 +17,9 @@ mod tidy;
 mod values;
 mod vault;
 
+use std::time::Duration;
+
+use futures::StreamExt;
 use hush_core::{ErrorKind, GrantScope, SecretValue, Tags};
 use hush_e2e::Stack;
 
@@ -65,4 +68,21 @@ pub async fn put_tagged(stack: &Stack, tenant: &str, namespace: &str, name: &str
 pub async fn read(stack: &Stack, tenant: &str, namespace: &str, name: &str) -> Result<String, ErrorKind> {
     let session = stack.session(tenant, namespace, GrantScope::Read).await;
     session.secret(name).await.map(|v| v.expose_str().expect("UTF-8").to_owned()).map_err(|e| e.kind())
+}
+
+/// Where [`subscribed`] sends its probes (a subscriber to `>` sees them too).
+pub const PROBES: &str = "_HUSH_TEST_PROBE";
+
+/// Subscribes `nats` to `subject` and returns once the server has the subscription, so that
+/// nothing published from then on escapes it. `flush` does not tell: it only writes the
+/// subscription out, and another connection's message may reach the server first. The server
+/// handles one connection's operations in order, so a probe the connection publishes to itself
+/// after subscribing comes back only once the subscription is in place.
+pub async fn subscribed(nats: &async_nats::Client, subject: &str) -> async_nats::Subscriber {
+    let subscriber = nats.subscribe(subject.to_owned()).await.unwrap();
+    let probe = format!("{PROBES}.{}", nats.new_inbox());
+    let mut echo = nats.subscribe(probe.clone()).await.unwrap();
+    nats.publish(probe, Vec::new().into()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), echo.next()).await.expect("the server confirms a subscription");
+    subscriber
 }
