@@ -83,6 +83,7 @@ pub async fn subscribed(nats: &async_nats::Client, subject: &str) -> async_nats:
     let probe = format!("{PROBES}.{}", nats.new_inbox());
     let mut echo = nats.subscribe(probe.clone()).await.unwrap();
     nats.publish(probe, Vec::new().into()).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), echo.next()).await.expect("the server confirms a subscription");
+    let confirmed = tokio::time::timeout(Duration::from_secs(5), echo.next()).await;
+    confirmed.expect("the server confirms a subscription within 5s").expect("the connection stays open");
     subscriber
 }
